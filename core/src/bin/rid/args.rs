@@ -1,0 +1,214 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use runtime_identity::Algorithm;
+
+/// Identity, scoped delegation and verification for AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "rid", version, about)]
+pub struct Cli {
+    /// Runtime folder (default: $RUNTIME_IDENTITY_HOME, else ./.runtime-identity).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create (or open) the runtime folder and the authority's key.
+    Init(InitArgs),
+    /// Register agents and manage their lifecycle.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Grant scopes to an agent on behalf of a principal (prints the token).
+    Delegate(DelegateArgs),
+    /// Narrow a credential for a sub-agent, signed by the credential's agent.
+    Attenuate(AttenuateArgs),
+    /// Revoke a grant and every grant attenuated from it.
+    Revoke(RevokeArgs),
+    /// Inspect or verify tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the authority's public keys as a JWKS.
+    Jwks,
+    /// Manage the authority's signing keys.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The trust domain's issuer, e.g. `org:acme` (default `org:local`).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Algorithm of new keys.
+    #[arg(long, value_parser = parse_alg)]
+    pub alg: Option<Algorithm>,
+}
+
+pub fn parse_alg(s: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Register an agent with an accountable owner.
+    Register(RegisterArgs),
+    /// List agents.
+    List {
+        /// Only this owner's agents.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only agents in this status (active, suspended, revoked).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one agent.
+    Show {
+        /// Agent id.
+        id: String,
+    },
+    /// Suspend an agent (its credentials are refused until resumed).
+    Suspend {
+        /// Agent id.
+        id: String,
+    },
+    /// Resume a suspended agent.
+    Resume {
+        /// Agent id.
+        id: String,
+    },
+    /// Revoke an agent for good.
+    Revoke {
+        /// Agent id.
+        id: String,
+    },
+    /// Give an agent a new key; the old one is retired.
+    RotateKey {
+        /// Agent id.
+        id: String,
+        /// Register this public JWK (JSON, or @file) instead of generating a key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Agent id, `agent:…`.
+    pub id: String,
+    /// The accountable user or team, e.g. `user:alice@acme`.
+    #[arg(long)]
+    pub owner: String,
+    /// Organisation.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Attributes as a JSON object (or @file).
+    #[arg(long)]
+    pub attributes: Option<String>,
+    /// How many further delegations its grants may allow (default 2).
+    #[arg(long)]
+    pub max_delegation_depth: Option<u32>,
+    /// Register only this public JWK (JSON, or @file); the agent keeps its private key.
+    #[arg(long)]
+    pub public_key: Option<String>,
+    /// Algorithm of a generated key.
+    #[arg(long, value_parser = parse_alg)]
+    pub alg: Option<Algorithm>,
+}
+
+#[derive(Debug, Args)]
+pub struct DelegateArgs {
+    /// The agent receiving the grant.
+    #[arg(long)]
+    pub to: String,
+    /// The principal on whose behalf it acts.
+    #[arg(long)]
+    pub on_behalf_of: String,
+    /// A scope as JSON (or @file), repeatable: {"actions":[…],"resources":[…],…}.
+    #[arg(long = "scope", required = true)]
+    pub scopes: Vec<String>,
+    /// Lifetime, e.g. 15m, 2h (default 15m).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// Why the grant is made.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// How deep the chain may grow.
+    #[arg(long)]
+    pub max_depth: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttenuateArgs {
+    /// The parent token (default: read from standard input).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The sub-agent.
+    #[arg(long)]
+    pub to: String,
+    /// A scope as JSON (or @file), repeatable; each must be covered by the parent's.
+    #[arg(long = "scope", required = true)]
+    pub scopes: Vec<String>,
+    /// Lifetime (default 15m, cut to the parent's expiry).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// Why.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// How deep the chain may grow from here.
+    #[arg(long)]
+    pub max_depth: Option<u32>,
+    /// The parent agent's private key file, when the store does not hold it.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The grant id (`jti`) to revoke.
+    pub grant_id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Decode a token's links without verifying them.
+    Inspect {
+        /// The token (default: read from standard input).
+        token: Option<String>,
+    },
+    /// Verify a token against this runtime: signatures, chain rules, times, revocation, status.
+    Verify {
+        /// The token (default: read from standard input).
+        token: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// List the authority's keys.
+    Keys,
+    /// Start signing with a new key; the old one keeps verifying.
+    RotateKey {
+        /// Algorithm of the new key.
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<Algorithm>,
+    },
+    /// Remove a retired key: tokens it signed stop verifying.
+    RemoveKey {
+        /// Key id.
+        kid: String,
+    },
+}

@@ -1,0 +1,140 @@
+//! The agent registry: register, look up, list, and the lifecycle.
+
+use crate::agent::{
+    transition, AgentFilter, AgentKey, AgentRecord, AgentSpec, AgentStatus, DEFAULT_MAX_DELEGATION_DEPTH,
+};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{Jwk, PrivateKey, PublicKey};
+use crate::principal::PrincipalId;
+
+use super::Runtime;
+
+fn agent_id(id: &str) -> Result<PrincipalId> {
+    PrincipalId::parse(id)?.expect_agent()
+}
+
+impl Runtime {
+    /// Registers an agent. Without `spec.public_key`, a key is generated and kept in the store.
+    pub fn register_agent(&self, id: &str, spec: AgentSpec) -> Result<AgentRecord> {
+        let id = agent_id(id)?;
+        let (owner, attributes) = spec.validate()?;
+        let now = self.now();
+        let (public, private) = match &spec.public_key {
+            Some(jwk) => (PublicKey::from_jwk(jwk)?, None),
+            None => {
+                let key = PrivateKey::generate(spec.alg.unwrap_or(self.options.alg))?;
+                (key.public_key().clone(), Some(key))
+            }
+        };
+        let record = AgentRecord {
+            id,
+            owner,
+            org: spec.org,
+            name: spec.name,
+            description: spec.description,
+            status: AgentStatus::Active,
+            attributes,
+            max_delegation_depth: spec.max_delegation_depth.unwrap_or(DEFAULT_MAX_DELEGATION_DEPTH),
+            keys: vec![AgentKey {
+                kid: public.kid().to_owned(),
+                alg: public.alg(),
+                jwk: public.to_jwk(),
+                created_at: now,
+                retired_at: None,
+                private_in_store: private.is_some(),
+            }],
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_agent(&record, private)?;
+        Ok(record)
+    }
+
+    /// One agent; error `agent_unknown` if it is not registered.
+    pub fn get_agent(&self, id: &str) -> Result<AgentRecord> {
+        let id = agent_id(id)?;
+        self.store
+            .get_agent(&id)?
+            .ok_or_else(|| Error::new(ErrorCode::AgentUnknown, format!("agent `{id}` is not registered")))
+    }
+
+    /// Agents passing `filter`, ordered by id.
+    pub fn list_agents(&self, filter: &AgentFilter) -> Result<Vec<AgentRecord>> {
+        self.store.list_agents(filter)
+    }
+
+    fn set_status(&self, id: &str, to: AgentStatus) -> Result<AgentRecord> {
+        let id = agent_id(id)?;
+        let now = self.now();
+        self.store.update_agent(
+            &id,
+            &mut |rec| {
+                transition(&rec.id, rec.status, to)?;
+                rec.status = to;
+                rec.updated_at = now;
+                Ok(())
+            },
+            None,
+        )
+    }
+
+    /// Suspends an agent: every credential whose chain contains it is refused from the next
+    /// verification on, until it is resumed.
+    pub fn suspend_agent(&self, id: &str) -> Result<AgentRecord> {
+        self.set_status(id, AgentStatus::Suspended)
+    }
+
+    /// Resumes a suspended agent.
+    pub fn resume_agent(&self, id: &str) -> Result<AgentRecord> {
+        self.set_status(id, AgentStatus::Active)
+    }
+
+    /// Revokes an agent, for good.
+    pub fn revoke_agent(&self, id: &str) -> Result<AgentRecord> {
+        self.set_status(id, AgentStatus::Revoked)
+    }
+
+    /// Replaces an agent's key: with `public_key`, that key (the agent keeps the private half);
+    /// otherwise a new key is generated and kept in the store. The old key is retired and its
+    /// private half, if stored, deleted; grants already bound to it stay valid until they expire
+    /// or are revoked.
+    pub fn rotate_agent_key(&self, id: &str, public_key: Option<&Jwk>) -> Result<AgentRecord> {
+        let id = agent_id(id)?;
+        let now = self.now();
+        let current = self.get_agent(id.as_str())?;
+        let alg = current.current_key().map(|k| k.alg).unwrap_or(self.options.alg);
+        let (public, private) = match public_key {
+            Some(jwk) => (PublicKey::from_jwk(jwk)?, None),
+            None => {
+                let key = PrivateKey::generate(alg)?;
+                (key.public_key().clone(), Some(key))
+            }
+        };
+        let stored = private.is_some();
+        self.store.update_agent(
+            &id,
+            &mut |rec| {
+                if rec.status == AgentStatus::Revoked {
+                    return Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{}` is revoked", rec.id)));
+                }
+                if rec.keys.iter().any(|k| k.kid == public.kid()) {
+                    return Err(Error::new(ErrorCode::KeyInvalid, format!("key `{}` was already used by this agent", public.kid())));
+                }
+                for k in rec.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                    k.retired_at = Some(now);
+                }
+                rec.keys.push(AgentKey {
+                    kid: public.kid().to_owned(),
+                    alg: public.alg(),
+                    jwk: public.to_jwk(),
+                    created_at: now,
+                    retired_at: None,
+                    private_in_store: stored,
+                });
+                rec.updated_at = now;
+                Ok(())
+            },
+            private,
+        )
+    }
+}

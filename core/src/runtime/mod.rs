@@ -1,0 +1,167 @@
+//! The runtime: one trust domain's authority, agent registry, delegation and verification,
+//! over a [`Store`].
+
+mod agents;
+mod authority;
+mod cache;
+mod delegation;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::Algorithm;
+use crate::principal::{preview, PrincipalId};
+use crate::store::{MemoryStore, SqliteStore, Store};
+
+pub use delegation::{AttenuateRequest, DelegateRequest};
+
+/// The environment variable naming the runtime folder.
+pub const HOME_ENV: &str = "RUNTIME_IDENTITY_HOME";
+/// The runtime folder used when neither a path nor [`HOME_ENV`] is given.
+pub const DEFAULT_HOME: &str = ".runtime-identity";
+/// The issuer of a new store when none is configured.
+pub const DEFAULT_ISSUER: &str = "org:local";
+/// Default lifetime of a grant, in seconds (15 minutes).
+pub const DEFAULT_TTL_SECONDS: u64 = 15 * 60;
+/// Default hard maximum lifetime of a grant, in seconds (24 hours).
+pub const DEFAULT_MAX_TTL_SECONDS: u64 = 24 * 3600;
+
+/// How a runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// The trust domain's issuer (`org:acme` or an `https://` URL). Must match the store's
+    /// issuer when the store already has one; a new store gets this or [`DEFAULT_ISSUER`].
+    pub issuer: Option<String>,
+    /// Algorithm for new authority and agent keys.
+    pub alg: Algorithm,
+    /// Lifetime of grants that do not name one.
+    pub default_ttl: u64,
+    /// The longest lifetime any grant may have.
+    pub max_ttl: u64,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            alg: Algorithm::Es256,
+            default_ttl: DEFAULT_TTL_SECONDS,
+            max_ttl: DEFAULT_MAX_TTL_SECONDS,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl RuntimeOptions {
+    /// Options with this issuer.
+    pub fn with_issuer(issuer: impl Into<String>) -> Self {
+        Self { issuer: Some(issuer.into()), ..Self::default() }
+    }
+}
+
+/// Validates an issuer: a principal id such as `org:acme`, or an `https://` URL.
+pub fn validate_issuer(issuer: &str) -> Result<()> {
+    let url_ok = issuer.strip_prefix("https://").is_some_and(|rest| {
+        !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic())
+    });
+    if url_ok || PrincipalId::parse(issuer).is_ok() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::IssuerInvalid,
+            format!("issuer `{}` must be a principal id like `org:acme` or an https url", preview(issuer)),
+        ))
+    }
+}
+
+/// The runtime folder: `path`, else `$RUNTIME_IDENTITY_HOME`, else `./.runtime-identity`.
+pub fn resolve_home(path: Option<&Path>) -> PathBuf {
+    match path {
+        Some(p) => p.to_path_buf(),
+        None => std::env::var_os(HOME_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_HOME)),
+    }
+}
+
+/// One trust domain: the authority, the agent registry, delegation and verification.
+/// Safe to share between threads.
+pub struct Runtime {
+    store: Arc<dyn Store>,
+    issuer: String,
+    options: RuntimeOptions,
+    state: state::StateCache,
+    chains: cache::ChainCache,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("issuer", &self.issuer).field("store", &self.store).finish()
+    }
+}
+
+impl Runtime {
+    /// Opens the runtime folder (see [`resolve_home`]), creating it on first use.
+    pub fn open(path: Option<&Path>, options: RuntimeOptions) -> Result<Self> {
+        let store = SqliteStore::open(resolve_home(path))?;
+        Self::with_store(Arc::new(store), options)
+    }
+
+    /// A runtime whose state lives in memory only.
+    pub fn in_memory(options: RuntimeOptions) -> Result<Self> {
+        Self::with_store(Arc::new(MemoryStore::new()), options)
+    }
+
+    /// A runtime over any store.
+    pub fn with_store(store: Arc<dyn Store>, options: RuntimeOptions) -> Result<Self> {
+        if let Some(issuer) = &options.issuer {
+            validate_issuer(issuer)?;
+        }
+        if options.default_ttl == 0 || options.default_ttl > options.max_ttl {
+            return Err(Error::new(ErrorCode::TtlInvalid, "the default ttl must be positive and at most the maximum ttl"));
+        }
+        let wanted = options.issuer.as_deref().unwrap_or(DEFAULT_ISSUER);
+        let issuer = match store.issuer()? {
+            Some(stored) => stored,
+            None => store.init_issuer(wanted)?,
+        };
+        if let Some(requested) = &options.issuer {
+            if requested != &issuer {
+                return Err(Error::new(
+                    ErrorCode::IssuerInvalid,
+                    format!("this runtime folder belongs to issuer `{issuer}`, not `{}`", preview(requested)),
+                ));
+            }
+        }
+        let alg = options.alg;
+        let now = options.clock.now();
+        store.ensure_authority_key(&mut || crate::keys::PrivateKey::generate(alg), now)?;
+        let state = state::StateCache::load(store.as_ref())?;
+        Ok(Self { store, issuer, options, state, chains: cache::ChainCache::default() })
+    }
+
+    /// The trust domain's issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The options the runtime was opened with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn now(&self) -> i64 {
+        self.options.clock.now()
+    }
+}

@@ -1,0 +1,118 @@
+//! What every verification consults fresh — revocations, agent statuses, authority keys —
+//! held in memory and reloaded whenever the store's revision changes (in this process or
+//! another one sharing the folder).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use crate::agent::AgentStatus;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{Jwks, PublicKey};
+use crate::store::{AuthorityKeyRecord, Store};
+use crate::token::{AuthorityKeys, VerifiedChain};
+
+/// One loaded view of the store.
+#[derive(Debug)]
+pub(super) struct Loaded {
+    pub revision: u64,
+    pub issuer: String,
+    pub revoked: HashSet<String>,
+    pub statuses: HashMap<String, AgentStatus>,
+    pub keys: HashMap<String, PublicKey>,
+    pub records: Vec<AuthorityKeyRecord>,
+    /// The kid of the key that signs new grants.
+    pub signing_kid: Option<String>,
+}
+
+impl AuthorityKeys for (&Loaded, &str) {
+    fn issuer(&self) -> &str {
+        self.1
+    }
+    fn key(&self, kid: &str) -> Option<PublicKey> {
+        self.0.keys.get(kid).cloned()
+    }
+}
+
+impl Loaded {
+    fn load(store: &dyn Store) -> Result<Self> {
+        let revision = store.revision()?;
+        let issuer = store.issuer()?.unwrap_or_default();
+        let snap = store.snapshot()?;
+        let mut keys = HashMap::new();
+        for rec in &snap.authority_keys {
+            let key = PublicKey::from_jwk(&rec.jwk).map_err(|e| {
+                Error::new(ErrorCode::StoreCorrupt, format!("authority key `{}`: {}", rec.kid, e.message()))
+            })?;
+            keys.insert(rec.kid.clone(), key);
+        }
+        let signing_kid = snap.authority_keys.iter().rev().find(|k| k.retired_at.is_none()).map(|k| k.kid.clone());
+        Ok(Self {
+            revision,
+            issuer,
+            revoked: snap.revoked,
+            statuses: snap.statuses,
+            keys,
+            records: snap.authority_keys,
+            signing_kid,
+        })
+    }
+
+    /// Time-independent state rules: no grant revoked, every agent registered and active.
+    pub fn check_chain(&self, chain: &VerifiedChain) -> Result<()> {
+        for link in &chain.links {
+            if self.revoked.contains(&link.grant_id) {
+                return Err(Error::new(
+                    ErrorCode::GrantRevoked,
+                    format!("grant `{}` (link {}) has been revoked", link.grant_id, link.depth),
+                ));
+            }
+        }
+        for agent in chain.agents() {
+            match self.statuses.get(agent.as_str()) {
+                Some(AgentStatus::Active) => {}
+                Some(AgentStatus::Suspended) => {
+                    return Err(Error::new(ErrorCode::AgentSuspended, format!("agent `{agent}` is suspended")))
+                }
+                Some(AgentStatus::Revoked) => {
+                    return Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{agent}` is revoked")))
+                }
+                None => return Err(Error::new(ErrorCode::AgentUnknown, format!("agent `{agent}` is not registered"))),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        Jwks { keys: self.records.iter().map(|r| r.jwk.clone()).collect() }
+    }
+}
+
+/// The current [`Loaded`] view, swapped when the store changes.
+#[derive(Debug)]
+pub(super) struct StateCache(RwLock<Arc<Loaded>>);
+
+fn poisoned() -> Error {
+    Error::new(ErrorCode::InternalError, "state lock is poisoned")
+}
+
+impl StateCache {
+    pub fn load(store: &dyn Store) -> Result<Self> {
+        Ok(Self(RwLock::new(Arc::new(Loaded::load(store)?))))
+    }
+
+    /// The current view, and whether the authority's keys changed since the previous one.
+    pub fn current(&self, store: &dyn Store) -> Result<(Arc<Loaded>, bool)> {
+        let revision = store.revision()?;
+        {
+            let cur = self.0.read().map_err(|_| poisoned())?;
+            if cur.revision == revision {
+                return Ok((Arc::clone(&cur), false));
+            }
+        }
+        let fresh = Arc::new(Loaded::load(store)?);
+        let mut cur = self.0.write().map_err(|_| poisoned())?;
+        let keys_changed = cur.records != fresh.records;
+        *cur = Arc::clone(&fresh);
+        Ok((fresh, keys_changed))
+    }
+}

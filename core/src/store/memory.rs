@@ -1,0 +1,220 @@
+//! An in-memory store with the same semantics as the folder store (tests, notebooks).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{AuthorityKeyRecord, GrantRecord, StateSnapshot, Store};
+use crate::agent::{AgentFilter, AgentRecord};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::PrivateKey;
+use crate::principal::PrincipalId;
+
+#[derive(Default)]
+struct Inner {
+    issuer: Option<String>,
+    authority: Vec<AuthorityKeyRecord>,
+    private: HashMap<String, Arc<PrivateKey>>,
+    agents: BTreeMap<PrincipalId, AgentRecord>,
+    grants: HashMap<String, GrantRecord>,
+    children: HashMap<String, Vec<String>>,
+    revoked: HashMap<String, i64>,
+}
+
+/// State kept in memory only; lost when dropped.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    revision: AtomicU64,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("revision", &self.revision.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| Error::new(ErrorCode::InternalError, "memory store lock is poisoned"))
+    }
+
+    fn bump(&self) {
+        self.revision.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Store for MemoryStore {
+    fn init_issuer(&self, issuer: &str) -> Result<String> {
+        let mut g = self.lock()?;
+        let out = g.issuer.get_or_insert_with(|| issuer.to_owned()).clone();
+        drop(g);
+        self.bump();
+        Ok(out)
+    }
+
+    fn issuer(&self) -> Result<Option<String>> {
+        Ok(self.lock()?.issuer.clone())
+    }
+
+    fn authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
+        Ok(self.lock()?.authority.clone())
+    }
+
+    fn authority_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
+        let g = self.lock()?;
+        Ok(g.authority.iter().any(|k| k.kid == kid).then(|| g.private.get(kid).cloned()).flatten())
+    }
+
+    fn ensure_authority_key(&self, make: &mut dyn FnMut() -> Result<PrivateKey>, now: i64) -> Result<()> {
+        let mut g = self.lock()?;
+        if g.authority.iter().any(|k| k.retired_at.is_none()) {
+            return Ok(());
+        }
+        let key = make()?;
+        g.authority.push(record_of(&key, now));
+        g.private.insert(key.kid().to_owned(), Arc::new(key));
+        drop(g);
+        self.bump();
+        Ok(())
+    }
+
+    fn rotate_authority_key(&self, key: PrivateKey, now: i64) -> Result<()> {
+        let mut g = self.lock()?;
+        for k in g.authority.iter_mut().filter(|k| k.retired_at.is_none()) {
+            k.retired_at = Some(now);
+        }
+        g.authority.push(record_of(&key, now));
+        g.private.insert(key.kid().to_owned(), Arc::new(key));
+        drop(g);
+        self.bump();
+        Ok(())
+    }
+
+    fn remove_authority_key(&self, kid: &str) -> Result<bool> {
+        let mut g = self.lock()?;
+        let before = g.authority.len();
+        g.authority.retain(|k| k.kid != kid);
+        let removed = g.authority.len() != before;
+        if removed {
+            g.private.remove(kid);
+        }
+        drop(g);
+        self.bump();
+        Ok(removed)
+    }
+
+    fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()> {
+        let mut g = self.lock()?;
+        if g.agents.contains_key(&record.id) {
+            return Err(Error::new(ErrorCode::AgentExists, format!("agent `{}` is already registered", record.id)));
+        }
+        g.agents.insert(record.id.clone(), record.clone());
+        if let Some(key) = private {
+            g.private.insert(key.kid().to_owned(), Arc::new(key));
+        }
+        drop(g);
+        self.bump();
+        Ok(())
+    }
+
+    fn get_agent(&self, id: &PrincipalId) -> Result<Option<AgentRecord>> {
+        Ok(self.lock()?.agents.get(id).cloned())
+    }
+
+    fn list_agents(&self, filter: &AgentFilter) -> Result<Vec<AgentRecord>> {
+        Ok(self.lock()?.agents.values().filter(|r| filter.matches(r)).cloned().collect())
+    }
+
+    fn update_agent(
+        &self,
+        id: &PrincipalId,
+        change: &mut dyn FnMut(&mut AgentRecord) -> Result<()>,
+        new_private: Option<PrivateKey>,
+    ) -> Result<AgentRecord> {
+        let mut g = self.lock()?;
+        let mut record = g
+            .agents
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorCode::AgentUnknown, format!("agent `{id}` is not registered")))?;
+        change(&mut record)?;
+        for k in record.keys.iter().filter(|k| k.retired_at.is_some()) {
+            g.private.remove(&k.kid);
+        }
+        if let Some(key) = new_private {
+            g.private.insert(key.kid().to_owned(), Arc::new(key));
+        }
+        g.agents.insert(id.clone(), record.clone());
+        drop(g);
+        self.bump();
+        Ok(record)
+    }
+
+    fn agent_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
+        Ok(self.lock()?.private.get(kid).cloned())
+    }
+
+    fn record_grant(&self, grant: &GrantRecord) -> Result<()> {
+        let mut g = self.lock()?;
+        if let Some(parent) = &grant.parent_id {
+            g.children.entry(parent.clone()).or_default().push(grant.grant_id.clone());
+        }
+        g.grants.insert(grant.grant_id.clone(), grant.clone());
+        drop(g);
+        self.bump();
+        Ok(())
+    }
+
+    fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<Vec<String>> {
+        let mut g = self.lock()?;
+        let mut newly = Vec::new();
+        let mut todo = vec![grant_id.to_owned()];
+        while let Some(id) = todo.pop() {
+            if g.revoked.contains_key(&id) && id != grant_id {
+                continue;
+            }
+            if g.revoked.insert(id.clone(), now).is_none() {
+                newly.push(id.clone());
+            }
+            if let Some(kids) = g.children.get(&id) {
+                todo.extend(kids.iter().cloned());
+            }
+        }
+        drop(g);
+        self.bump();
+        Ok(newly)
+    }
+
+    fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>> {
+        Ok(self.lock()?.grants.get(grant_id).cloned())
+    }
+
+    fn snapshot(&self) -> Result<StateSnapshot> {
+        let g = self.lock()?;
+        Ok(StateSnapshot {
+            revoked: g.revoked.keys().cloned().collect(),
+            statuses: g.agents.iter().map(|(id, r)| (id.as_str().to_owned(), r.status)).collect(),
+            authority_keys: g.authority.clone(),
+        })
+    }
+
+    fn revision(&self) -> Result<u64> {
+        Ok(self.revision.load(Ordering::SeqCst))
+    }
+}
+
+pub(super) fn record_of(key: &PrivateKey, now: i64) -> AuthorityKeyRecord {
+    AuthorityKeyRecord {
+        kid: key.kid().to_owned(),
+        alg: key.alg(),
+        jwk: key.public_key().to_jwk(),
+        created_at: now,
+        retired_at: None,
+    }
+}

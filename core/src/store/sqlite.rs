@@ -1,0 +1,458 @@
+//! The embedded default store: one folder with `store.db` (SQLite, WAL) and `keys/`.
+//!
+//! Several processes may open the same folder: every change runs in an `IMMEDIATE`
+//! transaction, and readers notice other processes' commits through `PRAGMA data_version`.
+
+use std::fs;
+use std::io::Read as _;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
+
+use super::memory::record_of;
+use super::{keyfile, AuthorityKeyRecord, GrantRecord, StateSnapshot, Store};
+use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{Algorithm, Jwk, PrivateKey};
+use crate::principal::PrincipalId;
+
+/// The database file in the runtime folder.
+pub const DB_FILE: &str = "store.db";
+/// The key folder in the runtime folder.
+pub const KEYS_DIR: &str = "keys";
+
+/// `PRAGMA application_id` of our databases ("RIDS").
+const APPLICATION_ID: i32 = 0x5249_4453;
+/// The schema version this code writes and reads.
+const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE authority_keys(kid TEXT PRIMARY KEY, alg TEXT NOT NULL, jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL, retired_at INTEGER);
+CREATE TABLE agents(id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX agents_owner ON agents(owner);
+CREATE TABLE grants(grant_id TEXT PRIMARY KEY, parent_id TEXT, record TEXT NOT NULL);
+CREATE INDEX grants_parent ON grants(parent_id);
+CREATE TABLE revocations(grant_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
+";
+
+/// The folder store.
+pub struct SqliteStore {
+    dir: PathBuf,
+    keys: PathBuf,
+    conn: Mutex<Connection>,
+    local_writes: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("dir", &self.dir).finish()
+    }
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    let corrupt = matches!(
+        &e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    );
+    if corrupt {
+        Error::new(ErrorCode::StoreCorrupt, format!("`{DB_FILE}` is corrupt or not a database: {e}")).with_source(e)
+    } else {
+        Error::new(ErrorCode::StoreUnavailable, format!("store database: {e}")).with_source(e)
+    }
+}
+
+fn corrupt(msg: impl Into<String>) -> Error {
+    Error::new(ErrorCode::StoreCorrupt, msg)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("`{DB_FILE}` holds an unreadable {what}: {e}")))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))
+}
+
+fn mkdir(path: &Path) -> Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| {
+        Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display())).with_source(e)
+    })?;
+    if !path.is_dir() {
+        return Err(corrupt(format!("`{}` exists and is not a folder", path.display())));
+    }
+    Ok(())
+}
+
+/// Refuses a `store.db` that exists but does not start like an SQLite database.
+fn check_header(path: &Path) -> Result<()> {
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::new(ErrorCode::StoreUnavailable, format!("cannot open `{}`: {e}", path.display())))
+        }
+    };
+    let mut head = [0u8; 16];
+    let n = f.read(&mut head).unwrap_or(0);
+    if n == 0 {
+        return Ok(());
+    }
+    if n < 16 || &head != b"SQLite format 3\0" {
+        return Err(corrupt(format!("`{}` is not a runtime-identity database", path.display())));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the runtime folder `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        mkdir(&dir)?;
+        let keys = dir.join(KEYS_DIR);
+        mkdir(&keys)?;
+        let db = dir.join(DB_FILE);
+        check_header(&db)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&db, flags).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(db_err)?;
+        set_wal(&conn)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        init_schema(&mut conn)?;
+        Ok(Self { dir, keys, conn: Mutex::new(conn), local_writes: AtomicU64::new(0) })
+    }
+
+    /// The runtime folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| Error::new(ErrorCode::InternalError, "store lock is poisoned"))
+    }
+
+    /// Runs `f` in an `IMMEDIATE` transaction and counts it as a local write.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err)?;
+        self.local_writes.fetch_add(1, Ordering::SeqCst);
+        Ok(out)
+    }
+
+    fn agent_key_path(&self, kid: &str) -> Result<PathBuf> {
+        keyfile::path(&self.keys, "agent", kid)
+    }
+
+    fn authority_key_path(&self, kid: &str) -> Result<PathBuf> {
+        keyfile::path(&self.keys, "authority", kid)
+    }
+}
+
+fn set_wal(conn: &Connection) -> Result<()> {
+    let mut last = None;
+    for attempt in 0..50u64 {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => return Err(corrupt(format!("`{DB_FILE}` cannot use WAL (journal mode `{mode}`)"))),
+            Err(e) => {
+                let busy = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
+                if !busy {
+                    return Err(db_err(e));
+                }
+                last = Some(e);
+                std::thread::sleep(Duration::from_millis(10 + attempt * 5));
+            }
+        }
+    }
+    Err(last.map(db_err).unwrap_or_else(|| Error::new(ErrorCode::StoreUnavailable, "store is busy")))
+}
+
+fn init_schema(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let app: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(db_err)?;
+    let version: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+    if app == 0 {
+        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(db_err)?;
+        if tables != 0 {
+            return Err(corrupt(format!("`{DB_FILE}` is an sqlite database of another application")));
+        }
+        tx.execute_batch(SCHEMA).map_err(db_err)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_err)?;
+    } else if app != APPLICATION_ID {
+        return Err(corrupt(format!("`{DB_FILE}` belongs to another application (id {app:#x})")));
+    } else if version > SCHEMA_VERSION {
+        return Err(corrupt(format!(
+            "`{DB_FILE}` has schema version {version}, newer than this version of runtime-identity ({SCHEMA_VERSION})"
+        )));
+    } else if version < 1 {
+        return Err(corrupt(format!("`{DB_FILE}` has no schema version")));
+    }
+    tx.commit().map_err(db_err)
+}
+
+fn read_agent(tx: &Connection, id: &str) -> Result<Option<AgentRecord>> {
+    let text: Option<String> = tx
+        .query_row("SELECT record FROM agents WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    text.map(|t| decode::<AgentRecord>("agent record", &t)).transpose()
+}
+
+fn read_authority_keys(conn: &Connection) -> Result<Vec<AuthorityKeyRecord>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT kid, alg, jwk, created_at, retired_at FROM authority_keys ORDER BY created_at, rowid")
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?))
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kid, alg, jwk, created_at, retired_at) = row.map_err(db_err)?;
+        let alg = Algorithm::parse(&alg).map_err(|_| corrupt(format!("`{DB_FILE}` holds an authority key with algorithm `{alg}`")))?;
+        let jwk: Jwk = decode("authority key", &jwk)?;
+        out.push(AuthorityKeyRecord { kid, alg, jwk, created_at, retired_at });
+    }
+    Ok(out)
+}
+
+fn insert_authority_key(tx: &Connection, rec: &AuthorityKeyRecord) -> Result<()> {
+    tx.execute(
+        "INSERT INTO authority_keys(kid, alg, jwk, created_at, retired_at) VALUES (?1, ?2, ?3, ?4, NULL)",
+        params![rec.kid, rec.alg.as_str(), encode(&rec.jwk)?, rec.created_at],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn init_issuer(&self, issuer: &str) -> Result<String> {
+        self.write(|tx| {
+            tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('issuer', ?1)", [issuer]).map_err(db_err)?;
+            tx.query_row("SELECT value FROM meta WHERE key = 'issuer'", [], |r| r.get(0)).map_err(db_err)
+        })
+    }
+
+    fn issuer(&self) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT value FROM meta WHERE key = 'issuer'", [], |r| r.get(0)).optional().map_err(db_err)
+    }
+
+    fn authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
+        read_authority_keys(&*self.conn()?)
+    }
+
+    fn authority_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
+        Ok(keyfile::read(&self.authority_key_path(kid)?)?.map(Arc::new))
+    }
+
+    fn ensure_authority_key(&self, make: &mut dyn FnMut() -> Result<PrivateKey>, now: i64) -> Result<()> {
+        self.write(|tx| {
+            let active: i64 = tx
+                .query_row("SELECT count(*) FROM authority_keys WHERE retired_at IS NULL", [], |r| r.get(0))
+                .map_err(db_err)?;
+            if active > 0 {
+                return Ok(());
+            }
+            let key = make()?;
+            keyfile::write(&self.authority_key_path(key.kid())?, &key)?;
+            insert_authority_key(tx, &record_of(&key, now))
+        })
+    }
+
+    fn rotate_authority_key(&self, key: PrivateKey, now: i64) -> Result<()> {
+        self.write(|tx| {
+            keyfile::write(&self.authority_key_path(key.kid())?, &key)?;
+            tx.execute("UPDATE authority_keys SET retired_at = ?1 WHERE retired_at IS NULL", [now]).map_err(db_err)?;
+            insert_authority_key(tx, &record_of(&key, now))
+        })
+    }
+
+    fn remove_authority_key(&self, kid: &str) -> Result<bool> {
+        let path = self.authority_key_path(kid)?;
+        let removed = self.write(|tx| {
+            let n = tx.execute("DELETE FROM authority_keys WHERE kid = ?1", [kid]).map_err(db_err)?;
+            Ok(n > 0)
+        })?;
+        if removed {
+            keyfile::remove(&path)?;
+        }
+        Ok(removed)
+    }
+
+    fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()> {
+        let key_path = private.as_ref().map(|k| self.agent_key_path(k.kid())).transpose()?;
+        if let (Some(path), Some(key)) = (&key_path, &private) {
+            keyfile::write(path, key)?;
+        }
+        let result = self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM agents WHERE id = ?1", [record.id.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            if exists.is_some() {
+                return Err(Error::new(ErrorCode::AgentExists, format!("agent `{}` is already registered", record.id)));
+            }
+            tx.execute(
+                "INSERT INTO agents(id, owner, status, record) VALUES (?1, ?2, ?3, ?4)",
+                params![record.id.as_str(), record.owner.as_str(), record.status.as_str(), encode(record)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        });
+        if result.is_err() {
+            if let Some(path) = &key_path {
+                keyfile::remove(path)?;
+            }
+        }
+        result
+    }
+
+    fn get_agent(&self, id: &PrincipalId) -> Result<Option<AgentRecord>> {
+        read_agent(&*self.conn()?, id.as_str())
+    }
+
+    fn list_agents(&self, filter: &AgentFilter) -> Result<Vec<AgentRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT record FROM agents WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(
+                params![filter.owner.as_ref().map(PrincipalId::as_str), filter.status.map(AgentStatus::as_str)],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(db_err)?;
+        rows.map(|r| r.map_err(db_err).and_then(|t| decode::<AgentRecord>("agent record", &t))).collect()
+    }
+
+    fn update_agent(
+        &self,
+        id: &PrincipalId,
+        change: &mut dyn FnMut(&mut AgentRecord) -> Result<()>,
+        new_private: Option<PrivateKey>,
+    ) -> Result<AgentRecord> {
+        let new_path = new_private.as_ref().map(|k| self.agent_key_path(k.kid())).transpose()?;
+        if let (Some(path), Some(key)) = (&new_path, &new_private) {
+            keyfile::write(path, key)?;
+        }
+        let result = self.write(|tx| {
+            let mut record = read_agent(tx, id.as_str())?
+                .ok_or_else(|| Error::new(ErrorCode::AgentUnknown, format!("agent `{id}` is not registered")))?;
+            change(&mut record)?;
+            tx.execute(
+                "UPDATE agents SET owner = ?2, status = ?3, record = ?4 WHERE id = ?1",
+                params![id.as_str(), record.owner.as_str(), record.status.as_str(), encode(&record)?],
+            )
+            .map_err(db_err)?;
+            Ok(record)
+        });
+        match &result {
+            Ok(record) => {
+                for k in record.keys.iter().filter(|k| k.retired_at.is_some() && k.private_in_store) {
+                    keyfile::remove(&self.agent_key_path(&k.kid)?)?;
+                }
+            }
+            Err(_) => {
+                if let Some(path) = &new_path {
+                    keyfile::remove(path)?;
+                }
+            }
+        }
+        result
+    }
+
+    fn agent_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
+        Ok(keyfile::read(&self.agent_key_path(kid)?)?.map(Arc::new))
+    }
+
+    fn record_grant(&self, grant: &GrantRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO grants(grant_id, parent_id, record) VALUES (?1, ?2, ?3)",
+                params![grant.grant_id, grant.parent_id, encode(grant)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<Vec<String>> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "WITH RECURSIVE d(id) AS (SELECT ?1 UNION SELECT g.grant_id FROM grants g JOIN d ON g.parent_id = d.id)
+                     SELECT id FROM d WHERE id NOT IN (SELECT grant_id FROM revocations)",
+                )
+                .map_err(db_err)?;
+            let ids = stmt
+                .query_map([grant_id], |r| r.get::<_, String>(0))
+                .map_err(db_err)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            for id in &ids {
+                tx.execute("INSERT OR IGNORE INTO revocations(grant_id, revoked_at) VALUES (?1, ?2)", params![id, now])
+                    .map_err(db_err)?;
+            }
+            Ok(ids)
+        })
+    }
+
+    fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>> {
+        let conn = self.conn()?;
+        let text: Option<String> = conn
+            .query_row("SELECT record FROM grants WHERE grant_id = ?1", [grant_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        text.map(|t| decode("grant record", &t)).transpose()
+    }
+
+    fn snapshot(&self) -> Result<StateSnapshot> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db_err)?;
+        let revoked = {
+            let mut stmt = tx.prepare_cached("SELECT grant_id FROM revocations").map_err(db_err)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.collect::<std::result::Result<_, _>>().map_err(db_err)?
+        };
+        let statuses = {
+            let mut stmt = tx.prepare_cached("SELECT id, status FROM agents").map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_err)?;
+            let mut out = std::collections::HashMap::new();
+            for row in rows {
+                let (id, status) = row.map_err(db_err)?;
+                let status = AgentStatus::parse(&status)
+                    .map_err(|_| corrupt(format!("`{DB_FILE}` holds agent `{id}` with status `{status}`")))?;
+                out.insert(id, status);
+            }
+            out
+        };
+        let authority_keys = read_authority_keys(&tx)?;
+        tx.commit().map_err(db_err)?;
+        Ok(StateSnapshot { revoked, statuses, authority_keys })
+    }
+
+    fn revision(&self) -> Result<u64> {
+        let conn = self.conn()?;
+        let external: i64 = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(db_err)?;
+        let local = self.local_writes.load(Ordering::SeqCst);
+        Ok((external as u64).wrapping_shl(32) ^ local)
+    }
+}
