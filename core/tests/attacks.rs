@@ -1,0 +1,223 @@
+//! Token attacks: each is refused with its stable error code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use common::*;
+use runtime_identity::token::jws::link_digest;
+use runtime_identity::{Algorithm, ErrorCode, PrivateKey};
+
+fn b64json(v: &serde_json::Value) -> String {
+    B64.encode(serde_json::to_vec(v).unwrap())
+}
+
+#[test]
+fn alg_none_is_refused() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let mut h = header(&token);
+    h["alg"] = "none".into();
+    let forged = format!("{}.{}.", b64json(&h), token.split('.').nth(1).unwrap());
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::AlgorithmNotAllowed);
+}
+
+#[test]
+fn hs256_with_the_public_key_as_secret_is_refused() {
+    use hmac_like::hs256;
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let mut h = header(&token);
+    h["alg"] = "HS256".into();
+    let jwks = serde_json::to_vec(&f.rt.jwks().unwrap().keys[0]).unwrap();
+    let input = format!("{}.{}", b64json(&h), token.split('.').nth(1).unwrap());
+    let forged = format!("{input}.{}", B64.encode(hs256(&jwks, input.as_bytes())));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::AlgorithmNotAllowed);
+}
+
+/// HMAC-SHA256 from its definition, only to build the attack token.
+mod hmac_like {
+    pub fn hs256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+        let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+        let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
+        Sha256::new().chain_update(&opad).chain_update(inner).finalize().to_vec()
+    }
+}
+
+#[test]
+fn unknown_kid_and_missing_kid_are_refused() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let key = authority_key(&f.rt);
+    let mut h = header(&token);
+    h["kid"] = "not-a-key".into();
+    assert_eq!(code_of(f.rt.verify(&resign(&h, &claims(&token), &key))), ErrorCode::UnknownKey);
+    h.as_object_mut().unwrap().remove("kid");
+    assert_eq!(code_of(f.rt.verify(&resign(&h, &claims(&token), &key))), ErrorCode::UnknownKey);
+}
+
+#[test]
+fn a_signature_from_the_wrong_key_is_refused() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let rogue = PrivateKey::generate(Algorithm::Es256).unwrap();
+    // Same kid in the header, signed by another key.
+    assert_eq!(code_of(f.rt.verify(&resign(&header(&token), &claims(&token), &rogue))), ErrorCode::SignatureInvalid);
+    // A child link signed by someone other than the parent's cnf key.
+    let c1 = attenuate(&f, &delegate(&f), SUB, narrow_scopes());
+    let parts = links(c1.token());
+    let mut h = header(&parts[1]);
+    h["kid"] = rogue.kid().into();
+    let forged = format!("{}~{}", parts[0], resign(&h, &claims(&parts[1]), &rogue));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::UnknownKey);
+    let forged = format!("{}~{}", parts[0], resign(&header(&parts[1]), &claims(&parts[1]), &rogue));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::SignatureInvalid);
+    // One flipped signature byte.
+    let mut bytes = token.into_bytes();
+    let last = bytes.len() - 5;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    assert_eq!(code_of(f.rt.verify(&String::from_utf8(bytes).unwrap())), ErrorCode::SignatureInvalid);
+}
+
+#[test]
+fn reordered_dropped_and_spliced_links_are_refused() {
+    let f = fixture();
+    let cred = three_links(&f);
+    let p = links(cred.token());
+    // Reordered: link 1 first.
+    let reordered = [p[1].clone(), p[0].clone(), p[2].clone()].join("~");
+    assert!(matches!(code_of(f.rt.verify(&reordered)), ErrorCode::UnknownKey | ErrorCode::IssuerInvalid | ErrorCode::ChainBroken));
+    let swapped = [p[0].clone(), p[2].clone(), p[1].clone()].join("~");
+    assert!(matches!(code_of(f.rt.verify(&swapped)), ErrorCode::UnknownKey | ErrorCode::SignatureInvalid | ErrorCode::ChainBroken));
+    // Dropped middle link: link 2 is not signed by link 0's cnf key.
+    let dropped = [p[0].clone(), p[2].clone()].join("~");
+    assert!(matches!(code_of(f.rt.verify(&dropped)), ErrorCode::UnknownKey | ErrorCode::SignatureInvalid));
+    // Dropping only the leaf leaves a valid shorter chain: that is the parent credential.
+    f.rt.verify(&[p[0].clone(), p[1].clone()].join("~")).unwrap();
+    // Spliced from another chain of the same agents: signatures hold, prf does not.
+    let other = three_links(&f);
+    let q = links(other.token());
+    let spliced = [p[0].clone(), q[1].clone(), q[2].clone()].join("~");
+    assert_eq!(code_of(f.rt.verify(&spliced)), ErrorCode::ChainBroken);
+    let spliced = [p[0].clone(), p[1].clone(), q[2].clone()].join("~");
+    assert_eq!(code_of(f.rt.verify(&spliced)), ErrorCode::ChainBroken);
+}
+
+/// The agent itself (holding its key) tries to forge its child link.
+fn forge_child(f: &Fixture, edit: impl Fn(&mut serde_json::Value)) -> ErrorCode {
+    let c0 = delegate(f);
+    let c1 = attenuate(f, &c0, SUB, narrow_scopes());
+    let p = links(c1.token());
+    let mut c = claims(&p[1]);
+    edit(&mut c);
+    let key = agent_key(&f.rt, BOT);
+    code_of(f.rt.verify(&format!("{}~{}", p[0], resign(&header(&p[1]), &c, &key))))
+}
+
+#[test]
+fn a_signed_child_link_cannot_break_the_chain_rules() {
+    let f = fixture();
+    // sub changed mid-chain
+    assert_eq!(forge_child(&f, |c| c["sub"] = "user:mallory@acme".into()), ErrorCode::ChainBroken);
+    // exp extended beyond the parent
+    assert_eq!(forge_child(&f, |c| c["exp"] = (NOW + 10_000).into()), ErrorCode::ScopeEscalation);
+    // wider scope than the parent
+    assert_eq!(
+        forge_child(&f, |c| c["authorization_details"][0]["actions"] = serde_json::json!(["*"])),
+        ErrorCode::ScopeEscalation
+    );
+    // depth over max_depth (the parent allows 3; claim depth 1 but max_depth 0)
+    assert_eq!(forge_child(&f, |c| c["rid"]["max_depth"] = 0.into()), ErrorCode::DepthExceeded);
+    assert_eq!(forge_child(&f, |c| c["rid"]["max_depth"] = 7.into()), ErrorCode::DepthExceeded);
+    // wrong depth number, wrong prf, wrong iss, act not extending the parent's
+    assert_eq!(forge_child(&f, |c| c["rid"]["depth"] = 2.into()), ErrorCode::ChainBroken);
+    assert_eq!(forge_child(&f, |c| c["rid"]["prf"] = link_digest("x").into()), ErrorCode::ChainBroken);
+    assert_eq!(forge_child(&f, |c| c["iss"] = SUB.into()), ErrorCode::ChainBroken);
+    assert_eq!(forge_child(&f, |c| c["act"]["act"]["sub"] = LEAF.into()), ErrorCode::ChainBroken);
+    assert_eq!(forge_child(&f, |c| c["aud"] = "org:other".into()), ErrorCode::AudienceInvalid);
+    // unknown claim, non-ascii actor
+    assert_eq!(forge_child(&f, |c| c["extra"] = true.into()), ErrorCode::TokenMalformed);
+    assert_eq!(forge_child(&f, |c| c["act"]["sub"] = "agent:acmé/bot".into()), ErrorCode::TokenMalformed);
+    // a registered-looking but unknown sub-agent
+    assert_eq!(forge_child(&f, |c| c["act"]["sub"] = "agent:acme/ghost".into()), ErrorCode::AgentUnknown);
+    // the parent's jti reused
+    let c0 = delegate(&f);
+    let jti = c0.grant_id().to_owned();
+    let c1 = attenuate(&f, &c0, SUB, narrow_scopes());
+    let p = links(c1.token());
+    let mut c = claims(&p[1]);
+    c["jti"] = jti.into();
+    let key = agent_key(&f.rt, BOT);
+    assert_eq!(code_of(f.rt.verify(&format!("{}~{}", p[0], resign(&header(&p[1]), &c, &key)))), ErrorCode::ChainBroken);
+}
+
+#[test]
+fn link_zero_must_come_from_this_authority() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let key = authority_key(&f.rt);
+    let mut c = claims(&token);
+    c["iss"] = "org:evil".into();
+    assert_eq!(code_of(f.rt.verify(&resign(&header(&token), &c, &key))), ErrorCode::IssuerInvalid);
+    let mut h = header(&token);
+    h["typ"] = "JWT".into();
+    assert_eq!(code_of(f.rt.verify(&resign(&h, &claims(&token), &key))), ErrorCode::TokenMalformed);
+    let mut h = header(&token);
+    h["crit"] = serde_json::json!(["exp"]);
+    assert_eq!(code_of(f.rt.verify(&resign(&h, &claims(&token), &key))), ErrorCode::TokenMalformed);
+    // Another runtime's perfectly valid token.
+    let other = fixture();
+    assert!(matches!(code_of(f.rt.verify(delegate(&other).token())), ErrorCode::UnknownKey));
+}
+
+#[test]
+fn oversized_deep_and_garbage_input_is_refused_cleanly() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    // > 16 KiB
+    let big = format!("{token}{}", "A".repeat(16 * 1024));
+    assert_eq!(code_of(f.rt.verify(&big)), ErrorCode::InputTooLarge);
+    // more than 8 links
+    let many = vec![token.clone(); 9].join("~");
+    assert_eq!(code_of(f.rt.verify(&many)), ErrorCode::DepthExceeded);
+    // 1000-deep nested JSON in the claims, validly signed
+    let key = authority_key(&f.rt);
+    let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    let forged = runtime_identity::token::jws::sign_raw(&serde_json::to_vec(&header(&token)).unwrap(), deep.as_bytes(), &key);
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::TokenMalformed);
+    // deep nesting in the header
+    let forged = format!("{}.{}.x", B64.encode(&deep), token.split('.').nth(1).unwrap());
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::TokenMalformed);
+    for garbage in ["", "~", "a.b", "a.b.c.d", "...", "e30.e30.e30", "\u{0}", "é.é.é"] {
+        assert_eq!(code_of(f.rt.verify(garbage)), ErrorCode::TokenMalformed, "{garbage:?}");
+    }
+}
+
+#[test]
+fn non_ascii_and_malformed_principals_are_refused_everywhere() {
+    let f = fixture();
+    for bad in ["agent:acmé/bot", "agent:acme bot", "bot", "agent:"] {
+        let spec = runtime_identity::AgentSpec { owner: Some(ALICE.into()), ..Default::default() };
+        assert_eq!(code_of(f.rt.register_agent(bad, spec)), ErrorCode::PrincipalInvalid, "{bad}");
+    }
+    let spec = runtime_identity::AgentSpec { owner: Some("user:alicé".into()), ..Default::default() };
+    assert_eq!(code_of(f.rt.register_agent("agent:acme/x", spec)), ErrorCode::PrincipalInvalid);
+    let spec = runtime_identity::AgentSpec { owner: Some(BOT.into()), ..Default::default() };
+    assert_eq!(code_of(f.rt.register_agent("agent:acme/x", spec)), ErrorCode::PrincipalInvalid);
+    let spec = runtime_identity::AgentSpec::default();
+    assert_eq!(code_of(f.rt.register_agent("agent:acme/x", spec)), ErrorCode::InvalidArgument);
+    // A forged link 0 with a non-ascii sub.
+    let token = delegate(&f).token().to_owned();
+    let mut c = claims(&token);
+    c["sub"] = "user:alicé".into();
+    assert_eq!(code_of(f.rt.verify(&resign(&header(&token), &c, &authority_key(&f.rt)))), ErrorCode::TokenMalformed);
+}
