@@ -1,0 +1,154 @@
+//! The `rid` command line, end to end, in text and `--json` modes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn rid_in(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rid"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = rid_in(home, args, None);
+    assert!(out.status.success(), "rid {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(home, &all)).unwrap()
+}
+
+/// Runs a failing command; returns the error code from the `--json` error line, after checking
+/// the text mode gives one line `error[code]: …` and a non-zero exit.
+fn fails(home: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = rid_in(home, args, stdin);
+    assert!(!out.status.success(), "rid {args:?} should fail");
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    assert!(text.starts_with("error["), "{text}");
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = rid_in(home, &all, stdin);
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    v["error"]["code"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_whole_flow_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    // Commands other than init refuse a folder that does not exist.
+    assert_eq!(fails(&home, &["agent", "list"], None), "invalid_argument");
+    let init = json(&home, &["init", "--issuer", "org:acme"]);
+    assert_eq!(init["issuer"], "org:acme");
+    assert_eq!(init["alg"], "ES256");
+    assert!(ok(&home, &["init"]).contains("org:acme"));
+
+    let bot = json(&home, &["agent", "register", "agent:acme/support-bot", "--owner", "user:alice@acme",
+        "--name", "Support bot", "--attributes", r#"{"pci_cleared": false}"#]);
+    assert_eq!(bot["status"], "active");
+    assert_eq!(bot["keys"][0]["private_in_store"], true);
+    ok(&home, &["agent", "register", "agent:acme/sub-bot", "--owner", "user:alice@acme", "--alg", "EdDSA"]);
+    assert_eq!(fails(&home, &["agent", "register", "agent:acme/sub-bot", "--owner", "user:alice@acme"], None), "agent_exists");
+    assert_eq!(fails(&home, &["agent", "register", "agent:acme/bad bot", "--owner", "user:alice@acme"], None), "principal_invalid");
+    assert_eq!(fails(&home, &["agent", "register", "agent:acme/x", "--owner", "user:alice", "--attributes", "[1]"], None), "invalid_argument");
+
+    let list = json(&home, &["agent", "list", "--owner", "user:alice@acme"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(ok(&home, &["agent", "list"]).contains("agent:acme/support-bot  status=active"));
+    assert!(ok(&home, &["agent", "show", "agent:acme/support-bot"]).contains("(current), private key in store"));
+    assert_eq!(fails(&home, &["agent", "show", "agent:acme/ghost"], None), "agent_unknown");
+
+    // Delegate, then attenuate reading the parent token from standard input.
+    let scope = r#"{"actions":["crm.*"],"resources":["customer/*"],"constraints":{"amount":{"max":100}}}"#;
+    let cred = json(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme",
+        "--scope", scope, "--ttl", "10m", "--purpose", "ticket 7"]);
+    let token = cred["token"].as_str().unwrap().to_owned();
+    assert_eq!(cred["chain"]["links"][0]["purpose"], "ticket 7");
+    let text_token = ok(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    assert_eq!(text_token.trim().split('.').count(), 3);
+
+    let narrow = r#"{"actions":["crm.read"],"resources":["customer/42"],"constraints":{"amount":{"max":50}}}"#;
+    let out = rid_in(&home, &["--json", "attenuate", "--to", "agent:acme/sub-bot", "--scope", narrow], Some(&token));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let child: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let child_token = child["token"].as_str().unwrap().to_owned();
+    assert_eq!(child["chain"]["links"].as_array().unwrap().len(), 2);
+    let wide = r#"{"actions":["crm.*"],"resources":["*"]}"#;
+    assert_eq!(fails(&home, &["attenuate", "--to", "agent:acme/sub-bot", "--scope", wide], Some(&token)), "scope_escalation");
+
+    // Inspect and verify.
+    let shown = ok(&home, &["token", "inspect", &child_token]);
+    assert!(shown.contains("not verified") && shown.contains("link 1") && shown.contains("agent:acme/sub-bot"));
+    let verified = ok(&home, &["token", "verify", &child_token]);
+    assert!(verified.starts_with("valid: on behalf of user:alice@acme"), "{verified}");
+    let out = rid_in(&home, &["--json", "token", "verify"], Some(&child_token));
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["links"][1]["actor"], "agent:acme/sub-bot");
+    assert_eq!(fails(&home, &["token", "verify", "not.a.token"], None), "token_malformed");
+
+    // JWKS and authority rotation.
+    let jwks = json(&home, &["jwks"]);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kty"], "EC");
+    let keys = json(&home, &["authority", "rotate-key", "--alg", "EdDSA"]);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(json(&home, &["jwks"])["keys"].as_array().unwrap().len(), 2);
+    ok(&home, &["token", "verify", &child_token]);
+
+    // Lifecycle: suspending the middle agent refuses the child; revoking the parent grant cascades.
+    ok(&home, &["agent", "suspend", "agent:acme/support-bot"]);
+    assert_eq!(fails(&home, &["token", "verify", &child_token], None), "agent_suspended");
+    ok(&home, &["agent", "resume", "agent:acme/support-bot"]);
+    let revoked = json(&home, &["revoke", cred["grant_id"].as_str().unwrap()]);
+    assert_eq!(revoked["revoked"].as_array().unwrap().len(), 2);
+    assert_eq!(fails(&home, &["token", "verify", &child_token], None), "grant_revoked");
+
+    // Key rotation for an agent; revocation of an agent is final.
+    let rotated = json(&home, &["agent", "rotate-key", "agent:acme/sub-bot"]);
+    assert_eq!(rotated["keys"].as_array().unwrap().len(), 2);
+    ok(&home, &["agent", "revoke", "agent:acme/sub-bot"]);
+    assert_eq!(fails(&home, &["agent", "resume", "agent:acme/sub-bot"], None), "agent_revoked");
+    assert_eq!(json(&home, &["agent", "list", "--status", "revoked"]).as_array().unwrap().len(), 1);
+    assert_eq!(fails(&home, &["agent", "list", "--status", "sleeping"], None), "invalid_argument");
+    assert_eq!(fails(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope, "--ttl", "2w"], None), "ttl_invalid");
+    assert_eq!(fails(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", "{\"actions\":[]}"], None), "scope_invalid");
+}
+
+#[test]
+fn an_agent_holding_its_own_key_attenuates_with_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init"]);
+    let key = runtime_identity::PrivateKey::generate(runtime_identity::Algorithm::EdDsa).unwrap();
+    let jwk = serde_json::to_string(&key.public_key().to_jwk()).unwrap();
+    let reg = json(&home, &["agent", "register", "agent:x/own", "--owner", "user:alice", "--public-key", &jwk]);
+    assert_eq!(reg["keys"][0]["private_in_store"], false);
+    ok(&home, &["agent", "register", "agent:x/sub", "--owner", "user:alice"]);
+    let token = ok(&home, &["delegate", "--to", "agent:x/own", "--on-behalf-of", "user:alice", "--scope", r#"{"actions":["*"]}"#]);
+    let scope = r#"{"actions":["a.b"]}"#;
+    assert_eq!(fails(&home, &["attenuate", "--token", token.trim(), "--to", "agent:x/sub", "--scope", scope], None), "key_invalid");
+    let key_path = dir.path().join("own.key");
+    std::fs::write(&key_path, key.to_secret_json().unwrap().as_bytes()).unwrap();
+    let child = ok(&home, &["attenuate", "--token", token.trim(), "--to", "agent:x/sub", "--scope", scope, "--key", key_path.to_str().unwrap()]);
+    assert_eq!(child.trim().split('~').count(), 2);
+}
