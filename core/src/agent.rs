@@ -152,14 +152,12 @@ impl AgentFilter {
 
 fn check_text(field: &str, v: &Option<String>) -> Result<()> {
     match v {
-        Some(s) if s.len() > MAX_TEXT_LEN => Err(Error::new(
-            ErrorCode::InputTooLarge,
-            format!("`{field}` is over {MAX_TEXT_LEN} bytes"),
-        )),
-        Some(s) if s.chars().any(char::is_control) => Err(Error::new(
-            ErrorCode::InvalidArgument,
-            format!("`{field}` contains control characters"),
-        )),
+        Some(s) if s.len() > MAX_TEXT_LEN => {
+            Err(Error::new(ErrorCode::InputTooLarge, format!("`{field}` is over {MAX_TEXT_LEN} bytes")))
+        }
+        Some(s) if s.chars().any(char::is_control) => {
+            Err(Error::new(ErrorCode::InvalidArgument, format!("`{field}` contains control characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -179,10 +177,8 @@ pub fn validate_owner(owner: &str) -> Result<PrincipalId> {
 impl AgentSpec {
     /// Validates every field but the key; returns the owner and the attributes object.
     pub fn validate(&self) -> Result<(PrincipalId, serde_json::Map<String, serde_json::Value>)> {
-        let owner = self
-            .owner
-            .as_deref()
-            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "an agent needs an `owner`"))?;
+        let owner =
+            self.owner.as_deref().ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "an agent needs an `owner`"))?;
         let owner = validate_owner(owner)?;
         check_text("org", &self.org)?;
         check_text("name", &self.name)?;
@@ -223,9 +219,13 @@ pub fn validate_attributes(v: Option<serde_json::Value>) -> Result<serde_json::M
 pub fn transition(id: &PrincipalId, from: AgentStatus, to: AgentStatus) -> Result<()> {
     use AgentStatus::*;
     match (from, to) {
-        (Revoked, _) => Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{id}` is revoked; revocation is final"))),
+        (Revoked, _) => {
+            Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{id}` is revoked; revocation is final")))
+        }
         (Active, Suspended) | (Suspended, Active) | (_, Revoked) => Ok(()),
         (Active, Active) => Err(Error::new(ErrorCode::InvalidArgument, format!("agent `{id}` is already active"))),
-        (Suspended, Suspended) => Err(Error::new(ErrorCode::AgentSuspended, format!("agent `{id}` is already suspended"))),
+        (Suspended, Suspended) => {
+            Err(Error::new(ErrorCode::AgentSuspended, format!("agent `{id}` is already suspended")))
+        }
     }
 }

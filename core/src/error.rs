@@ -109,11 +109,7 @@ pub struct Error {
 impl Error {
     /// A new error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            source: None,
-        }
+        Self { code, message: message.into(), source: None }
     }
 
     /// Attaches the underlying cause.

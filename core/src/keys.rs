@@ -98,12 +98,9 @@ impl Jwk {
                 json_str(&self.x),
                 json_str(y)
             ),
-            None => format!(
-                r#"{{"crv":{},"kty":{},"x":{}}}"#,
-                json_str(&self.crv),
-                json_str(&self.kty),
-                json_str(&self.x)
-            ),
+            None => {
+                format!(r#"{{"crv":{},"kty":{},"x":{}}}"#, json_str(&self.crv), json_str(&self.kty), json_str(&self.x))
+            }
         };
         B64.encode(Sha256::digest(canonical.as_bytes()))
     }
@@ -147,11 +144,8 @@ fn key_err(msg: impl Into<String>) -> Error {
 }
 
 fn b64_fixed<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
-    let bytes = B64
-        .decode(s)
-        .map_err(|_| key_err(format!("jwk member `{field}` is not base64url")))?;
-    <[u8; N]>::try_from(bytes.as_slice())
-        .map_err(|_| key_err(format!("jwk member `{field}` must be {N} bytes")))
+    let bytes = B64.decode(s).map_err(|_| key_err(format!("jwk member `{field}` is not base64url")))?;
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| key_err(format!("jwk member `{field}` must be {N} bytes")))
 }
 
 impl PublicKey {
@@ -237,10 +231,7 @@ impl PublicKey {
         }
         if let Some(kid) = &jwk.kid {
             if kid != &key.kid {
-                return Err(key_err(format!(
-                    "jwk `kid` `{}` is not its thumbprint",
-                    crate::principal::preview(kid)
-                )));
+                return Err(key_err(format!("jwk `kid` `{}` is not its thumbprint", crate::principal::preview(kid))));
             }
         }
         Ok(key)
@@ -265,10 +256,7 @@ impl PublicKey {
         if ok {
             Ok(())
         } else {
-            Err(Error::new(
-                ErrorCode::SignatureInvalid,
-                format!("signature does not verify with key `{}`", self.kid),
-            ))
+            Err(Error::new(ErrorCode::SignatureInvalid, format!("signature does not verify with key `{}`", self.kid)))
         }
     }
 }
@@ -308,9 +296,8 @@ impl PrivateKey {
     pub fn generate(alg: Algorithm) -> Result<Self> {
         for _ in 0..8 {
             let mut seed = Zeroizing::new([0u8; 32]);
-            getrandom::getrandom(seed.as_mut_slice()).map_err(|e| {
-                Error::new(ErrorCode::InternalError, format!("no randomness available: {e}"))
-            })?;
+            getrandom::getrandom(seed.as_mut_slice())
+                .map_err(|e| Error::new(ErrorCode::InternalError, format!("no randomness available: {e}")))?;
             if let Ok(key) = Self::from_seed(alg, &seed) {
                 return Ok(key);
             }
@@ -384,8 +371,8 @@ impl PrivateKey {
     /// Reads the key file form written by [`PrivateKey::to_secret_json`]; checks that the
     /// stored `kid` matches the key.
     pub fn from_secret_json(text: &str) -> Result<Self> {
-        let file: SecretFile = serde_json::from_str(text)
-            .map_err(|_| key_err("key file is not a runtime-identity private key"))?;
+        let file: SecretFile =
+            serde_json::from_str(text).map_err(|_| key_err("key file is not a runtime-identity private key"))?;
         let SecretFile { alg, kid, d } = file;
         let d = Zeroizing::new(d);
         let seed = Zeroizing::new(b64_fixed::<32>("d", &d)?);

@@ -41,3 +41,8 @@ pub use principal::PrincipalId;
 pub use runtime::{AttenuateRequest, DelegateRequest, Runtime, RuntimeOptions};
 pub use scope::Scope;
 pub use token::{Credential, VerifiedChain, VerifiedLink};
+
+/// The README's Rust quickstart, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

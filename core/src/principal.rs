@@ -88,10 +88,7 @@ impl PrincipalId {
             ));
         }
         if name.is_empty() {
-            return Err(Error::new(
-                ErrorCode::PrincipalInvalid,
-                format!("principal id `{shown}` has an empty name"),
-            ));
+            return Err(Error::new(ErrorCode::PrincipalInvalid, format!("principal id `{shown}` has an empty name")));
         }
         Ok(Self(s.to_owned()))
     }
@@ -117,10 +114,7 @@ impl PrincipalId {
         if self.kind() == PrincipalKind::Agent {
             Ok(self)
         } else {
-            Err(Error::new(
-                ErrorCode::PrincipalInvalid,
-                format!("`{}` is not an agent id (`agent:…`)", self.0),
-            ))
+            Err(Error::new(ErrorCode::PrincipalInvalid, format!("`{}` is not an agent id (`agent:…`)", self.0)))
         }
     }
 }

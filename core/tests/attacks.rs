@@ -95,9 +95,15 @@ fn reordered_dropped_and_spliced_links_are_refused() {
     let p = links(cred.token());
     // Reordered: link 1 first.
     let reordered = [p[1].clone(), p[0].clone(), p[2].clone()].join("~");
-    assert!(matches!(code_of(f.rt.verify(&reordered)), ErrorCode::UnknownKey | ErrorCode::IssuerInvalid | ErrorCode::ChainBroken));
+    assert!(matches!(
+        code_of(f.rt.verify(&reordered)),
+        ErrorCode::UnknownKey | ErrorCode::IssuerInvalid | ErrorCode::ChainBroken
+    ));
     let swapped = [p[0].clone(), p[2].clone(), p[1].clone()].join("~");
-    assert!(matches!(code_of(f.rt.verify(&swapped)), ErrorCode::UnknownKey | ErrorCode::SignatureInvalid | ErrorCode::ChainBroken));
+    assert!(matches!(
+        code_of(f.rt.verify(&swapped)),
+        ErrorCode::UnknownKey | ErrorCode::SignatureInvalid | ErrorCode::ChainBroken
+    ));
     // Dropped middle link: link 2 is not signed by link 0's cnf key.
     let dropped = [p[0].clone(), p[2].clone()].join("~");
     assert!(matches!(code_of(f.rt.verify(&dropped)), ErrorCode::UnknownKey | ErrorCode::SignatureInvalid));
@@ -192,7 +198,8 @@ fn oversized_deep_and_garbage_input_is_refused_cleanly() {
     // 1000-deep nested JSON in the claims, validly signed
     let key = authority_key(&f.rt);
     let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-    let forged = runtime_identity::token::jws::sign_raw(&serde_json::to_vec(&header(&token)).unwrap(), deep.as_bytes(), &key);
+    let forged =
+        runtime_identity::token::jws::sign_raw(&serde_json::to_vec(&header(&token)).unwrap(), deep.as_bytes(), &key);
     assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::TokenMalformed);
     // deep nesting in the header
     let forged = format!("{}.{}.x", B64.encode(&deep), token.split('.').nth(1).unwrap());

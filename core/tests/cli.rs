@@ -62,14 +62,35 @@ fn the_whole_flow_through_the_cli() {
     assert_eq!(init["alg"], "ES256");
     assert!(ok(&home, &["init"]).contains("org:acme"));
 
-    let bot = json(&home, &["agent", "register", "agent:acme/support-bot", "--owner", "user:alice@acme",
-        "--name", "Support bot", "--attributes", r#"{"pci_cleared": false}"#]);
+    let bot = json(
+        &home,
+        &[
+            "agent",
+            "register",
+            "agent:acme/support-bot",
+            "--owner",
+            "user:alice@acme",
+            "--name",
+            "Support bot",
+            "--attributes",
+            r#"{"pci_cleared": false}"#,
+        ],
+    );
     assert_eq!(bot["status"], "active");
     assert_eq!(bot["keys"][0]["private_in_store"], true);
     ok(&home, &["agent", "register", "agent:acme/sub-bot", "--owner", "user:alice@acme", "--alg", "EdDSA"]);
-    assert_eq!(fails(&home, &["agent", "register", "agent:acme/sub-bot", "--owner", "user:alice@acme"], None), "agent_exists");
-    assert_eq!(fails(&home, &["agent", "register", "agent:acme/bad bot", "--owner", "user:alice@acme"], None), "principal_invalid");
-    assert_eq!(fails(&home, &["agent", "register", "agent:acme/x", "--owner", "user:alice", "--attributes", "[1]"], None), "invalid_argument");
+    assert_eq!(
+        fails(&home, &["agent", "register", "agent:acme/sub-bot", "--owner", "user:alice@acme"], None),
+        "agent_exists"
+    );
+    assert_eq!(
+        fails(&home, &["agent", "register", "agent:acme/bad bot", "--owner", "user:alice@acme"], None),
+        "principal_invalid"
+    );
+    assert_eq!(
+        fails(&home, &["agent", "register", "agent:acme/x", "--owner", "user:alice", "--attributes", "[1]"], None),
+        "invalid_argument"
+    );
 
     let list = json(&home, &["agent", "list", "--owner", "user:alice@acme"]);
     assert_eq!(list.as_array().unwrap().len(), 2);
@@ -79,11 +100,28 @@ fn the_whole_flow_through_the_cli() {
 
     // Delegate, then attenuate reading the parent token from standard input.
     let scope = r#"{"actions":["crm.*"],"resources":["customer/*"],"constraints":{"amount":{"max":100}}}"#;
-    let cred = json(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme",
-        "--scope", scope, "--ttl", "10m", "--purpose", "ticket 7"]);
+    let cred = json(
+        &home,
+        &[
+            "delegate",
+            "--to",
+            "agent:acme/support-bot",
+            "--on-behalf-of",
+            "user:alice@acme",
+            "--scope",
+            scope,
+            "--ttl",
+            "10m",
+            "--purpose",
+            "ticket 7",
+        ],
+    );
     let token = cred["token"].as_str().unwrap().to_owned();
     assert_eq!(cred["chain"]["links"][0]["purpose"], "ticket 7");
-    let text_token = ok(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    let text_token = ok(
+        &home,
+        &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope],
+    );
     assert_eq!(text_token.trim().split('.').count(), 3);
 
     let narrow = r#"{"actions":["crm.read"],"resources":["customer/42"],"constraints":{"amount":{"max":50}}}"#;
@@ -93,7 +131,10 @@ fn the_whole_flow_through_the_cli() {
     let child_token = child["token"].as_str().unwrap().to_owned();
     assert_eq!(child["chain"]["links"].as_array().unwrap().len(), 2);
     let wide = r#"{"actions":["crm.*"],"resources":["*"]}"#;
-    assert_eq!(fails(&home, &["attenuate", "--to", "agent:acme/sub-bot", "--scope", wide], Some(&token)), "scope_escalation");
+    assert_eq!(
+        fails(&home, &["attenuate", "--to", "agent:acme/sub-bot", "--scope", wide], Some(&token)),
+        "scope_escalation"
+    );
 
     // Inspect and verify.
     let shown = ok(&home, &["token", "inspect", &child_token]);
@@ -130,8 +171,40 @@ fn the_whole_flow_through_the_cli() {
     assert_eq!(fails(&home, &["agent", "resume", "agent:acme/sub-bot"], None), "agent_revoked");
     assert_eq!(json(&home, &["agent", "list", "--status", "revoked"]).as_array().unwrap().len(), 1);
     assert_eq!(fails(&home, &["agent", "list", "--status", "sleeping"], None), "invalid_argument");
-    assert_eq!(fails(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope, "--ttl", "2w"], None), "ttl_invalid");
-    assert_eq!(fails(&home, &["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", "{\"actions\":[]}"], None), "scope_invalid");
+    assert_eq!(
+        fails(
+            &home,
+            &[
+                "delegate",
+                "--to",
+                "agent:acme/support-bot",
+                "--on-behalf-of",
+                "user:alice@acme",
+                "--scope",
+                scope,
+                "--ttl",
+                "2w"
+            ],
+            None
+        ),
+        "ttl_invalid"
+    );
+    assert_eq!(
+        fails(
+            &home,
+            &[
+                "delegate",
+                "--to",
+                "agent:acme/support-bot",
+                "--on-behalf-of",
+                "user:alice@acme",
+                "--scope",
+                "{\"actions\":[]}"
+            ],
+            None
+        ),
+        "scope_invalid"
+    );
 }
 
 #[test]
@@ -144,11 +217,54 @@ fn an_agent_holding_its_own_key_attenuates_with_key_file() {
     let reg = json(&home, &["agent", "register", "agent:x/own", "--owner", "user:alice", "--public-key", &jwk]);
     assert_eq!(reg["keys"][0]["private_in_store"], false);
     ok(&home, &["agent", "register", "agent:x/sub", "--owner", "user:alice"]);
-    let token = ok(&home, &["delegate", "--to", "agent:x/own", "--on-behalf-of", "user:alice", "--scope", r#"{"actions":["*"]}"#]);
+    let token = ok(
+        &home,
+        &["delegate", "--to", "agent:x/own", "--on-behalf-of", "user:alice", "--scope", r#"{"actions":["*"]}"#],
+    );
     let scope = r#"{"actions":["a.b"]}"#;
-    assert_eq!(fails(&home, &["attenuate", "--token", token.trim(), "--to", "agent:x/sub", "--scope", scope], None), "key_invalid");
+    assert_eq!(
+        fails(&home, &["attenuate", "--token", token.trim(), "--to", "agent:x/sub", "--scope", scope], None),
+        "key_invalid"
+    );
     let key_path = dir.path().join("own.key");
     std::fs::write(&key_path, key.to_secret_json().unwrap().as_bytes()).unwrap();
-    let child = ok(&home, &["attenuate", "--token", token.trim(), "--to", "agent:x/sub", "--scope", scope, "--key", key_path.to_str().unwrap()]);
+    let child = ok(
+        &home,
+        &[
+            "attenuate",
+            "--token",
+            token.trim(),
+            "--to",
+            "agent:x/sub",
+            "--scope",
+            scope,
+            "--key",
+            key_path.to_str().unwrap(),
+        ],
+    );
     assert_eq!(child.trim().split('~').count(), 2);
+}
+
+/// The README's command-line quickstart runs as written (with the freshly built `rid`).
+#[test]
+fn the_readme_cli_quickstart_runs() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme.split("## Quickstart: the `rid` command line").nth(1).unwrap();
+    let block = section.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+    let script: String = block.lines().filter(|l| !l.starts_with("cargo install")).map(|l| format!("{l}\n")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_rid")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "README quickstart failed:\n{stderr}");
+    assert!(stderr.contains("error[agent_suspended]"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("valid: on behalf of user:alice@acme"), "{stdout}");
+    assert!(stdout.contains("\"keys\""), "{stdout}");
 }

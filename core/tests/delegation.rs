@@ -103,7 +103,8 @@ fn every_link_verifies_with_a_plain_jose_library() {
         // And a tampered link (one claim byte changed) is refused by the library too.
         let mut c = claims(&parts[0]);
         c["sub"] = serde_json::json!("user:mallory@acme");
-        let forged_payload = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, serde_json::to_vec(&c).unwrap());
+        let forged_payload =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, serde_json::to_vec(&c).unwrap());
         let mut pieces: Vec<&str> = parts[0].split('.').collect();
         pieces[1] = &forged_payload;
         let forged = pieces.join(".");
@@ -143,7 +144,10 @@ fn attenuation_that_widens_is_refused_when_minted() {
     assert_eq!(code_of(f.rt.attenuate(parent.token(), &long)), ErrorCode::ScopeEscalation);
     // Without a ttl, the child's lifetime is cut to the parent's.
     f.clock.advance(600);
-    let child = f.rt.attenuate(parent.token(), &AttenuateRequest { to: SUB.into(), scopes: narrow_scopes(), ..Default::default() }).unwrap();
+    let child = f
+        .rt
+        .attenuate(parent.token(), &AttenuateRequest { to: SUB.into(), scopes: narrow_scopes(), ..Default::default() })
+        .unwrap();
     assert_eq!(child.expires_at(), parent.expires_at());
 }
 
@@ -234,12 +238,22 @@ fn agent_status_takes_effect_on_the_next_verification_at_every_chain_position() 
 #[test]
 fn grants_cannot_be_minted_for_agents_that_may_not_act() {
     let f = fixture();
-    let req = |to: &str| DelegateRequest { to: to.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() };
+    let req = |to: &str| DelegateRequest {
+        to: to.into(),
+        on_behalf_of: ALICE.into(),
+        scopes: narrow_scopes(),
+        ..Default::default()
+    };
     assert_eq!(code_of(f.rt.delegate(&req("agent:acme/ghost"))), ErrorCode::AgentUnknown);
     assert_eq!(code_of(f.rt.delegate(&req("user:bob"))), ErrorCode::PrincipalInvalid);
     f.rt.suspend_agent(BOT).unwrap();
     assert_eq!(code_of(f.rt.delegate(&req(BOT))), ErrorCode::AgentSuspended);
-    let bad_sub = DelegateRequest { to: SUB.into(), on_behalf_of: "agent:acme/x".into(), scopes: narrow_scopes(), ..Default::default() };
+    let bad_sub = DelegateRequest {
+        to: SUB.into(),
+        on_behalf_of: "agent:acme/x".into(),
+        scopes: narrow_scopes(),
+        ..Default::default()
+    };
     assert_eq!(code_of(f.rt.delegate(&bad_sub)), ErrorCode::PrincipalInvalid);
     let no_scopes = DelegateRequest { to: SUB.into(), on_behalf_of: ALICE.into(), ..Default::default() };
     assert_eq!(code_of(f.rt.delegate(&no_scopes)), ErrorCode::ScopeInvalid);
@@ -260,8 +274,13 @@ fn an_agent_with_only_a_public_key_attenuates_with_its_own_key() {
         },
     )
     .unwrap();
-    let c0 = f.rt
-        .delegate(&DelegateRequest { to: "agent:acme/self-keyed".into(), on_behalf_of: ALICE.into(), scopes: wide_scopes(), ..Default::default() })
+    let c0 =
+        f.rt.delegate(&DelegateRequest {
+            to: "agent:acme/self-keyed".into(),
+            on_behalf_of: ALICE.into(),
+            scopes: wide_scopes(),
+            ..Default::default()
+        })
         .unwrap();
     let req = AttenuateRequest { to: SUB.into(), scopes: narrow_scopes(), ..Default::default() };
     // The store does not hold its key…

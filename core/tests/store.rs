@@ -16,7 +16,11 @@ fn open(dir: &Path) -> runtime_identity::Result<Runtime> {
 }
 
 fn spec() -> AgentSpec {
-    AgentSpec { owner: Some(ALICE.into()), attributes: Some(serde_json::json!({"pci_cleared": true})), ..Default::default() }
+    AgentSpec {
+        owner: Some(ALICE.into()),
+        attributes: Some(serde_json::json!({"pci_cleared": true})),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -28,7 +32,12 @@ fn state_survives_reopening_and_keys_are_private_files() {
         rt.register_agent(SUB, spec()).unwrap();
         rt.suspend_agent(SUB).unwrap();
         let cred = rt
-            .delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() })
+            .delegate(&DelegateRequest {
+                to: BOT.into(),
+                on_behalf_of: ALICE.into(),
+                scopes: narrow_scopes(),
+                ..Default::default()
+            })
             .unwrap();
         cred.token().to_owned()
     };
@@ -37,11 +46,15 @@ fn state_survives_reopening_and_keys_are_private_files() {
     let bot = rt.get_agent(BOT).unwrap();
     assert_eq!(bot.attributes["pci_cleared"], true);
     assert_eq!(rt.get_agent(SUB).unwrap().status, AgentStatus::Suspended);
-    let suspended = rt.list_agents(&AgentFilter { status: Some(AgentStatus::Suspended), ..Default::default() }).unwrap();
+    let suspended =
+        rt.list_agents(&AgentFilter { status: Some(AgentStatus::Suspended), ..Default::default() }).unwrap();
     assert_eq!(suspended.len(), 1);
     let by_owner = rt.list_agents(&AgentFilter { owner: Some(ALICE.parse().unwrap()), ..Default::default() }).unwrap();
     assert_eq!(by_owner.len(), 2);
-    assert!(rt.list_agents(&AgentFilter { owner: Some("user:bob".parse().unwrap()), ..Default::default() }).unwrap().is_empty());
+    assert!(rt
+        .list_agents(&AgentFilter { owner: Some("user:bob".parse().unwrap()), ..Default::default() })
+        .unwrap()
+        .is_empty());
     assert_eq!(code_of(rt.register_agent(BOT, spec())), ErrorCode::AgentExists);
     // Every key file is 0600, the folders 0700.
     let keys = dir.path().join("keys");
@@ -54,7 +67,10 @@ fn state_survives_reopening_and_keys_are_private_files() {
     }
     assert_eq!(n, 3, "one authority key and two agent keys");
     // A different issuer for the same folder is refused.
-    assert_eq!(code_of(Runtime::open(Some(dir.path()), RuntimeOptions::with_issuer("org:other"))), ErrorCode::IssuerInvalid);
+    assert_eq!(
+        code_of(Runtime::open(Some(dir.path()), RuntimeOptions::with_issuer("org:other"))),
+        ErrorCode::IssuerInvalid
+    );
 }
 
 #[test]
@@ -117,10 +133,8 @@ fn corrupt_and_foreign_files_give_clear_errors_and_lose_nothing() {
 /// Makes `dir/store.db` an SQLite database of another application: a store created by
 /// `rid init`, with its header's application id changed.
 fn make_foreign_db(dir: &Path) {
-    let status = Command::new(env!("CARGO_BIN_EXE_rid"))
-        .args(["--home", dir.to_str().unwrap(), "init"])
-        .output()
-        .unwrap();
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_rid")).args(["--home", dir.to_str().unwrap(), "init"]).output().unwrap();
     assert!(status.status.success());
     // Rewrite its application id to look foreign: the id lives at byte offset 68 of the header.
     let db = dir.join("store.db");
@@ -150,16 +164,27 @@ fn several_processes_share_one_folder_without_losing_anything() {
     rt.register_agent(BOT, spec()).unwrap();
     let grants: Vec<String> = (0..20)
         .map(|_| {
-            rt.delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() })
-                .unwrap()
-                .grant_id()
-                .to_owned()
+            rt.delegate(&DelegateRequest {
+                to: BOT.into(),
+                on_behalf_of: ALICE.into(),
+                scopes: narrow_scopes(),
+                ..Default::default()
+            })
+            .unwrap()
+            .grant_id()
+            .to_owned()
         })
         .collect();
     let script = |tag: &str, revoke: &[String]| -> Vec<Vec<String>> {
         let mut steps: Vec<Vec<String>> = Vec::new();
         for i in 0..15 {
-            steps.push(vec!["agent".into(), "register".into(), format!("agent:acme/{tag}-{i}"), "--owner".into(), ALICE.into()]);
+            steps.push(vec![
+                "agent".into(),
+                "register".into(),
+                format!("agent:acme/{tag}-{i}"),
+                "--owner".into(),
+                ALICE.into(),
+            ]);
             if let Some(g) = revoke.get(i) {
                 steps.push(vec!["revoke".into(), g.clone()]);
             }
@@ -204,7 +229,12 @@ fn another_process_suspending_an_agent_is_seen_on_the_next_verification() {
     let rt = open(dir.path()).unwrap();
     rt.register_agent(BOT, spec()).unwrap();
     let cred = rt
-        .delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() })
+        .delegate(&DelegateRequest {
+            to: BOT.into(),
+            on_behalf_of: ALICE.into(),
+            scopes: narrow_scopes(),
+            ..Default::default()
+        })
         .unwrap();
     rt.verify(cred.token()).unwrap();
     let out = rid(dir.path(), &["agent", "suspend", BOT]).wait_with_output().unwrap();

@@ -118,7 +118,10 @@ impl Runtime {
                     return Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{}` is revoked", rec.id)));
                 }
                 if rec.keys.iter().any(|k| k.kid == public.kid()) {
-                    return Err(Error::new(ErrorCode::KeyInvalid, format!("key `{}` was already used by this agent", public.kid())));
+                    return Err(Error::new(
+                        ErrorCode::KeyInvalid,
+                        format!("key `{}` was already used by this agent", public.kid()),
+                    ));
                 }
                 for k in rec.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
                     k.retired_at = Some(now);

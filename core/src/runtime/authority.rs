@@ -54,8 +54,8 @@ impl Runtime {
             .signing_kid
             .as_deref()
             .ok_or_else(|| Error::new(ErrorCode::KeyInvalid, "the authority has no signing key"))?;
-        self.store
-            .authority_private_key(kid)?
-            .ok_or_else(|| Error::new(ErrorCode::StoreCorrupt, format!("the private half of authority key `{kid}` is missing")))
+        self.store.authority_private_key(kid)?.ok_or_else(|| {
+            Error::new(ErrorCode::StoreCorrupt, format!("the private half of authority key `{kid}` is missing"))
+        })
     }
 }

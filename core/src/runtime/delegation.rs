@@ -115,7 +115,10 @@ impl Runtime {
             Some(d) if d > agent.max_delegation_depth => {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
-                    format!("`max_depth` {d} is over agent `{to}`'s `max_delegation_depth` {}", agent.max_delegation_depth),
+                    format!(
+                        "`max_depth` {d} is over agent `{to}`'s `max_delegation_depth` {}",
+                        agent.max_delegation_depth
+                    ),
                 ))
             }
             Some(d) => d,
@@ -156,7 +159,10 @@ impl Runtime {
         let key = self.store.agent_private_key(&leaf.key_kid)?.ok_or_else(|| {
             Error::new(
                 ErrorCode::KeyInvalid,
-                format!("the store does not hold the private key `{}` of agent `{}`; sign with the agent's own key", leaf.key_kid, leaf.actor),
+                format!(
+                    "the store does not hold the private key `{}` of agent `{}`; sign with the agent's own key",
+                    leaf.key_kid, leaf.actor
+                ),
             )
         })?;
         self.attenuate_chain(parent, &chain, req, &key)
@@ -169,12 +175,23 @@ impl Runtime {
         self.attenuate_chain(parent, &chain, req, key)
     }
 
-    fn attenuate_chain(&self, parent: &str, chain: &VerifiedChain, req: &AttenuateRequest, key: &PrivateKey) -> Result<Credential> {
+    fn attenuate_chain(
+        &self,
+        parent: &str,
+        chain: &VerifiedChain,
+        req: &AttenuateRequest,
+        key: &PrivateKey,
+    ) -> Result<Credential> {
         let leaf = chain.leaf().ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "token has no links"))?;
         if key.kid() != leaf.key_kid {
             return Err(Error::new(
                 ErrorCode::KeyInvalid,
-                format!("key `{}` is not the key `{}` that the parent grant binds to agent `{}`", key.kid(), leaf.key_kid, leaf.actor),
+                format!(
+                    "key `{}` is not the key `{}` that the parent grant binds to agent `{}`",
+                    key.kid(),
+                    leaf.key_kid,
+                    leaf.actor
+                ),
             ));
         }
         let to = PrincipalId::parse(&req.to)?.expect_agent()?;
@@ -199,7 +216,10 @@ impl Runtime {
                 ))
             }
             Some(d) if d < depth => {
-                return Err(Error::new(ErrorCode::DepthExceeded, format!("`max_depth` {d} is below this grant's depth {depth}")))
+                return Err(Error::new(
+                    ErrorCode::DepthExceeded,
+                    format!("`max_depth` {d} is below this grant's depth {depth}"),
+                ))
             }
             Some(d) => d,
             None => leaf.max_depth.min(depth.saturating_add(agent.max_delegation_depth)),
@@ -211,7 +231,10 @@ impl Runtime {
                 if exp > chain.expires_at {
                     return Err(Error::new(
                         ErrorCode::ScopeEscalation,
-                        format!("ttl {ttl}s would outlive the parent grant, which expires at {}", crate::clock::rfc3339(chain.expires_at)),
+                        format!(
+                            "ttl {ttl}s would outlive the parent grant, which expires at {}",
+                            crate::clock::rfc3339(chain.expires_at)
+                        ),
                     ));
                 }
                 exp

@@ -66,9 +66,9 @@ impl RuntimeOptions {
 
 /// Validates an issuer: a principal id such as `org:acme`, or an `https://` URL.
 pub fn validate_issuer(issuer: &str) -> Result<()> {
-    let url_ok = issuer.strip_prefix("https://").is_some_and(|rest| {
-        !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic())
-    });
+    let url_ok = issuer
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic()));
     if url_ok || PrincipalId::parse(issuer).is_ok() {
         Ok(())
     } else {
@@ -124,7 +124,10 @@ impl Runtime {
             validate_issuer(issuer)?;
         }
         if options.default_ttl == 0 || options.default_ttl > options.max_ttl {
-            return Err(Error::new(ErrorCode::TtlInvalid, "the default ttl must be positive and at most the maximum ttl"));
+            return Err(Error::new(
+                ErrorCode::TtlInvalid,
+                "the default ttl must be positive and at most the maximum ttl",
+            ));
         }
         let wanted = options.issuer.as_deref().unwrap_or(DEFAULT_ISSUER);
         let issuer = match store.issuer()? {

@@ -1,14 +1,17 @@
 //! The two JSON forms of a scope: the API form (serde) and the wire form (RFC 9396
 //! authorization detail of type `rid_scope`). Every way in validates the result.
 //!
-//! Both forms reject unknown fields and `null` where a value is optional (leave the field
-//! out instead). The API form defaults `resources` to `["*"]`; the wire form requires
+//! Both forms reject unknown fields, `null` where a value is optional (leave the field out
+//! instead), an argument constrained twice, and arrays in place of objects (serde's derive
+//! would read those by field position). The API form defaults `resources` to `["*"]`; the wire form requires
 //! `locations`, so a token that does not say which resources it grants grants none.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
@@ -34,6 +37,26 @@ pub(crate) fn non_null_count<'de, D: Deserializer<'de>>(d: D) -> std::result::Re
         Some(count) => Ok(Some(count)),
         None => Err(D::Error::custom(format!("`{n}` is not a non-negative integer"))),
     }
+}
+
+/// Reads `T` (a derived struct) from a JSON object only: serde's derive would also read an
+/// array, by field position, a second form of every struct that no one should rely on.
+pub(crate) fn from_object<'de, D, T>(d: D, what: &'static str) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOnly<T>(PhantomData<T>, &'static str);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.1)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(ObjectOnly(PhantomData, what))
 }
 
 /// Reads the `constraints` object, refusing an argument named twice.
@@ -65,13 +88,15 @@ fn unique_constraints<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BT
     d.deserialize_map(ConstraintsVisitor)
 }
 
+const SCOPE_OBJECT: &str = "a scope object";
+
 fn all() -> Vec<String> {
     vec!["*".to_owned()]
 }
 
 /// The API form, before validation.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a scope object")]
+#[serde(deny_unknown_fields)]
 struct ApiScope {
     actions: Vec<String>,
     #[serde(default = "all")]
@@ -86,7 +111,7 @@ struct ApiScope {
 
 /// The wire form, before validation.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an authorization detail object")]
+#[serde(deny_unknown_fields)]
 struct WireScope {
     #[serde(rename = "type")]
     kind: String,
@@ -150,7 +175,9 @@ impl Scope {
 
     /// Parses and validates the API form from JSON text.
     pub fn parse_json(json: &str) -> Result<Scope> {
-        let raw: ApiScope = serde_json::from_str(json).map_err(|e| api_error(&e))?;
+        let mut de = serde_json::Deserializer::from_str(json);
+        let raw: ApiScope = from_object(&mut de, SCOPE_OBJECT).map_err(|e| api_error(&e))?;
+        de.end().map_err(|e| api_error(&e))?;
         let scope = Scope::from(raw);
         scope.validate()?;
         Ok(scope)
@@ -158,7 +185,7 @@ impl Scope {
 
     /// Parses and validates the API form from a JSON value.
     pub fn from_api_value(value: &Value) -> Result<Scope> {
-        let raw = ApiScope::deserialize(value).map_err(|e| api_error(&e))?;
+        let raw: ApiScope = from_object(value, SCOPE_OBJECT).map_err(|e| api_error(&e))?;
         let scope = Scope::from(raw);
         scope.validate()?;
         Ok(scope)
@@ -174,8 +201,9 @@ impl Scope {
     /// `locations` are required, unknown fields are refused (code `ScopeInvalid`, or
     /// `InputTooLarge` for a bound).
     pub fn from_wire(value: &Value) -> Result<Scope> {
-        let raw = WireScope::deserialize(value)
-            .map_err(|e| Error::new(ErrorCode::ScopeInvalid, format!("invalid {WIRE_TYPE} authorization detail: {e}")))?;
+        let raw: WireScope = from_object(value, "an authorization detail object").map_err(|e| {
+            Error::new(ErrorCode::ScopeInvalid, format!("invalid {WIRE_TYPE} authorization detail: {e}"))
+        })?;
         if raw.kind != WIRE_TYPE {
             return Err(Error::new(
                 ErrorCode::ScopeInvalid,
@@ -209,7 +237,9 @@ pub fn scopes_from_wire(value: &Value) -> Result<Vec<Scope>> {
     let scopes = items
         .iter()
         .enumerate()
-        .map(|(i, item)| Scope::from_wire(item).map_err(|e| Error::new(e.code(), format!("scope {i}: {}", e.message()))))
+        .map(|(i, item)| {
+            Scope::from_wire(item).map_err(|e| Error::new(e.code(), format!("scope {i}: {}", e.message())))
+        })
         .collect::<Result<Vec<_>>>()?;
     validate_scopes(&scopes)?;
     Ok(scopes)
@@ -225,7 +255,7 @@ impl Serialize for Scope {
 impl<'de> Deserialize<'de> for Scope {
     /// Deserialises the API form and validates it.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let scope = Scope::from(ApiScope::deserialize(d)?);
+        let scope = Scope::from(from_object::<_, ApiScope>(d, SCOPE_OBJECT)?);
         scope.validate().map_err(D::Error::custom)?;
         Ok(scope)
     }

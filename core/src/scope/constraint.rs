@@ -7,7 +7,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ErrorCode, Result};
 
-use super::codec::non_null;
+use super::codec::{from_object, non_null};
 use super::number::{num_eq, num_le};
 use super::permit::{Denial, DenialKind};
 use super::{preview, MAX_IN_VALUES, MAX_SCALAR_STRING_LEN};
@@ -133,21 +133,38 @@ impl<'de> Deserialize<'de> for Scalar {
 
 /// A constraint on one request argument. Valid forms: `max` and/or `min` (numbers), or
 /// `in` (a non-empty list of scalars), or `eq` (one scalar).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a constraint object")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Constraint {
     /// The argument must be a number no greater than this.
-    #[serde(default, deserialize_with = "non_null")]
     pub max: Option<Number>,
     /// The argument must be a number no less than this.
-    #[serde(default, deserialize_with = "non_null")]
     pub min: Option<Number>,
     /// The argument must be one of these values; `in` in JSON.
-    #[serde(default, rename = "in", deserialize_with = "non_null")]
     pub one_of: Option<Vec<Scalar>>,
     /// The argument must be this value.
-    #[serde(default, deserialize_with = "non_null")]
     pub eq: Option<Scalar>,
+}
+
+/// The object form of a [`Constraint`], read by the derived impl.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConstraintObject {
+    #[serde(default, deserialize_with = "non_null")]
+    max: Option<Number>,
+    #[serde(default, deserialize_with = "non_null")]
+    min: Option<Number>,
+    #[serde(default, rename = "in", deserialize_with = "non_null")]
+    one_of: Option<Vec<Scalar>>,
+    #[serde(default, deserialize_with = "non_null")]
+    eq: Option<Scalar>,
+}
+
+impl<'de> Deserialize<'de> for Constraint {
+    /// Reads `{"max"?, "min"?, "in"?, "eq"?}` (not validated: see [`crate::scope::Scope::validate`]).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let o: ConstraintObject = from_object(d, "a constraint object")?;
+        Ok(Self { max: o.max, min: o.min, one_of: o.one_of, eq: o.eq })
+    }
 }
 
 impl Constraint {
@@ -205,7 +222,10 @@ impl Constraint {
             if list.len() > MAX_IN_VALUES {
                 return Err(Error::new(
                     ErrorCode::InputTooLarge,
-                    format!("constraint on `{arg}` lists {} `in` values; at most {MAX_IN_VALUES} are allowed", list.len()),
+                    format!(
+                        "constraint on `{arg}` lists {} `in` values; at most {MAX_IN_VALUES} are allowed",
+                        list.len()
+                    ),
                 ));
             }
         }
@@ -242,9 +262,10 @@ impl Constraint {
             Err(Denial::new(DenialKind::ConstraintViolated { arg: arg.to_owned(), bound: bound.to_owned() }, message))
         };
         let shown = shown(value);
-        if let Some(first) = self.max.as_ref().map(|n| ("max", n)).or(self.min.as_ref().map(|n| ("min", n))) {
+        let range = self.max.as_ref().map(|n| ("max", n)).or(self.min.as_ref().map(|n| ("min", n)));
+        if let Some((bound, limit)) = range {
             let Value::Number(v) = value else {
-                return violated(first.0, format!("`{arg}` {shown} is not a number; the scope sets {} {}", first.0, first.1));
+                return violated(bound, format!("`{arg}` {shown} is not a number; the scope sets {bound} {limit}"));
             };
             if let Some(max) = &self.max {
                 if !num_le(v, max) {

@@ -152,11 +152,7 @@ fn limits_covered(parent: &Limits, child: &Limits) -> std::result::Result<(), St
                 ))
             }
             Some(b) if b.arg != budget.arg => {
-                return Err(format!(
-                    "budget is on `{}`; the parent's is on `{}`",
-                    preview(&b.arg),
-                    budget.arg
-                ))
+                return Err(format!("budget is on `{}`; the parent's is on `{}`", preview(&b.arg), budget.arg))
             }
             Some(b) if !num_le(&b.max_total, &budget.max_total) => {
                 return Err(format!("budget max_total {} exceeds the parent's {}", b.max_total, budget.max_total))

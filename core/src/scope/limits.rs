@@ -9,24 +9,41 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ErrorCode, Result};
 
-use super::codec::{non_null, non_null_count};
+use super::codec::{from_object, non_null, non_null_count};
 use super::number::num_le;
 use super::preview;
 use super::validate::validate_arg_name;
 
 /// Limits of a scope. Every field is optional; an empty `Limits` limits nothing.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a limits object")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Limits {
     /// How many times the grant may be used over its life (0 disables it).
-    #[serde(default, deserialize_with = "non_null_count")]
     pub max_uses: Option<u64>,
     /// How often, per actor and action.
-    #[serde(default, deserialize_with = "non_null")]
     pub rate: Option<Rate>,
     /// A cap on the sum of one numeric argument over the grant's life.
-    #[serde(default, deserialize_with = "non_null")]
     pub budget: Option<Budget>,
+}
+
+/// The object form of [`Limits`], read by the derived impl.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsObject {
+    #[serde(default, deserialize_with = "non_null_count")]
+    max_uses: Option<u64>,
+    #[serde(default, deserialize_with = "non_null")]
+    rate: Option<Rate>,
+    #[serde(default, deserialize_with = "non_null")]
+    budget: Option<Budget>,
+}
+
+impl<'de> Deserialize<'de> for Limits {
+    /// Reads `{"max_uses"?, "rate"?, "budget"?}` (not validated: see
+    /// [`crate::scope::Scope::validate`]).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let o: LimitsObject = from_object(d, "a limits object")?;
+        Ok(Self { max_uses: o.max_uses, rate: o.rate, budget: o.budget })
+    }
 }
 
 impl Limits {
@@ -99,13 +116,28 @@ impl Serialize for Limits {
 }
 
 /// A cap on the sum of argument `arg` over the grant's life: `{"arg": "amount", "max_total": 500}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a budget object")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Budget {
     /// The argument whose values are summed.
     pub arg: String,
     /// The most the sum may reach; at least 0.
     pub max_total: Number,
+}
+
+/// The object form of a [`Budget`], read by the derived impl.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetObject {
+    arg: String,
+    max_total: Number,
+}
+
+impl<'de> Deserialize<'de> for Budget {
+    /// Reads `{"arg", "max_total"}` (not validated: see [`crate::scope::Scope::validate`]).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let o: BudgetObject = from_object(d, "a budget object")?;
+        Ok(Self { arg: o.arg, max_total: o.max_total })
+    }
 }
 
 impl Budget {
@@ -152,9 +184,7 @@ impl Rate {
 
     /// Parses `10/min`, `100/15min`, `1/s`, … (code `ScopeInvalid`).
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            Error::new(ErrorCode::ScopeInvalid, format!("rate `{}` {why}", preview(s)))
-        };
+        let bad = |why: &str| Error::new(ErrorCode::ScopeInvalid, format!("rate `{}` {why}", preview(s)));
         let form = "must look like `10/min`: a count, `/`, an optional multiple and a unit (s, min, h or d)";
         let (count, window) = s.split_once('/').ok_or_else(|| bad(form))?;
         let count = parse_digits(count).ok_or_else(|| bad(form))?;
@@ -202,7 +232,7 @@ impl Rate {
         if nc > np || wc == 0 {
             return false;
         }
-        wc >= wp || (wp % wc == 0 && nc * (wp / wc) <= np)
+        wc >= wp || (wp.is_multiple_of(wc) && nc * (wp / wc) <= np)
     }
 }
 
@@ -218,7 +248,7 @@ impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (unit, secs) = [("d", 86_400), ("h", 3600), ("min", 60)]
             .into_iter()
-            .find(|(_, secs)| self.per_seconds != 0 && self.per_seconds % secs == 0)
+            .find(|(_, secs)| self.per_seconds != 0 && self.per_seconds.is_multiple_of(*secs))
             .unwrap_or(("s", 1));
         match self.per_seconds / secs {
             1 => write!(f, "{}/{unit}", self.count),

@@ -120,10 +120,7 @@ pub(crate) fn validate(kind: Kind, pattern: &str) -> Result<()> {
     }
     let body = pattern.strip_suffix(kind.wildcard_suffix()).unwrap_or(pattern);
     if let Some(why) = body.split(kind.sep()).find_map(|seg| kind.segment_error(seg)) {
-        return Err(Error::new(
-            ErrorCode::ScopeInvalid,
-            format!("{noun} pattern `{}` {why}", preview(pattern)),
-        ));
+        return Err(Error::new(ErrorCode::ScopeInvalid, format!("{noun} pattern `{}` {why}", preview(pattern))));
     }
     Ok(())
 }

@@ -176,7 +176,12 @@ pub fn permits_any(scopes: &[Scope], req: &ScopeRequest<'_>) -> Result<usize, De
         }
     }
     Err(best.map_or_else(
-        || Denial::new(DenialKind::ActionNotGranted, format!("action `{}` is not granted: no scope", preview(req.action))),
+        || {
+            Denial::new(
+                DenialKind::ActionNotGranted,
+                format!("action `{}` is not granted: no scope", preview(req.action)),
+            )
+        },
         |(_, denial)| denial,
     ))
 }

@@ -45,10 +45,7 @@ pub(crate) fn validate_arg_name(name: &str, what: &str) -> Result<()> {
     {
         return Err(Error::new(
             ErrorCode::ScopeInvalid,
-            format!(
-                "{what} `{}` must be 1 to {MAX_CONSTRAINT_NAME_LEN} of A-Z a-z 0-9 _",
-                preview(name)
-            ),
+            format!("{what} `{}` must be 1 to {MAX_CONSTRAINT_NAME_LEN} of A-Z a-z 0-9 _", preview(name)),
         ));
     }
     Ok(())
@@ -77,10 +74,7 @@ impl Scope {
         if self.constraints.len() > MAX_CONSTRAINTS {
             return Err(Error::new(
                 ErrorCode::InputTooLarge,
-                format!(
-                    "a scope has {} constraints; at most {MAX_CONSTRAINTS} are allowed",
-                    self.constraints.len()
-                ),
+                format!("a scope has {} constraints; at most {MAX_CONSTRAINTS} are allowed", self.constraints.len()),
             ));
         }
         for (arg, constraint) in &self.constraints {

@@ -18,7 +18,10 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
 /// The file of key `kid` with `prefix` (`authority` or `agent`) in `dir`.
 pub(super) fn path(dir: &Path, prefix: &str, kid: &str) -> Result<PathBuf> {
     if kid.is_empty() || kid.len() > 128 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(Error::new(ErrorCode::KeyInvalid, format!("key id `{}` is not a thumbprint", crate::principal::preview(kid))));
+        return Err(Error::new(
+            ErrorCode::KeyInvalid,
+            format!("key id `{}` is not a thumbprint", crate::principal::preview(kid)),
+        ));
     }
     Ok(dir.join(format!("{prefix}-{kid}.key")))
 }
@@ -58,7 +61,10 @@ pub(super) fn read(path: &Path) -> Result<Option<PrivateKey>> {
         ));
     }
     if meta.len() > MAX_KEY_FILE || !meta.is_file() {
-        return Err(Error::new(ErrorCode::StoreCorrupt, format!("`{}` is not a runtime-identity key file", path.display())));
+        return Err(Error::new(
+            ErrorCode::StoreCorrupt,
+            format!("`{}` is not a runtime-identity key file", path.display()),
+        ));
     }
     let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| io_err("read key file", path, e))?);
     PrivateKey::from_secret_json(&text)

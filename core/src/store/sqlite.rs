@@ -82,7 +82,8 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
 
 fn mkdir(path: &Path) -> Result<()> {
     fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| {
-        Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display())).with_source(e)
+        Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display()))
+            .with_source(e)
     })?;
     if !path.is_dir() {
         return Err(corrupt(format!("`{}` exists and is not a folder", path.display())));
@@ -163,7 +164,8 @@ fn set_wal(conn: &Connection) -> Result<()> {
             Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
             Ok(mode) => return Err(corrupt(format!("`{DB_FILE}` cannot use WAL (journal mode `{mode}`)"))),
             Err(e) => {
-                let busy = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
+                let busy =
+                    matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
                 if !busy {
                     return Err(db_err(e));
                 }
@@ -200,10 +202,8 @@ fn init_schema(conn: &mut Connection) -> Result<()> {
 }
 
 fn read_agent(tx: &Connection, id: &str) -> Result<Option<AgentRecord>> {
-    let text: Option<String> = tx
-        .query_row("SELECT record FROM agents WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(db_err)?;
+    let text: Option<String> =
+        tx.query_row("SELECT record FROM agents WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
     text.map(|t| decode::<AgentRecord>("agent record", &t)).transpose()
 }
 
@@ -213,13 +213,20 @@ fn read_authority_keys(conn: &Connection) -> Result<Vec<AuthorityKeyRecord>> {
         .map_err(db_err)?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
         })
         .map_err(db_err)?;
     let mut out = Vec::new();
     for row in rows {
         let (kid, alg, jwk, created_at, retired_at) = row.map_err(db_err)?;
-        let alg = Algorithm::parse(&alg).map_err(|_| corrupt(format!("`{DB_FILE}` holds an authority key with algorithm `{alg}`")))?;
+        let alg = Algorithm::parse(&alg)
+            .map_err(|_| corrupt(format!("`{DB_FILE}` holds an authority key with algorithm `{alg}`")))?;
         let jwk: Jwk = decode("authority key", &jwk)?;
         out.push(AuthorityKeyRecord { kid, alg, jwk, created_at, retired_at });
     }
@@ -429,9 +436,7 @@ impl Store for SqliteStore {
         };
         let statuses = {
             let mut stmt = tx.prepare_cached("SELECT id, status FROM agents").map_err(db_err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db_err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
             let mut out = std::collections::HashMap::new();
             for row in rows {
                 let (id, status) = row.map_err(db_err)?;

@@ -55,27 +55,21 @@ pub fn parse_link(compact: &str, index: usize) -> Result<RawLink<'_>> {
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(malformed(format!("link {index} is not a jws compact serialisation (three dot-separated parts)")));
     };
-    let signing_input = compact
-        .get(..h.len() + 1 + p.len())
-        .ok_or_else(|| malformed(format!("link {index} is not valid")))?;
-    let header_bytes = B64
-        .decode(h)
-        .map_err(|_| malformed(format!("link {index} header is not base64url")))?;
+    let signing_input =
+        compact.get(..h.len() + 1 + p.len()).ok_or_else(|| malformed(format!("link {index} is not valid")))?;
+    let header_bytes = B64.decode(h).map_err(|_| malformed(format!("link {index} header is not base64url")))?;
     let header: Header = serde_json::from_slice(&header_bytes)
         .map_err(|e| malformed(format!("link {index} header is not a json object with `alg`: {e}")))?;
-    let alg = Algorithm::parse(&header.alg).map_err(|e| Error::new(e.code(), format!("link {index}: {}", e.message())))?;
+    let alg =
+        Algorithm::parse(&header.alg).map_err(|e| Error::new(e.code(), format!("link {index}: {}", e.message())))?;
     if header.crit.is_some() {
         return Err(malformed(format!("link {index} header has `crit`, which is not supported")));
     }
     if header.typ.as_deref() != Some(LINK_TYP) {
         return Err(malformed(format!("link {index} header `typ` must be `{LINK_TYP}`")));
     }
-    let payload = B64
-        .decode(p)
-        .map_err(|_| malformed(format!("link {index} payload is not base64url")))?;
-    let signature = B64
-        .decode(s)
-        .map_err(|_| malformed(format!("link {index} signature is not base64url")))?;
+    let payload = B64.decode(p).map_err(|_| malformed(format!("link {index} payload is not base64url")))?;
+    let signature = B64.decode(s).map_err(|_| malformed(format!("link {index} signature is not base64url")))?;
     Ok(RawLink { compact, signing_input, header, alg, payload, signature })
 }
 

@@ -10,8 +10,7 @@ mod verify;
 pub use chain::{VerifiedChain, VerifiedLink};
 pub use secret::Token;
 pub use verify::{
-    check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN,
-    MAX_TOKEN_BYTES,
+    check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN, MAX_TOKEN_BYTES,
 };
 
 use std::sync::Arc;
@@ -31,10 +30,10 @@ pub fn inspect(token: &str) -> crate::Result<Vec<(serde_json::Value, serde_json:
             let mut parts = link.split('.');
             let mut part = |name: &str| -> crate::Result<serde_json::Value> {
                 let text = parts.next().unwrap_or_default();
-                let bytes = B64
-                    .decode(text)
-                    .map_err(|_| crate::err!(TokenMalformed, "link {i} {name} is not base64url"))?;
-                serde_json::from_slice(&bytes).map_err(|e| crate::err!(TokenMalformed, "link {i} {name} is not json: {e}"))
+                let bytes =
+                    B64.decode(text).map_err(|_| crate::err!(TokenMalformed, "link {i} {name} is not base64url"))?;
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| crate::err!(TokenMalformed, "link {i} {name} is not json: {e}"))
             };
             Ok((part("header")?, part("claims")?))
         })

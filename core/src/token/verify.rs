@@ -48,10 +48,7 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
     }
     let count = token.split('~').count();
     if count > MAX_LINKS {
-        return Err(code_err(
-            ErrorCode::DepthExceeded,
-            format!("token has {count} links; the limit is {MAX_LINKS}"),
-        ));
+        return Err(code_err(ErrorCode::DepthExceeded, format!("token has {count} links; the limit is {MAX_LINKS}")));
     }
     let mut links: Vec<VerifiedLink> = Vec::with_capacity(count);
     let mut prev: Option<(&str, LinkClaims)> = None;
@@ -61,13 +58,18 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
         // The key that must have signed this link.
         let signer: PublicKey = match &prev {
             None => {
-                let kid = raw.header.kid.as_deref().ok_or_else(|| {
-                    code_err(ErrorCode::UnknownKey, "link 0 header has no `kid`")
-                })?;
+                let kid = raw
+                    .header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| code_err(ErrorCode::UnknownKey, "link 0 header has no `kid`"))?;
                 authority.key(kid).ok_or_else(|| {
                     code_err(
                         ErrorCode::UnknownKey,
-                        format!("link 0 is signed by key `{}`, which the authority does not have", crate::principal::preview(kid)),
+                        format!(
+                            "link 0 is signed by key `{}`, which the authority does not have",
+                            crate::principal::preview(kid)
+                        ),
                     )
                 })?
             }
@@ -79,7 +81,12 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
                     if kid != key.kid() {
                         return Err(code_err(
                             ErrorCode::UnknownKey,
-                            format!("link {i} names key `{}` but must be signed by link {}'s `cnf` key `{}`", crate::principal::preview(kid), i - 1, key.kid()),
+                            format!(
+                                "link {i} names key `{}` but must be signed by link {}'s `cnf` key `{}`",
+                                crate::principal::preview(kid),
+                                i - 1,
+                                key.kid()
+                            ),
                         ));
                     }
                 }
@@ -89,9 +96,8 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
         signer
             .verify(raw.alg, raw.signing_input.as_bytes(), &raw.signature)
             .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
-        let claims: LinkClaims = serde_json::from_slice(&raw.payload).map_err(|e| {
-            code_err(ErrorCode::TokenMalformed, format!("link {i} claims are not valid: {e}"))
-        })?;
+        let claims: LinkClaims = serde_json::from_slice(&raw.payload)
+            .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} claims are not valid: {e}")))?;
         let link = check_link(i, &claims, prev.as_ref().map(|(c, p)| (*c, p)), links.last(), authority, &signer)?;
         match &on_behalf_of {
             None => on_behalf_of = Some(parse_principal(i, "sub", &claims.sub)?),
@@ -116,7 +122,8 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
 }
 
 fn parse_principal(i: usize, field: &str, s: &str) -> Result<PrincipalId> {
-    PrincipalId::parse(s).map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
+    PrincipalId::parse(s)
+        .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
 }
 
 fn act_depth(act: &ActClaim) -> usize {
@@ -145,7 +152,10 @@ fn check_link(
         ));
     }
     if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN || !claims.jti.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} `jti` must be 1 to {MAX_JTI_LEN} printable ascii bytes")));
+        return Err(code_err(
+            ErrorCode::TokenMalformed,
+            format!("link {i} `jti` must be 1 to {MAX_JTI_LEN} printable ascii bytes"),
+        ));
     }
     if claims.nbf > claims.exp || claims.iat > claims.exp {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} expires before it starts")));
@@ -165,7 +175,10 @@ fn check_link(
     }
     let hard_max = u32::try_from(MAX_LINKS - 1).unwrap_or(u32::MAX);
     if claims.rid.max_depth > hard_max {
-        return Err(code_err(ErrorCode::DepthExceeded, format!("link {i} `max_depth` {} is over the limit {hard_max}", claims.rid.max_depth)));
+        return Err(code_err(
+            ErrorCode::DepthExceeded,
+            format!("link {i} `max_depth` {} is over the limit {hard_max}", claims.rid.max_depth),
+        ));
     }
     if claims.rid.depth > claims.rid.max_depth {
         return Err(code_err(
@@ -176,7 +189,10 @@ fn check_link(
     let key = PublicKey::from_jwk(&claims.cnf.jwk)
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `cnf` key: {}", e.message())))?;
     if claims.authorization_details.is_empty() {
-        return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} grants nothing (`authorization_details` is empty)")));
+        return Err(code_err(
+            ErrorCode::TokenMalformed,
+            format!("link {i} grants nothing (`authorization_details` is empty)"),
+        ));
     }
     let scopes = claims
         .authorization_details
@@ -200,14 +216,25 @@ fn check_link(
             if claims.iss != p.act.sub {
                 return Err(code_err(
                     ErrorCode::ChainBroken,
-                    format!("link {i} is issued by `{}`, but link {} grants to `{}`", crate::principal::preview(&claims.iss), i - 1, p.act.sub),
+                    format!(
+                        "link {i} is issued by `{}`, but link {} grants to `{}`",
+                        crate::principal::preview(&claims.iss),
+                        i - 1,
+                        p.act.sub
+                    ),
                 ));
             }
             if claims.act.act.as_deref() != Some(&p.act) {
-                return Err(code_err(ErrorCode::ChainBroken, format!("link {i} `act` does not extend link {}'s", i - 1)));
+                return Err(code_err(
+                    ErrorCode::ChainBroken,
+                    format!("link {i} `act` does not extend link {}'s", i - 1),
+                ));
             }
             if claims.rid.prf.as_deref() != Some(link_digest(parent_compact).as_str()) {
-                return Err(code_err(ErrorCode::ChainBroken, format!("link {i} `prf` does not bind it to link {}", i - 1)));
+                return Err(code_err(
+                    ErrorCode::ChainBroken,
+                    format!("link {i} `prf` does not bind it to link {}", i - 1),
+                ));
             }
             if claims.rid.max_depth > p.rid.max_depth {
                 return Err(code_err(

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::{
-    Algorithm, AgentSpec, AttenuateRequest, Credential, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime, Scope,
+    AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime,
+    Scope,
 };
 
 pub const ISSUER: &str = "org:acme";
@@ -32,8 +33,11 @@ pub fn fixture_with(alg: Algorithm) -> Fixture {
     };
     let rt = Runtime::in_memory(options).unwrap();
     for id in [BOT, SUB, LEAF] {
-        rt.register_agent(id, AgentSpec { owner: Some(ALICE.into()), max_delegation_depth: Some(3), ..Default::default() })
-            .unwrap();
+        rt.register_agent(
+            id,
+            AgentSpec { owner: Some(ALICE.into()), max_delegation_depth: Some(3), ..Default::default() },
+        )
+        .unwrap();
     }
     Fixture { rt, clock }
 }
@@ -103,7 +107,11 @@ pub fn header(link: &str) -> serde_json::Value {
 
 /// Re-signs a link with new header/claims JSON using `key`.
 pub fn resign(header: &serde_json::Value, claims: &serde_json::Value, key: &PrivateKey) -> String {
-    runtime_identity::token::jws::sign_raw(&serde_json::to_vec(header).unwrap(), &serde_json::to_vec(claims).unwrap(), key)
+    runtime_identity::token::jws::sign_raw(
+        &serde_json::to_vec(header).unwrap(),
+        &serde_json::to_vec(claims).unwrap(),
+        key,
+    )
 }
 
 /// The authority's current signing key.

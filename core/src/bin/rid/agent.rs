@@ -1,6 +1,8 @@
 //! `rid agent …` and `rid authority …`.
 
-use runtime_identity::{AgentFilter, AgentRecord, AgentSpec, AgentStatus, Error, ErrorCode, Jwk, PrincipalId, Result, Runtime};
+use runtime_identity::{
+    AgentFilter, AgentRecord, AgentSpec, AgentStatus, Error, ErrorCode, Jwk, PrincipalId, Result, Runtime,
+};
 
 use crate::args::{AgentCommand, AuthorityCommand};
 use crate::output::{when, Out};
@@ -33,7 +35,11 @@ fn detail(v: &serde_json::Value) -> String {
             "\n  key {} {}{}{}",
             k["kid"].as_str().unwrap_or("-"),
             k["alg"].as_str().unwrap_or("-"),
-            if k["retired_at"].is_null() { " (current)".to_owned() } else { format!(" (retired {})", when(&k["retired_at"])) },
+            if k["retired_at"].is_null() {
+                " (current)".to_owned()
+            } else {
+                format!(" (retired {})", when(&k["retired_at"]))
+            },
             if k["private_in_store"].as_bool() == Some(true) { ", private key in store" } else { "" }
         ));
     }
@@ -103,7 +109,11 @@ pub fn authority(rt: &Runtime, cmd: &AuthorityCommand, out: &Out) -> Result<()> 
                     k["kid"].as_str().unwrap_or("-"),
                     k["alg"].as_str().unwrap_or("-"),
                     when(&k["created_at"]),
-                    if k["retired_at"].is_null() { " (signing)".to_owned() } else { format!(" (retired {})", when(&k["retired_at"])) }
+                    if k["retired_at"].is_null() {
+                        " (signing)".to_owned()
+                    } else {
+                        format!(" (retired {})", when(&k["retired_at"]))
+                    }
                 )
             })
             .collect::<Vec<_>>()

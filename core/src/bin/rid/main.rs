@@ -78,4 +78,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -9,7 +9,11 @@ pub struct Out {
 
 impl Out {
     /// Prints `value` as JSON, or as the text `human` makes of it.
-    pub fn value<T: Serialize>(&self, value: &T, human: impl FnOnce(&serde_json::Value) -> String) -> runtime_identity::Result<()> {
+    pub fn value<T: Serialize>(
+        &self,
+        value: &T,
+        human: impl FnOnce(&serde_json::Value) -> String,
+    ) -> runtime_identity::Result<()> {
         let v = serde_json::to_value(value)
             .map_err(|e| Error::new(runtime_identity::ErrorCode::InternalError, e.to_string()))?;
         if self.json {

@@ -4,7 +4,9 @@ use std::io::Read as _;
 
 use runtime_identity::duration::parse_duration;
 use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AttenuateRequest, Credential, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime, Scope};
+use runtime_identity::{
+    AttenuateRequest, Credential, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime, Scope,
+};
 
 use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand};
 use crate::output::{when, Out};
@@ -16,7 +18,8 @@ pub fn read_json_arg(arg: &str) -> Result<serde_json::Value> {
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read `{path}`: {e}")))?,
         None => arg.to_owned(),
     };
-    serde_json::from_str(&text).map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("`{arg}` is not valid json: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("`{arg}` is not valid json: {e}")))
 }
 
 fn scopes(args: &[String]) -> Result<Vec<Scope>> {
@@ -36,7 +39,9 @@ fn read_token(arg: &Option<String>) -> Result<String> {
             std::io::stdin()
                 .take(runtime_identity::token::MAX_TOKEN_BYTES as u64 + 1024)
                 .read_to_string(&mut buf)
-                .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read the token from standard input: {e}")))?;
+                .map_err(|e| {
+                    Error::new(ErrorCode::InvalidArgument, format!("cannot read the token from standard input: {e}"))
+                })?;
             Ok(buf.trim().to_owned())
         }
     }
@@ -99,17 +104,17 @@ pub fn revoke(rt: &Runtime, a: &RevokeArgs, out: &Out) -> Result<()> {
         let n = v["revoked"].as_array().map(Vec::len).unwrap_or(0);
         match n {
             0 => format!("grant {} was already revoked", a.grant_id),
-            n => format!("revoked {n} grant(s): {}", v["revoked"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")),
+            n => format!(
+                "revoked {n} grant(s): {}",
+                v["revoked"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+            ),
         }
     })
 }
 
 fn describe_chain(v: &serde_json::Value) -> String {
-    let mut s = format!(
-        "on behalf of {}, valid until {}",
-        v["on_behalf_of"].as_str().unwrap_or("-"),
-        when(&v["expires_at"])
-    );
+    let mut s =
+        format!("on behalf of {}, valid until {}", v["on_behalf_of"].as_str().unwrap_or("-"), when(&v["expires_at"]));
     for link in v["links"].as_array().into_iter().flatten() {
         s.push_str(&format!(
             "\n  link {}: {} -> {}  grant {}  {} .. {}  max_depth {}",

@@ -1,0 +1,38 @@
+# runtime-identity: `make demo` (build and run the quickstart) and `make test` (everything).
+# Every build shares one target folder per profile: CARGO_BUILD_TARGET is the host triple,
+# so cargo, maturin and napi all reuse one compiled core (see CONTRIBUTING.md).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all build demo test fmt-check lint test-rust bench clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --all-targets --locked
+
+demo: build
+	$(CARGO) run -q -p runtime-identity --example quickstart --locked
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --doc --locked
+
+test: fmt-check lint test-rust
+	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
+	@echo "make test: all suites passed"
+
+bench:
+	$(CARGO) bench -p runtime-identity --bench verify --locked
+
+clean:
+	$(CARGO) clean
