@@ -82,6 +82,10 @@ error_codes! {
     KeyInvalid => "key_invalid",
     /// An argument to an API call is not valid.
     InvalidArgument => "invalid_argument",
+    /// A policy file or text does not parse or validate.
+    PolicyInvalid => "policy_invalid",
+    /// An approval request is unknown, already decided, expired, or the approver is not a user.
+    ApprovalInvalid => "approval_invalid",
     /// The store holds data this version cannot read, or a file in the runtime folder is not ours.
     StoreCorrupt => "store_corrupt",
     /// The store could not be read or written (I/O, locking).

@@ -23,11 +23,15 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod approval;
+pub mod check;
 pub mod clock;
 pub mod duration;
 pub mod error;
 pub mod keys;
+pub mod policy;
 pub mod principal;
+pub mod proof;
 pub mod runtime;
 pub mod scope;
 pub mod store;
@@ -38,7 +42,8 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCode, Result};
 pub use keys::{Algorithm, Jwk, Jwks, PrivateKey, PublicKey};
 pub use principal::PrincipalId;
-pub use runtime::{AttenuateRequest, DelegateRequest, Runtime, RuntimeOptions};
+pub use check::{CheckRequest, Decision, Effect, ReasonCode};
+pub use runtime::{AttenuateRequest, DelegateRequest, Presented, Receipt, Runtime, RuntimeOptions};
 pub use scope::Scope;
 pub use token::{Credential, VerifiedChain, VerifiedLink};
 

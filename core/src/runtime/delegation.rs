@@ -280,12 +280,15 @@ impl Runtime {
 
     /// Like [`Runtime::verify`], returning only the shared verified chain.
     pub fn verify_token(&self, token: &str) -> Result<Arc<VerifiedChain>> {
-        let loaded = self.loaded()?;
+        self.verify_with(&*self.loaded()?, token)
+    }
+
+    pub(super) fn verify_with(&self, loaded: &Loaded, token: &str) -> Result<Arc<VerifiedChain>> {
         let token = token.trim();
         let chain = match self.chains.get(token) {
             Some(chain) => chain,
             None => {
-                let chain = Arc::new(verify_chain(token, &(loaded.as_ref(), loaded.issuer.as_str()))?);
+                let chain = Arc::new(verify_chain(token, &(loaded, loaded.issuer.as_str()))?);
                 self.chains.insert(token, Arc::clone(&chain), self.now());
                 chain
             }
@@ -298,7 +301,10 @@ impl Runtime {
     /// Re-checks an already verified credential: times, revocation, agent status, and that
     /// the authority still has the key of link 0.
     pub fn revalidate(&self, credential: &Credential) -> Result<()> {
-        let loaded = self.loaded()?;
+        self.revalidate_with(&*self.loaded()?, credential)
+    }
+
+    pub(super) fn revalidate_with(&self, loaded: &Loaded, credential: &Credential) -> Result<()> {
         let chain = credential.chain();
         if let Some(first) = chain.links.first() {
             if !loaded.keys.contains_key(&first.signed_by_kid) {

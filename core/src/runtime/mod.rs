@@ -2,9 +2,13 @@
 //! over a [`Store`].
 
 mod agents;
+mod approvals;
 mod authority;
 mod cache;
+mod check;
 mod delegation;
+mod limits;
+mod policies;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +20,8 @@ use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
+pub use approvals::Receipt;
+pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
 
 /// The environment variable naming the runtime folder.
@@ -24,6 +30,8 @@ pub const HOME_ENV: &str = "RUNTIME_IDENTITY_HOME";
 pub const DEFAULT_HOME: &str = ".runtime-identity";
 /// The issuer of a new store when none is configured.
 pub const DEFAULT_ISSUER: &str = "org:local";
+/// The policy folder inside the runtime folder.
+pub const POLICY_DIR: &str = "policies";
 /// Default lifetime of a grant, in seconds (15 minutes).
 pub const DEFAULT_TTL_SECONDS: u64 = 15 * 60;
 /// Default hard maximum lifetime of a grant, in seconds (24 hours).
@@ -43,6 +51,10 @@ pub struct RuntimeOptions {
     pub max_ttl: u64,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Also require an explicit Cedar `permit` for every call (grants alone do not suffice).
+    pub require_permit: bool,
+    /// Require a proof of possession with every check.
+    pub require_proof: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -53,6 +65,8 @@ impl Default for RuntimeOptions {
             default_ttl: DEFAULT_TTL_SECONDS,
             max_ttl: DEFAULT_MAX_TTL_SECONDS,
             clock: Arc::new(SystemClock),
+            require_permit: false,
+            require_proof: false,
         }
     }
 }
@@ -98,6 +112,8 @@ pub struct Runtime {
     options: RuntimeOptions,
     state: state::StateCache,
     chains: cache::ChainCache,
+    policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
+    policy_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -109,8 +125,12 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Opens the runtime folder (see [`resolve_home`]), creating it on first use.
     pub fn open(path: Option<&Path>, options: RuntimeOptions) -> Result<Self> {
-        let store = SqliteStore::open(resolve_home(path))?;
-        Self::with_store(Arc::new(store), options)
+        let home = resolve_home(path);
+        let store = SqliteStore::open(&home)?;
+        let mut rt = Self::with_store(Arc::new(store), options)?;
+        rt.policy_dir = Some(home.join(POLICY_DIR));
+        rt.reload_policies()?;
+        Ok(rt)
     }
 
     /// A runtime whose state lives in memory only.
@@ -146,7 +166,15 @@ impl Runtime {
         let now = options.clock.now();
         store.ensure_authority_key(&mut || crate::keys::PrivateKey::generate(alg), now)?;
         let state = state::StateCache::load(store.as_ref())?;
-        Ok(Self { store, issuer, options, state, chains: cache::ChainCache::default() })
+        Ok(Self {
+            store,
+            issuer,
+            options,
+            state,
+            chains: cache::ChainCache::default(),
+            policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
+            policy_dir: None,
+        })
     }
 
     /// The trust domain's issuer.

@@ -1,14 +1,14 @@
-//! What every verification consults fresh — revocations, agent statuses, authority keys —
+//! What every verification consults fresh — revocations, agents, resources, authority keys —
 //! held in memory and reloaded whenever the store's revision changes (in this process or
 //! another one sharing the folder).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use crate::agent::AgentStatus;
+use crate::agent::{AgentRecord, AgentStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwks, PublicKey};
-use crate::store::{AuthorityKeyRecord, Store};
+use crate::store::{AuthorityKeyRecord, ResourceRecord, Store};
 use crate::token::{AuthorityKeys, VerifiedChain};
 
 /// One loaded view of the store.
@@ -17,7 +17,8 @@ pub(super) struct Loaded {
     pub revision: u64,
     pub issuer: String,
     pub revoked: HashSet<String>,
-    pub statuses: HashMap<String, AgentStatus>,
+    pub agents: HashMap<String, Arc<AgentRecord>>,
+    pub resources: HashMap<String, Arc<ResourceRecord>>,
     pub keys: HashMap<String, PublicKey>,
     pub records: Vec<AuthorityKeyRecord>,
     /// The kid of the key that signs new grants.
@@ -50,7 +51,8 @@ impl Loaded {
             revision,
             issuer,
             revoked: snap.revoked,
-            statuses: snap.statuses,
+            agents: snap.agents.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            resources: snap.resources.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
             keys,
             records: snap.authority_keys,
             signing_kid,
@@ -68,7 +70,7 @@ impl Loaded {
             }
         }
         for agent in chain.agents() {
-            match self.statuses.get(agent.as_str()) {
+            match self.agents.get(agent.as_str()).map(|a| a.status) {
                 Some(AgentStatus::Active) => {}
                 Some(AgentStatus::Suspended) => {
                     return Err(Error::new(ErrorCode::AgentSuspended, format!("agent `{agent}` is suspended")))

@@ -4,7 +4,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{AuthorityKeyRecord, GrantRecord, StateSnapshot, Store};
+use super::{
+    approval_usable, decide, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
+    ResourceRecord, StateSnapshot, Store,
+};
+use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
@@ -19,6 +23,10 @@ struct Inner {
     grants: HashMap<String, GrantRecord>,
     children: HashMap<String, Vec<String>>,
     revoked: HashMap<String, i64>,
+    resources: HashMap<String, ResourceRecord>,
+    counters: HashMap<String, (f64, i64)>,
+    approvals: HashMap<String, ApprovalRecord>,
+    proofs: HashMap<String, i64>,
 }
 
 /// State kept in memory only; lost when dropped.
@@ -195,11 +203,89 @@ impl Store for MemoryStore {
         Ok(self.lock()?.grants.get(grant_id).cloned())
     }
 
+    fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()> {
+        self.lock()?.resources.insert(resource.id.clone(), resource.clone());
+        self.bump();
+        Ok(())
+    }
+
+    fn consume(
+        &self,
+        ops: &[CounterOp],
+        approval: Option<ApprovalUse<'_>>,
+        now: i64,
+        commit: bool,
+    ) -> Result<std::result::Result<(), ConsumeRefusal>> {
+        let mut g = self.lock()?;
+        if let Some(a) = &approval {
+            if let Err(why) = approval_usable(g.approvals.get(a.id), a.action_hash, now) {
+                return Ok(Err(ConsumeRefusal::Approval(why)));
+            }
+        }
+        let counters = &g.counters;
+        let plan = plan_counters(ops, &mut |key| Ok(counters.get(key).copied().unwrap_or((0.0, 0))))?;
+        let updates = match plan {
+            Ok(u) => u,
+            Err(i) => return Ok(Err(ConsumeRefusal::Limit(i))),
+        };
+        if commit {
+            for (key, value, window) in updates {
+                g.counters.insert(key, (value, window));
+            }
+            if let Some(a) = approval {
+                if let Some(rec) = g.approvals.get_mut(a.id) {
+                    rec.status = ApprovalStatus::Consumed;
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord> {
+        let mut g = self.lock()?;
+        let existing = g.approvals.values().find(|r| {
+            r.action_hash == request.action_hash && r.status == ApprovalStatus::Pending && r.expires_at >= now
+        });
+        if let Some(rec) = existing {
+            return Ok(rec.clone());
+        }
+        g.approvals.insert(request.id.clone(), request.clone());
+        Ok(request.clone())
+    }
+
+    fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>> {
+        Ok(self.lock()?.approvals.get(id).cloned())
+    }
+
+    fn decide_approval(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        approver: &str,
+        now: i64,
+        receipt_expires_at: i64,
+    ) -> Result<ApprovalRecord> {
+        let mut g = self.lock()?;
+        let rec = g
+            .approvals
+            .get_mut(id)
+            .ok_or_else(|| Error::new(ErrorCode::ApprovalInvalid, format!("no approval request `{id}`")))?;
+        decide(rec, status, approver, now, receipt_expires_at)?;
+        Ok(rec.clone())
+    }
+
+    fn use_proof(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let mut g = self.lock()?;
+        g.proofs.retain(|_, exp| *exp >= now);
+        Ok(g.proofs.insert(jti.to_owned(), expires_at).is_none())
+    }
+
     fn snapshot(&self) -> Result<StateSnapshot> {
         let g = self.lock()?;
         Ok(StateSnapshot {
             revoked: g.revoked.keys().cloned().collect(),
-            statuses: g.agents.iter().map(|(id, r)| (id.as_str().to_owned(), r.status)).collect(),
+            agents: g.agents.iter().map(|(id, r)| (id.as_str().to_owned(), r.clone())).collect(),
+            resources: g.resources.clone(),
             authority_keys: g.authority.clone(),
         })
     }

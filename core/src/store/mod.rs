@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
+use crate::agent::{AgentFilter, AgentRecord};
+use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
@@ -55,15 +56,77 @@ pub struct GrantRecord {
     pub expires_at: i64,
 }
 
-/// What every check must consult fresh: revocations, agent statuses, authority keys.
+/// What every check must consult fresh: revocations, agents, resources, authority keys.
 #[derive(Debug, Clone, Default)]
 pub struct StateSnapshot {
     /// Revoked grant ids.
     pub revoked: HashSet<String>,
-    /// Every registered agent's status.
-    pub statuses: HashMap<String, AgentStatus>,
+    /// Every registered agent.
+    pub agents: HashMap<String, AgentRecord>,
+    /// Registered resources.
+    pub resources: HashMap<String, ResourceRecord>,
     /// The authority's keys (active and retired).
     pub authority_keys: Vec<AuthorityKeyRecord>,
+}
+
+/// A resource the application registered, with its data class and attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    /// Resource id (`customer/42`).
+    pub id: String,
+    /// Data class (`pci`, `internal`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_class: Option<String>,
+    /// Attributes (become Cedar attributes of the resource).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One counter a check must move, all-or-nothing with the others.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CounterOp {
+    /// Count one use against `max`.
+    Uses {
+        /// Counter key.
+        key: String,
+        /// The most uses allowed.
+        max: u64,
+    },
+    /// Count one call in the fixed window starting at `window` against `max`.
+    Rate {
+        /// Counter key.
+        key: String,
+        /// Window start (Unix seconds, a multiple of the window length).
+        window: i64,
+        /// The most calls per window.
+        max: u64,
+    },
+    /// Add `amount` against a total of `max`.
+    Budget {
+        /// Counter key.
+        key: String,
+        /// This call's amount.
+        amount: f64,
+        /// The most in total.
+        max: f64,
+    },
+}
+
+/// An approval to consume together with the counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalUse<'a> {
+    /// The request id.
+    pub id: &'a str,
+    /// The call's hash, which must match the approved one.
+    pub action_hash: &'a str,
+}
+
+/// Why counting refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsumeRefusal {
+    /// The counter at this index of the ops would pass its limit.
+    Limit(usize),
+    /// The approval is not approved, expired, already used, or for another call.
+    Approval(String),
 }
 
 /// The persistence behind a [`crate::Runtime`].
@@ -109,8 +172,114 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Looks up one grant.
     fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>>;
 
+    /// Registers or replaces a resource.
+    fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()>;
+
+    /// Atomically: if every op stays within its limit (and the approval, if any, is approved,
+    /// unexpired and for this call), applies them all (and marks the approval consumed);
+    /// otherwise changes nothing. With `commit == false` only checks.
+    fn consume(
+        &self,
+        ops: &[CounterOp],
+        approval: Option<ApprovalUse<'_>>,
+        now: i64,
+        commit: bool,
+    ) -> Result<std::result::Result<(), ConsumeRefusal>>;
+
+    /// Stores a new approval request, or returns the pending one for the same call.
+    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord>;
+    /// One approval request.
+    fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>>;
+    /// Atomically decides a pending, unexpired request.
+    fn decide_approval(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        approver: &str,
+        now: i64,
+        receipt_expires_at: i64,
+    ) -> Result<ApprovalRecord>;
+    /// Records a proof's `jti` until `expires_at`; false if it was already used.
+    fn use_proof(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool>;
+
     /// Everything a check must see fresh.
     fn snapshot(&self) -> Result<StateSnapshot>;
     /// A number that changes whenever anything in the store changes (in this process or another).
     fn revision(&self) -> Result<u64>;
+}
+
+/// The counters' new values if every op stays within its limit, else the first failing op.
+/// `current(key)` gives a counter's value and window. One rule for every store.
+pub(crate) fn plan_counters(
+    ops: &[CounterOp],
+    current: &mut dyn FnMut(&str) -> Result<(f64, i64)>,
+) -> Result<std::result::Result<Vec<(String, f64, i64)>, usize>> {
+    let mut out: Vec<(String, f64, i64)> = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let key = match op {
+            CounterOp::Uses { key, .. } | CounterOp::Rate { key, .. } | CounterOp::Budget { key, .. } => key,
+        };
+        // Two ops on one key (a chain repeating a scope) see each other's effect.
+        let (value, window) = match out.iter().rev().find(|(k, _, _)| k == key) {
+            Some((_, v, w)) => (*v, *w),
+            None => current(key)?,
+        };
+        let next = match op {
+            CounterOp::Uses { max, .. } => {
+                let n = value + 1.0;
+                if n > *max as f64 {
+                    return Ok(Err(i));
+                }
+                (n, 0)
+            }
+            CounterOp::Rate { window: w, max, .. } => {
+                let n = if window == *w { value + 1.0 } else { 1.0 };
+                if n > *max as f64 {
+                    return Ok(Err(i));
+                }
+                (n, *w)
+            }
+            CounterOp::Budget { amount, max, .. } => {
+                let n = value + amount;
+                if n > *max {
+                    return Ok(Err(i));
+                }
+                (n, 0)
+            }
+        };
+        out.push((key.clone(), next.0, next.1));
+    }
+    Ok(Ok(out))
+}
+
+/// Whether `record` may be consumed by a call with `action_hash` at `now`.
+pub(crate) fn approval_usable(record: Option<&ApprovalRecord>, action_hash: &str, now: i64) -> std::result::Result<(), String> {
+    let Some(rec) = record else { return Err("no such approval".to_owned()) };
+    match rec.status {
+        ApprovalStatus::Approved if rec.expires_at < now => Err(format!("approval `{}` expired", rec.id)),
+        ApprovalStatus::Approved if rec.action_hash != action_hash => {
+            Err(format!("approval `{}` is for another call (action hash differs)", rec.id))
+        }
+        ApprovalStatus::Approved => Ok(()),
+        ApprovalStatus::Consumed => Err(format!("approval `{}` was already used", rec.id)),
+        ApprovalStatus::Denied => Err(format!("approval `{}` was denied", rec.id)),
+        ApprovalStatus::Pending => Err(format!("approval `{}` is still pending", rec.id)),
+    }
+}
+
+/// The lifecycle rule for deciding a request.
+pub(crate) fn decide(rec: &mut ApprovalRecord, status: ApprovalStatus, approver: &str, now: i64, receipt_expires_at: i64) -> Result<()> {
+    if rec.status != ApprovalStatus::Pending {
+        return Err(crate::err!(ApprovalInvalid, "approval `{}` is already {:?}", rec.id, rec.status));
+    }
+    if rec.expires_at < now {
+        return Err(crate::err!(ApprovalInvalid, "approval `{}` expired before it was decided", rec.id));
+    }
+    rec.status = status;
+    rec.decided_by = Some(approver.to_owned());
+    rec.decided_at = Some(now);
+    if status == ApprovalStatus::Approved {
+        rec.expires_at = receipt_expires_at;
+    }
+    Ok(())
 }

@@ -7,14 +7,18 @@ use std::fs;
 use std::io::Read as _;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
 use super::memory::record_of;
-use super::{keyfile, AuthorityKeyRecord, GrantRecord, StateSnapshot, Store};
+use super::{
+    approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
+    GrantRecord, ResourceRecord, StateSnapshot, Store,
+};
+use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Algorithm, Jwk, PrivateKey};
@@ -39,6 +43,13 @@ CREATE INDEX agents_owner ON agents(owner);
 CREATE TABLE grants(grant_id TEXT PRIMARY KEY, parent_id TEXT, record TEXT NOT NULL);
 CREATE INDEX grants_parent ON grants(parent_id);
 CREATE TABLE revocations(grant_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
+CREATE TABLE resources(id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE counters(key TEXT PRIMARY KEY, value REAL NOT NULL, window INTEGER NOT NULL);
+CREATE TABLE approvals(id TEXT PRIMARY KEY, action_hash TEXT NOT NULL, status TEXT NOT NULL,
+    expires_at INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE INDEX approvals_hash ON approvals(action_hash);
+CREATE TABLE proofs(jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+INSERT INTO meta(key, value) VALUES ('generation', '0');
 ";
 
 /// The folder store.
@@ -46,7 +57,10 @@ pub struct SqliteStore {
     dir: PathBuf,
     keys: PathBuf,
     conn: Mutex<Connection>,
-    local_writes: AtomicU64,
+    /// `(data_version, generation)` last read; re-read when another connection commits or
+    /// this one changed state.
+    seen: Mutex<(i64, u64)>,
+    state_dirty: AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -126,7 +140,7 @@ impl SqliteStore {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         init_schema(&mut conn)?;
-        Ok(Self { dir, keys, conn: Mutex::new(conn), local_writes: AtomicU64::new(0) })
+        Ok(Self { dir, keys, conn: Mutex::new(conn), seen: Mutex::new((-1, 0)), state_dirty: AtomicBool::new(true) })
     }
 
     /// The runtime folder.
@@ -138,13 +152,24 @@ impl SqliteStore {
         self.conn.lock().map_err(|_| Error::new(ErrorCode::InternalError, "store lock is poisoned"))
     }
 
-    /// Runs `f` in an `IMMEDIATE` transaction and counts it as a local write.
+    /// Runs `f` in an `IMMEDIATE` transaction that changes state every check must see
+    /// (agents, revocations, resources, keys): it bumps the generation.
     fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.transact(true, f)
+    }
+
+    fn transact<T>(&self, state: bool, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         let out = f(&tx)?;
+        if state {
+            tx.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'", [])
+                .map_err(db_err)?;
+        }
         tx.commit().map_err(db_err)?;
-        self.local_writes.fetch_add(1, Ordering::SeqCst);
+        if state {
+            self.state_dirty.store(true, Ordering::SeqCst);
+        }
         Ok(out)
     }
 
@@ -205,6 +230,25 @@ fn read_agent(tx: &Connection, id: &str) -> Result<Option<AgentRecord>> {
     let text: Option<String> =
         tx.query_row("SELECT record FROM agents WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
     text.map(|t| decode::<AgentRecord>("agent record", &t)).transpose()
+}
+
+fn read_approval(conn: &Connection, id: &str) -> Result<Option<ApprovalRecord>> {
+    let text: Option<String> = conn
+        .query_row("SELECT record FROM approvals WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    text.map(|t| decode("approval", &t)).transpose()
+}
+
+fn write_approval(conn: &Connection, rec: &ApprovalRecord) -> Result<()> {
+    let status = serde_json::to_value(rec.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    conn.execute(
+        "INSERT INTO approvals(id, action_hash, status, expires_at, record) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, record = excluded.record",
+        params![rec.id, rec.action_hash, status, rec.expires_at, encode(rec)?],
+    )
+    .map_err(db_err)?;
+    Ok(())
 }
 
 fn read_authority_keys(conn: &Connection) -> Result<Vec<AuthorityKeyRecord>> {
@@ -434,30 +478,163 @@ impl Store for SqliteStore {
             let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
             rows.collect::<std::result::Result<_, _>>().map_err(db_err)?
         };
-        let statuses = {
-            let mut stmt = tx.prepare_cached("SELECT id, status FROM agents").map_err(db_err)?;
+        let agents = {
+            let mut stmt = tx.prepare_cached("SELECT id, record FROM agents").map_err(db_err)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
             let mut out = std::collections::HashMap::new();
             for row in rows {
-                let (id, status) = row.map_err(db_err)?;
-                let status = AgentStatus::parse(&status)
-                    .map_err(|_| corrupt(format!("`{DB_FILE}` holds agent `{id}` with status `{status}`")))?;
-                out.insert(id, status);
+                let (id, record) = row.map_err(db_err)?;
+                out.insert(id, decode::<AgentRecord>("agent record", &record)?);
+            }
+            out
+        };
+        let resources = {
+            let mut stmt = tx.prepare_cached("SELECT id, record FROM resources").map_err(db_err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
+            let mut out = std::collections::HashMap::new();
+            for row in rows {
+                let (id, record) = row.map_err(db_err)?;
+                out.insert(id, decode::<ResourceRecord>("resource record", &record)?);
             }
             out
         };
         let authority_keys = read_authority_keys(&tx)?;
         tx.commit().map_err(db_err)?;
-        Ok(StateSnapshot { revoked, statuses, authority_keys })
+        Ok(StateSnapshot { revoked, agents, resources, authority_keys })
     }
 
     fn revision(&self) -> Result<u64> {
         let conn = self.conn()?;
-        let external: i64 = conn
+        let data_version: i64 = conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(db_err)?;
-        let local = self.local_writes.load(Ordering::SeqCst);
-        Ok((external as u64).wrapping_shl(32) ^ local)
+        let mut seen = self.seen.lock().map_err(|_| Error::new(ErrorCode::InternalError, "store lock is poisoned"))?;
+        let dirty = self.state_dirty.swap(false, Ordering::SeqCst);
+        if dirty || seen.0 != data_version {
+            let generation: String = conn
+                .prepare_cached("SELECT value FROM meta WHERE key = 'generation'")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(db_err)?;
+            let generation = generation
+                .parse::<u64>()
+                .map_err(|_| corrupt(format!("`{DB_FILE}` holds generation `{generation}`")))?;
+            *seen = (data_version, generation);
+        }
+        Ok(seen.1)
+    }
+
+    fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO resources(id, record) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                params![resource.id, encode(resource)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn consume(
+        &self,
+        ops: &[CounterOp],
+        approval: Option<ApprovalUse<'_>>,
+        now: i64,
+        commit: bool,
+    ) -> Result<std::result::Result<(), ConsumeRefusal>> {
+        let run = |tx: &rusqlite::Transaction<'_>| -> Result<std::result::Result<(), ConsumeRefusal>> {
+            if let Some(a) = &approval {
+                let rec = read_approval(tx, a.id)?;
+                if let Err(why) = approval_usable(rec.as_ref(), a.action_hash, now) {
+                    return Ok(Err(ConsumeRefusal::Approval(why)));
+                }
+            }
+            let mut read = |key: &str| -> Result<(f64, i64)> {
+                let row: Option<(f64, i64)> = tx
+                    .prepare_cached("SELECT value, window FROM counters WHERE key = ?1")
+                    .and_then(|mut s| s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                    .map_err(db_err)?;
+                Ok(row.unwrap_or((0.0, 0)))
+            };
+            let updates = match plan_counters(ops, &mut read)? {
+                Ok(u) => u,
+                Err(i) => return Ok(Err(ConsumeRefusal::Limit(i))),
+            };
+            if commit {
+                for (key, value, window) in updates {
+                    tx.prepare_cached(
+                        "INSERT INTO counters(key, value, window) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(key) DO UPDATE SET value = excluded.value, window = excluded.window",
+                    )
+                    .and_then(|mut s| s.execute(params![key, value, window]))
+                    .map_err(db_err)?;
+                }
+                if let Some(a) = &approval {
+                    if let Some(mut rec) = read_approval(tx, a.id)? {
+                        rec.status = ApprovalStatus::Consumed;
+                        write_approval(tx, &rec)?;
+                    }
+                }
+            }
+            Ok(Ok(()))
+        };
+        if commit {
+            self.transact(false, run)
+        } else {
+            let mut conn = self.conn()?;
+            let tx = conn.transaction().map_err(db_err)?;
+            let out = run(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        }
+    }
+
+    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord> {
+        self.transact(false, |tx| {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM approvals WHERE action_hash = ?1 AND status = 'pending' AND expires_at >= ?2 LIMIT 1",
+                    params![request.action_hash, now],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(text) = existing {
+                return decode("approval", &text);
+            }
+            write_approval(tx, request)?;
+            Ok(request.clone())
+        })
+    }
+
+    fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>> {
+        read_approval(&*self.conn()?, id)
+    }
+
+    fn decide_approval(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        approver: &str,
+        now: i64,
+        receipt_expires_at: i64,
+    ) -> Result<ApprovalRecord> {
+        self.transact(false, |tx| {
+            let mut rec = read_approval(tx, id)?
+                .ok_or_else(|| Error::new(ErrorCode::ApprovalInvalid, format!("no approval request `{id}`")))?;
+            decide(&mut rec, status, approver, now, receipt_expires_at)?;
+            write_approval(tx, &rec)?;
+            Ok(rec)
+        })
+    }
+
+    fn use_proof(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool> {
+        self.transact(false, |tx| {
+            tx.execute("DELETE FROM proofs WHERE expires_at < ?1", [now]).map_err(db_err)?;
+            let n = tx
+                .execute("INSERT OR IGNORE INTO proofs(jti, expires_at) VALUES (?1, ?2)", params![jti, expires_at])
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
     }
 }

@@ -51,6 +51,11 @@ fn malformed(msg: impl Into<String>) -> Error {
 /// Splits and decodes one compact link. Checks the header (`alg`, `typ`, no `crit`) but not
 /// the signature.
 pub fn parse_link(compact: &str, index: usize) -> Result<RawLink<'_>> {
+    parse_link_typed(compact, index, LINK_TYP)
+}
+
+/// Like [`parse_link`] for a JWS of another `typ` (approval receipts, proofs).
+pub fn parse_link_typed<'a>(compact: &'a str, index: usize, typ: &str) -> Result<RawLink<'a>> {
     let mut parts = compact.splitn(4, '.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(malformed(format!("link {index} is not a jws compact serialisation (three dot-separated parts)")));
@@ -65,8 +70,8 @@ pub fn parse_link(compact: &str, index: usize) -> Result<RawLink<'_>> {
     if header.crit.is_some() {
         return Err(malformed(format!("link {index} header has `crit`, which is not supported")));
     }
-    if header.typ.as_deref() != Some(LINK_TYP) {
-        return Err(malformed(format!("link {index} header `typ` must be `{LINK_TYP}`")));
+    if header.typ.as_deref() != Some(typ) {
+        return Err(malformed(format!("link {index} header `typ` must be `{typ}`")));
     }
     let payload = B64.decode(p).map_err(|_| malformed(format!("link {index} payload is not base64url")))?;
     let signature = B64.decode(s).map_err(|_| malformed(format!("link {index} signature is not base64url")))?;

@@ -1,0 +1,157 @@
+//! RFC 8785 JSON Canonicalization Scheme: sorted keys (by UTF-16 code units), no whitespace,
+//! ECMAScript number formatting, minimal string escapes.
+
+use serde_json::Value;
+
+/// The canonical form of `value`.
+pub fn canonicalize(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(value, &mut out);
+    out
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&format_number(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            out.push('{');
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                if let Some(v) = map.get(key.as_str()) {
+                    write_value(v, out);
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// ECMAScript `Number.prototype.toString` for finite numbers (JSON has no others).
+pub fn format_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return "0".to_owned();
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    // `{:e}` gives the shortest round-trip digits: `d.ddde±x`.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let k = i64::try_from(digits.len()).unwrap_or(1);
+    let n = exp + 1;
+    let body = if k <= n && n <= 21 {
+        let zeros = usize::try_from(n - k).unwrap_or(0);
+        format!("{digits}{}", "0".repeat(zeros))
+    } else if 0 < n && n <= 21 {
+        let split = usize::try_from(n).unwrap_or(0);
+        let (int, frac) = digits.split_at(split.min(digits.len()));
+        format!("{int}.{frac}")
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat(usize::try_from(-n).unwrap_or(0)))
+    } else {
+        let e = n - 1;
+        let e_sign = if e < 0 { "-" } else { "+" };
+        let mut chars = digits.chars();
+        let first = chars.next().unwrap_or('0');
+        let rest: String = chars.collect();
+        if rest.is_empty() {
+            format!("{first}e{e_sign}{}", e.abs())
+        } else {
+            format!("{first}.{rest}e{e_sign}{}", e.abs())
+        }
+    };
+    format!("{sign}{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8785_sample_object() {
+        // RFC 8785 §3.2.2 / appendix: input and expected canonical form.
+        let input = r#"{
+            "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+            "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+            "literals": [null, true, false]
+        }"#;
+        let v: Value = serde_json::from_str(input).unwrap();
+        assert_eq!(
+            canonicalize(&v),
+            r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+        );
+    }
+
+    #[test]
+    fn rfc8785_number_formatting() {
+        // From the RFC's appendix B table (IEEE 754 value → ES6 string).
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (f64::from_bits(0x0000_0000_0000_0001), "5e-324"),
+            (f64::from_bits(0x8000_0000_0000_0001), "-5e-324"),
+            (f64::from_bits(0x7fef_ffff_ffff_ffff), "1.7976931348623157e+308"),
+            (f64::from_bits(0x4340_0000_0000_0000), "9007199254740992"),
+            (f64::from_bits(0x4430_0000_0000_0000), "295147905179352830000"),
+            (f64::from_bits(0x44b5_2d02_c7e1_4af6), "1e+23"),
+            (f64::from_bits(0x44b5_2d02_c7e1_4af5), "9.999999999999997e+22"),
+            (f64::from_bits(0x3eb0_c6f7_a0b5_ed8d), "0.000001"),
+            (f64::from_bits(0x3eb0_c6f7_a0b5_ed8c), "9.999999999999997e-7"),
+            (f64::from_bits(0x41b3_de43_5555_5553), "333333333.3333332"),
+            (f64::from_bits(0x4122_32f0_0000_0000), "595700"),
+            (f64::from_bits(0x444b_1ae4_d6e2_ef50), "1e+21"),
+            (f64::from_bits(0x444b_1ae4_d6e2_ef4f), "999999999999999900000"),
+            (1e-7, "1e-7"),
+            (123.0, "123"),
+            (-1.5, "-1.5"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(format_number(*x), *want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn keys_sort_by_utf16_and_types_stay_distinct() {
+        let v = serde_json::json!({"b": 1, "a": {"z": [1, "1"], "é": true, "\u{10000}": 1, "\u{ffff}": 2}});
+        assert_eq!(canonicalize(&v), "{\"a\":{\"z\":[1,\"1\"],\"é\":true,\"\u{10000}\":1,\"\u{ffff}\":2},\"b\":1}");
+        assert_ne!(canonicalize(&serde_json::json!({"a": 7})), canonicalize(&serde_json::json!({"a": "7"})));
+        assert_eq!(canonicalize(&serde_json::json!({"a": 7})), canonicalize(&serde_json::json!({"a": 7.0})));
+    }
+}

@@ -1,0 +1,318 @@
+//! The six steps of a check (DESIGN §1), each failing closed: credential, actors, scope,
+//! policy, limits, approval. A deny is a value; any internal failure is a deny with
+//! `internal_error`.
+
+use std::sync::Arc;
+
+use crate::approval::{action_hash, BoundCall};
+use crate::check::request::{valid_action, valid_resource, CallContext, MAX_ARGS_BYTES};
+use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
+use crate::error::{Error, ErrorCode, Result};
+use crate::policy::{AgentEntity, DelegationContext, PolicyRequest, ResourceEntity};
+use crate::scope::{permits_any, DenialKind, ScopeRequest};
+use crate::store::ConsumeRefusal;
+use crate::token::{Credential, VerifiedChain};
+
+use super::state::Loaded;
+use super::Runtime;
+
+/// What was presented: a token as received, or an already verified credential.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// A token string.
+    Token(&'a str),
+    /// A credential verified earlier.
+    Credential(&'a Credential),
+}
+
+impl<'a> From<&'a str> for Presented<'a> {
+    fn from(t: &'a str) -> Self {
+        Presented::Token(t)
+    }
+}
+
+impl<'a> From<&'a Credential> for Presented<'a> {
+    fn from(c: &'a Credential) -> Self {
+        Presented::Credential(c)
+    }
+}
+
+fn credential_reason(e: &Error) -> ReasonCode {
+    match e.code() {
+        ErrorCode::TokenExpired | ErrorCode::TokenNotYetValid => ReasonCode::CredentialExpired,
+        ErrorCode::GrantRevoked => ReasonCode::GrantRevoked,
+        ErrorCode::AgentSuspended => ReasonCode::AgentSuspended,
+        ErrorCode::AgentRevoked => ReasonCode::AgentRevoked,
+        ErrorCode::AgentUnknown => ReasonCode::AgentUnknown,
+        ErrorCode::StoreCorrupt | ErrorCode::StoreUnavailable | ErrorCode::InternalError => ReasonCode::InternalError,
+        _ => ReasonCode::CredentialInvalid,
+    }
+}
+
+fn denial_reason(kind: &DenialKind) -> ReasonCode {
+    match kind {
+        DenialKind::ActionNotGranted => ReasonCode::ActionNotGranted,
+        DenialKind::ResourceNotGranted => ReasonCode::ResourceNotGranted,
+        DenialKind::DataClassNotGranted => ReasonCode::DataClassNotGranted,
+        DenialKind::ArgumentMissing { .. } => ReasonCode::ArgumentMissing,
+        DenialKind::ConstraintViolated { .. } => ReasonCode::ConstraintViolated,
+    }
+}
+
+/// A decision under construction.
+struct Draft {
+    decision: Decision,
+}
+
+impl Draft {
+    fn new(req: &CheckRequest<'_>, now_ms: i64) -> Self {
+        Self {
+            decision: Decision {
+                effect: Effect::Deny,
+                allowed: false,
+                reasons: Vec::new(),
+                decision_id: uuid::Uuid::now_v7().to_string(),
+                actor: None,
+                chain: Vec::new(),
+                on_behalf_of: None,
+                grant_id: None,
+                policies: Vec::new(),
+                approval_request: None,
+                action: req.action.to_owned(),
+                resource: req.resource.unwrap_or("*").to_owned(),
+                decided_at_ms: now_ms,
+            },
+        }
+    }
+
+    fn chain(&mut self, chain: &VerifiedChain) {
+        let d = &mut self.decision;
+        d.actor = chain.actor().map(|a| a.as_str().to_owned());
+        d.chain = chain.agents().map(|a| a.as_str().to_owned()).collect();
+        d.on_behalf_of = Some(chain.on_behalf_of.as_str().to_owned());
+        d.grant_id = chain.grant_id().map(str::to_owned);
+    }
+
+    fn deny(mut self, code: ReasonCode, message: impl Into<String>) -> Decision {
+        self.decision.effect = Effect::Deny;
+        self.decision.allowed = false;
+        self.decision.reasons.insert(0, Reason::new(code, message));
+        self.decision
+    }
+
+    fn finish(mut self, effect: Effect, reason: Reason) -> Decision {
+        self.decision.effect = effect;
+        self.decision.allowed = effect == Effect::Allow;
+        self.decision.reasons.insert(0, reason);
+        self.decision
+    }
+}
+
+impl Runtime {
+    /// Checks one call before it runs. Never fails: every problem is a deny with a reason.
+    pub fn check<'a>(&self, credential: impl Into<Presented<'a>>, req: &CheckRequest<'_>) -> Decision {
+        let now_ms = self.options.clock.now_ms();
+        let mut draft = Draft::new(req, now_ms);
+        match self.check_steps(credential.into(), req, &mut draft) {
+            Ok(Ok(reason_and_effect)) => {
+                let (effect, reason) = reason_and_effect;
+                draft.finish(effect, reason)
+            }
+            Ok(Err((code, message))) => draft.deny(code, message),
+            Err(e) => draft.deny(ReasonCode::InternalError, format!("{} ({})", e.message(), e.code())),
+        }
+    }
+
+    /// The `action_hash` a check of `req` with `credential` binds approvals and proofs to.
+    pub fn action_hash<'a>(&self, credential: impl Into<Presented<'a>>, req: &CheckRequest<'_>) -> Result<String> {
+        let loaded = self.loaded()?;
+        let chain = self.chain_of(&loaded, credential.into())?;
+        let leaf = chain.leaf().ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "token has no links"))?;
+        let empty = serde_json::Map::new();
+        Ok(action_hash(&BoundCall {
+            action: req.action,
+            resource: req.resource.unwrap_or("*"),
+            args: req.args.unwrap_or(&empty),
+            actor: leaf.actor.as_str(),
+            on_behalf_of: chain.on_behalf_of.as_str(),
+            grant_id: leaf.grant_id.as_str(),
+        }))
+    }
+
+    fn chain_of(&self, loaded: &Loaded, presented: Presented<'_>) -> Result<Arc<VerifiedChain>> {
+        match presented {
+            Presented::Token(token) => self.verify_with(loaded, token),
+            Presented::Credential(cred) => {
+                self.revalidate_with(loaded, cred)?;
+                Ok(cred.chain_arc())
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn check_steps(
+        &self,
+        presented: Presented<'_>,
+        req: &CheckRequest<'_>,
+        draft: &mut Draft,
+    ) -> Result<std::result::Result<(Effect, Reason), (ReasonCode, String)>> {
+        let now = self.now();
+        let loaded = self.loaded()?;
+        // 1–2. Credential and actors.
+        let chain = match self.chain_of(&loaded, presented) {
+            Ok(chain) => chain,
+            Err(e) => return Ok(Err((credential_reason(&e), format!("{} ({})", e.message(), e.code())))),
+        };
+        draft.chain(&chain);
+        let Some(leaf) = chain.leaf() else {
+            return Ok(Err((ReasonCode::CredentialInvalid, "the credential has no links".to_owned())));
+        };
+        // The request itself.
+        if !valid_action(req.action) {
+            return Ok(Err((ReasonCode::RequestInvalid, format!("action `{}` is not a dotted name", crate::principal::preview(req.action)))));
+        }
+        let resource = req.resource.unwrap_or("*");
+        if !valid_resource(resource) {
+            return Ok(Err((ReasonCode::RequestInvalid, format!("resource `{}` is not a valid resource id", crate::principal::preview(resource)))));
+        }
+        let empty = serde_json::Map::new();
+        let args = req.args.unwrap_or(&empty);
+        if serde_json::to_vec(args).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_ARGS_BYTES {
+            return Ok(Err((ReasonCode::RequestInvalid, format!("arguments are over {MAX_ARGS_BYTES} bytes"))));
+        }
+        let ctx: CallContext = match req.context {
+            None | Some(serde_json::Value::Null) => CallContext::default(),
+            Some(v) => match serde_json::from_value(v.clone()) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err((ReasonCode::RequestInvalid, format!("context is not valid: {e}")))),
+            },
+        };
+        let registered = loaded.resources.get(resource);
+        let passed = ctx.resource.as_ref();
+        let data_class = passed
+            .and_then(|r| r.data_class.as_deref())
+            .or_else(|| registered.and_then(|r| r.data_class.as_deref()));
+        // 3. Scope.
+        let scope_req = ScopeRequest { action: req.action, resource, data_class, args };
+        let scope_index = match permits_any(leaf.scopes.as_slice(), &scope_req) {
+            Ok(i) => i,
+            Err(denial) => return Ok(Err((denial_reason(&denial.kind), denial.message))),
+        };
+        // 4. Policy.
+        let Some(agent) = loaded.agents.get(leaf.actor.as_str()) else {
+            return Ok(Err((ReasonCode::AgentUnknown, format!("agent `{}` is not registered", leaf.actor))));
+        };
+        let merged_attrs;
+        let resource_attrs = match (registered.map(|r| &r.attributes), passed.and_then(|r| r.attributes.as_ref())) {
+            (Some(base), Some(extra)) => {
+                let mut m = base.clone();
+                m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merged_attrs = m;
+                &merged_attrs
+            }
+            (Some(base), None) => base,
+            (None, Some(extra)) => extra,
+            (None, None) => &empty,
+        };
+        let engine = self.policy_engine()?;
+        let outcome = engine.evaluate(&PolicyRequest {
+            principal: AgentEntity {
+                id: agent.id.as_str(),
+                owner: agent.owner.as_str(),
+                org: agent.org.as_deref(),
+                status: agent.status.as_str(),
+                attributes: &agent.attributes,
+            },
+            action: req.action,
+            resource: ResourceEntity { id: resource, data_class, attributes: resource_attrs },
+            args,
+            delegation: DelegationContext {
+                depth: i64::from(leaf.depth),
+                on_behalf_of: chain.on_behalf_of.as_str(),
+                purpose: leaf.purpose.as_deref(),
+                grant_id: leaf.grant_id.as_str(),
+            },
+            env: ctx.env.as_ref(),
+            risk: ctx.risk.as_ref(),
+            now,
+        });
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message())))),
+        };
+        let restricting_errors: Vec<&(String, String)> = outcome.errors.iter().collect();
+        if !outcome.forbids.is_empty() {
+            draft.decision.policies = outcome.forbids.clone();
+            return Ok(Err((ReasonCode::PolicyForbid, format!("forbidden by policy {}", outcome.forbids.join(", ")))));
+        }
+        if let Some((id, msg)) = restricting_errors.first() {
+            draft.decision.policies = vec![id.clone()];
+            return Ok(Err((ReasonCode::InternalError, format!("policy `{id}` could not be evaluated: {msg}"))));
+        }
+        if self.options.require_permit && outcome.permits.is_empty() {
+            return Ok(Err((ReasonCode::NoPermit, "no policy permits this call and `require_permit` is on".to_owned())));
+        }
+        draft.decision.policies = outcome.permits.clone();
+        // Proof of possession.
+        let bound = BoundCall {
+            action: req.action,
+            resource,
+            args,
+            actor: leaf.actor.as_str(),
+            on_behalf_of: chain.on_behalf_of.as_str(),
+            grant_id: leaf.grant_id.as_str(),
+        };
+        let hash = action_hash(&bound);
+        match (req.proof, self.options.require_proof) {
+            (None, true) => return Ok(Err((ReasonCode::ProofRequired, "a proof of possession is required".to_owned()))),
+            (None, false) => {}
+            (Some(proof), _) => {
+                if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
+                    return Ok(Err((ReasonCode::ProofInvalid, why)));
+                }
+            }
+        }
+        // 5. Limits (counted below, only if the call is allowed).
+        let ops = match super::limits::counter_ops(&chain, &scope_req, now) {
+            Ok(ops) => ops,
+            Err((code, msg)) => return Ok(Err((code, msg))),
+        };
+        // 6. Approval.
+        let approval_reasons: Vec<String> = outcome.approvals.iter().map(|(_, r)| r.clone()).collect();
+        if !outcome.approvals.is_empty() {
+            draft.decision.policies.extend(outcome.approvals.iter().map(|(id, _)| id.clone()));
+            match req.approval {
+                None => {
+                    if let Err(refusal) = self.store.consume(&ops, None, now, false)? {
+                        return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
+                    }
+                    let request = self.open_approval_request(&bound, &hash, &approval_reasons.join("; "), &draft.decision.decision_id, now)?;
+                    let message = format!("approval needed: {}", request.reason);
+                    draft.decision.approval_request = Some(request);
+                    return Ok(Ok((Effect::RequireApproval, Reason::new(ReasonCode::ApprovalRequired, message))));
+                }
+                Some(receipt) => {
+                    let id = match self.read_receipt(receipt, &hash, now) {
+                        Ok(id) => id,
+                        Err(why) => return Ok(Err((ReasonCode::ApprovalInvalid, why))),
+                    };
+                    let use_ = crate::store::ApprovalUse { id: &id, action_hash: &hash };
+                    return match self.store.consume(&ops, Some(use_), now, true)? {
+                        Ok(()) => Ok(Ok((Effect::Allow, Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed"))))),
+                        Err(ConsumeRefusal::Approval(why)) => Ok(Err((ReasonCode::ApprovalInvalid, why))),
+                        Err(refusal) => Ok(Err(super::limits::refusal_reason(&ops, &refusal))),
+                    };
+                }
+            }
+        }
+        if !ops.is_empty() {
+            if let Err(refusal) = self.store.consume(&ops, None, now, true)? {
+                return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
+            }
+        }
+        Ok(Ok((
+            Effect::Allow,
+            Reason::new(ReasonCode::Granted, format!("scope {scope_index} of grant `{}` permits `{}` on `{resource}`", leaf.grant_id, req.action)),
+        )))
+    }
+}

@@ -1,0 +1,70 @@
+//! Limits from the scopes (`max_uses`, `rate`, `budget`) turned into counter operations.
+//! Every link of the chain counts: a child's use also counts against its ancestors' limits.
+
+use crate::check::ReasonCode;
+use crate::scope::{permits_any, ScopeRequest};
+use crate::store::{ConsumeRefusal, CounterOp};
+use crate::token::VerifiedChain;
+
+/// The counters one allowed call moves, or the deny reason if an argument a budget needs is
+/// missing.
+pub(super) fn counter_ops(
+    chain: &VerifiedChain,
+    req: &ScopeRequest<'_>,
+    now: i64,
+) -> Result<Vec<CounterOp>, (ReasonCode, String)> {
+    let mut ops = Vec::new();
+    let actor = chain.actor().map(|a| a.as_str()).unwrap_or_default();
+    for link in &chain.links {
+        let index = permits_any(&link.scopes, req).map_err(|d| {
+            (ReasonCode::InternalError, format!("link {} does not permit the call its child permits: {}", link.depth, d.message))
+        })?;
+        let Some(scope) = link.scopes.get(index) else { continue };
+        let limits = &scope.limits;
+        let base = format!("{}:{index}", link.grant_id);
+        if let Some(max) = limits.max_uses {
+            ops.push(CounterOp::Uses { key: format!("u:{base}"), max });
+        }
+        if let Some(rate) = &limits.rate {
+            let per = i64::try_from(rate.per_seconds.max(1)).unwrap_or(i64::MAX);
+            let window = now.div_euclid(per).saturating_mul(per);
+            ops.push(CounterOp::Rate { key: format!("r:{base}:{actor}:{}", req.action), window, max: rate.count });
+        }
+        if let Some(budget) = &limits.budget {
+            let amount = req.args.get(&budget.arg).and_then(serde_json::Value::as_f64);
+            let Some(amount) = amount.filter(|a| a.is_finite() && *a >= 0.0) else {
+                return Err((
+                    ReasonCode::LimitBudget,
+                    format!("the budget argument `{}` is missing or not a non-negative number", budget.arg),
+                ));
+            };
+            let max = budget.max_total.as_f64().unwrap_or(0.0);
+            ops.push(CounterOp::Budget { key: format!("b:{base}"), amount, max });
+        }
+    }
+    Ok(ops)
+}
+
+/// The deny reason for a refused consumption.
+pub(super) fn refusal_reason(ops: &[CounterOp], refusal: &ConsumeRefusal) -> (ReasonCode, String) {
+    match refusal {
+        ConsumeRefusal::Approval(why) => (ReasonCode::ApprovalInvalid, why.clone()),
+        ConsumeRefusal::Limit(i) => match ops.get(*i) {
+            Some(CounterOp::Uses { key, max }) => {
+                (ReasonCode::LimitMaxUses, format!("grant `{}` is used up ({max} uses)", grant_of(key)))
+            }
+            Some(CounterOp::Rate { key, max, .. }) => {
+                (ReasonCode::LimitRate, format!("rate limit of grant `{}` reached ({max} per window)", grant_of(key)))
+            }
+            Some(CounterOp::Budget { key, max, amount }) => (
+                ReasonCode::LimitBudget,
+                format!("budget of grant `{}` ({max}) would be exceeded by {amount}", grant_of(key)),
+            ),
+            None => (ReasonCode::InternalError, "a limit refused an unknown counter".to_owned()),
+        },
+    }
+}
+
+fn grant_of(key: &str) -> &str {
+    key.split(':').nth(1).unwrap_or(key)
+}

@@ -1,0 +1,126 @@
+//! Cedar policies (loaded all-or-nothing; a broken file never replaces the working set) and
+//! the resources whose data class and attributes policies read.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::policy::{PolicyEngine, PolicySource, SchemaHints};
+use crate::store::ResourceRecord;
+
+use super::Runtime;
+
+/// The largest policy file read.
+pub const MAX_POLICY_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+fn poisoned() -> Error {
+    Error::new(ErrorCode::InternalError, "policy lock is poisoned")
+}
+
+/// Reads `*.cedar` files: a folder's (sorted by name) or the files given.
+pub fn read_policy_files(paths: &[&Path]) -> Result<Vec<PolicySource>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| {
+                Error::new(ErrorCode::StoreUnavailable, format!("cannot read folder `{}`: {e}", path.display()))
+            })?;
+            let mut found: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "cedar"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.to_path_buf());
+        }
+    }
+    files
+        .iter()
+        .map(|p| {
+            let meta = std::fs::metadata(p)
+                .map_err(|e| Error::new(ErrorCode::PolicyInvalid, format!("cannot read `{}`: {e}", p.display())))?;
+            if meta.len() > MAX_POLICY_FILE_BYTES {
+                return Err(Error::new(
+                    ErrorCode::InputTooLarge,
+                    format!("`{}` is over {MAX_POLICY_FILE_BYTES} bytes", p.display()),
+                ));
+            }
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::new(ErrorCode::PolicyInvalid, format!("cannot read `{}`: {e}", p.display())))?;
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+            Ok(PolicySource { name, text })
+        })
+        .collect()
+}
+
+impl Runtime {
+    /// The policies in force.
+    pub fn policy_engine(&self) -> Result<Arc<PolicyEngine>> {
+        Ok(Arc::clone(&*self.policies.read().map_err(|_| poisoned())?))
+    }
+
+    fn schema_hints(&self) -> Result<SchemaHints> {
+        let loaded = self.loaded()?;
+        Ok(SchemaHints::from_records(loaded.agents.values().map(|a| &a.attributes), loaded.resources.values().map(|r| &r.attributes)))
+    }
+
+    /// Validates `sources` against the schema without changing the policies in force.
+    pub fn validate_policies(&self, sources: &[PolicySource]) -> Result<PolicyEngine> {
+        PolicyEngine::load(sources, &self.schema_hints()?, self.options.require_permit)
+    }
+
+    /// Replaces the policies in force with `sources`, all or nothing: on any error the
+    /// previous policies stay.
+    pub fn load_policies(&self, sources: &[PolicySource]) -> Result<usize> {
+        let engine = self.validate_policies(sources)?;
+        let count = engine.policy_count();
+        *self.policies.write().map_err(|_| poisoned())? = Arc::new(engine);
+        Ok(count)
+    }
+
+    /// Loads policy text (named `<text>` in error locations).
+    pub fn load_policy_text(&self, text: &str) -> Result<usize> {
+        self.load_policies(&[PolicySource { name: "<text>".to_owned(), text: text.to_owned() }])
+    }
+
+    /// Loads `*.cedar` files or folders of them.
+    pub fn load_policy_files(&self, paths: &[&Path]) -> Result<usize> {
+        self.load_policies(&read_policy_files(paths)?)
+    }
+
+    /// Reloads `policies/*.cedar` from the runtime folder (none for an in-memory runtime).
+    pub fn reload_policies(&self) -> Result<usize> {
+        match &self.policy_dir {
+            Some(dir) if dir.is_dir() => self.load_policy_files(&[dir.as_path()]),
+            _ => Ok(self.policy_engine()?.policy_count()),
+        }
+    }
+
+    /// Registers (or replaces) a resource's data class and attributes.
+    pub fn upsert_resource(
+        &self,
+        id: &str,
+        data_class: Option<&str>,
+        attributes: Option<serde_json::Value>,
+    ) -> Result<ResourceRecord> {
+        if id == "*" || !crate::check::request::valid_resource(id) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("resource id `{}` is not valid", crate::principal::preview(id)),
+            ));
+        }
+        if let Some(dc) = data_class {
+            if dc.is_empty() || dc.len() > 64 || !dc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!("data class `{}` must be 1 to 64 of A-Z a-z 0-9 _ -", crate::principal::preview(dc)),
+                ));
+            }
+        }
+        let attributes = crate::agent::validate_attributes(attributes)?;
+        let record = ResourceRecord { id: id.to_owned(), data_class: data_class.map(str::to_owned), attributes };
+        self.store.upsert_resource(&record)?;
+        Ok(record)
+    }
+}
