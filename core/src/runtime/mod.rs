@@ -8,7 +8,7 @@ mod cache;
 mod check;
 mod delegation;
 mod limits;
-mod policies;
+pub mod policies;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use approvals::Receipt;
+pub use policies::read_policy_files as policies_read;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
 

@@ -40,6 +40,94 @@ pub enum Command {
     /// Manage the authority's signing keys.
     #[command(subcommand)]
     Authority(AuthorityCommand),
+    /// Check one call: credential, scope, policies, limits, approval.
+    Check(CheckArgs),
+    /// Validate Cedar policy files against the schema.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Approve a pending approval request (prints the signed receipt).
+    Approve(ApproveArgs),
+    /// Show or deny approval requests.
+    #[command(subcommand)]
+    Approval(ApprovalCommand),
+    /// Register resources with their data class and attributes.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The credential (default: read from standard input).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The action, e.g. `payments.refund`.
+    #[arg(long)]
+    pub action: String,
+    /// The resource, e.g. `customer/42`.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// The arguments as a JSON object (or @file).
+    #[arg(long)]
+    pub args: Option<String>,
+    /// The call context as JSON (or @file): env, risk, txn, resource.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// An approval receipt.
+    #[arg(long)]
+    pub approval: Option<String>,
+    /// A proof of possession.
+    #[arg(long)]
+    pub proof: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate files (or folders of `*.cedar`); with none, the runtime folder's `policies/`.
+    Validate {
+        /// Files or folders.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The approval request id.
+    pub request_id: String,
+    /// The approving user, `user:…`.
+    #[arg(long)]
+    pub approver: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalCommand {
+    /// Show one approval request.
+    Show {
+        /// Request id.
+        request_id: String,
+    },
+    /// Deny a pending request.
+    Deny {
+        /// Request id.
+        request_id: String,
+        /// The denying user, `user:…`.
+        #[arg(long)]
+        approver: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Register or replace a resource.
+    Upsert {
+        /// Resource id, e.g. `customer/77`.
+        id: String,
+        /// Data class, e.g. `pci`.
+        #[arg(long)]
+        data_class: Option<String>,
+        /// Attributes as a JSON object (or @file).
+        #[arg(long)]
+        attributes: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod agent;
 mod args;
+mod check;
 mod output;
 mod token;
 
@@ -64,6 +65,11 @@ fn run(cli: &Cli, out: &Out) -> Result<()> {
             out.value(&rt.jwks()?, |v| serde_json::to_string_pretty(v).unwrap_or_default())
         }
         Command::Authority(cmd) => agent::authority(&open(cli, false, RuntimeOptions::default())?, cmd, out),
+        Command::Check(a) => check::check(&open(cli, false, RuntimeOptions::default())?, a, out),
+        Command::Policy(cmd) => check::policy(cli, cmd, out),
+        Command::Approve(a) => check::approve(&open(cli, false, RuntimeOptions::default())?, a, out),
+        Command::Approval(cmd) => check::approval(&open(cli, false, RuntimeOptions::default())?, cmd, out),
+        Command::Resource(cmd) => check::resource(&open(cli, false, RuntimeOptions::default())?, cmd, out),
     }
 }
 

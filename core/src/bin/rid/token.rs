@@ -31,7 +31,7 @@ fn ttl(arg: &Option<String>) -> Result<Option<u64>> {
 }
 
 /// The token from the argument, or standard input (bounded).
-fn read_token(arg: &Option<String>) -> Result<String> {
+pub fn read_token(arg: &Option<String>) -> Result<String> {
     match arg.as_deref() {
         Some(t) if t != "-" => Ok(t.trim().to_owned()),
         _ => {
