@@ -144,7 +144,7 @@ fn key_err(msg: impl Into<String>) -> Error {
 }
 
 fn b64_fixed<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
-    let bytes = B64.decode(s).map_err(|_| key_err(format!("jwk member `{field}` is not base64url")))?;
+    let bytes = Zeroizing::new(B64.decode(s).map_err(|_| key_err(format!("jwk member `{field}` is not base64url")))?);
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| key_err(format!("jwk member `{field}` must be {N} bytes")))
 }
 
@@ -308,7 +308,7 @@ impl PrivateKey {
     fn from_seed(alg: Algorithm, seed: &[u8; 32]) -> Result<Self> {
         let inner = match alg {
             Algorithm::Es256 => PrivateInner::Es256(
-                p256::ecdsa::SigningKey::from_bytes(&(*seed).into())
+                p256::ecdsa::SigningKey::from_bytes(&Zeroizing::new(p256::FieldBytes::from(*seed)))
                     .map_err(|_| key_err("private scalar is out of range for P-256"))?,
             ),
             Algorithm::EdDsa => PrivateInner::EdDsa(ed25519_dalek::SigningKey::from_bytes(seed)),
@@ -342,7 +342,8 @@ impl PrivateKey {
         match &self.inner {
             PrivateInner::Es256(sk) => {
                 let sig: p256::ecdsa::Signature = sk.sign(message);
-                sig.to_bytes().to_vec()
+                // Low-S form, so that our own signatures are not malleable.
+                sig.normalize_s().unwrap_or(sig).to_bytes().to_vec()
             }
             PrivateInner::EdDsa(sk) => sk.sign(message).to_bytes().to_vec(),
         }

@@ -38,11 +38,11 @@ pub mod store;
 pub mod token;
 
 pub use agent::{AgentFilter, AgentRecord, AgentSpec, AgentStatus};
+pub use check::{CheckRequest, Decision, Effect, ReasonCode};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCode, Result};
 pub use keys::{Algorithm, Jwk, Jwks, PrivateKey, PublicKey};
 pub use principal::PrincipalId;
-pub use check::{CheckRequest, Decision, Effect, ReasonCode};
 pub use runtime::{AttenuateRequest, DelegateRequest, Presented, Receipt, Runtime, RuntimeOptions};
 pub use scope::Scope;
 pub use token::{Credential, VerifiedChain, VerifiedLink};

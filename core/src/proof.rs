@@ -37,14 +37,20 @@ pub fn sign_proof(key: &PrivateKey, action_hash: &str, iat: i64) -> Result<Strin
 
 /// Checks a proof against the leaf key and the call; returns its `jti` and the time until
 /// which it must be remembered, or why it is invalid.
-pub(crate) fn verify_proof(proof: &str, key: &PublicKey, action_hash: &str, now: i64) -> std::result::Result<(String, i64), String> {
+pub(crate) fn verify_proof(
+    proof: &str,
+    key: &PublicKey,
+    action_hash: &str,
+    now: i64,
+) -> std::result::Result<(String, i64), String> {
     if proof.len() > MAX_PROOF_BYTES {
         return Err(format!("proof is over {MAX_PROOF_BYTES} bytes"));
     }
     let raw = parse_link_typed(proof, 0, PROOF_TYP).map_err(|e| format!("proof: {}", e.message()))?;
     key.verify(raw.alg, raw.signing_input.as_bytes(), &raw.signature)
         .map_err(|_| "proof is not signed by the credential's key".to_owned())?;
-    let claims: ProofClaims = serde_json::from_slice(&raw.payload).map_err(|e| format!("proof claims are not valid: {e}"))?;
+    let claims: ProofClaims =
+        serde_json::from_slice(&raw.payload).map_err(|e| format!("proof claims are not valid: {e}"))?;
     if claims.action_hash != action_hash {
         return Err("proof is for another call (action hash differs)".to_owned());
     }

@@ -78,7 +78,7 @@ fn a_signature_from_the_wrong_key_is_refused() {
     let mut h = header(&parts[1]);
     h["kid"] = rogue.kid().into();
     let forged = format!("{}~{}", parts[0], resign(&h, &claims(&parts[1]), &rogue));
-    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::UnknownKey);
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::ChainBroken);
     let forged = format!("{}~{}", parts[0], resign(&header(&parts[1]), &claims(&parts[1]), &rogue));
     assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::SignatureInvalid);
     // One flipped signature byte.
@@ -106,7 +106,7 @@ fn reordered_dropped_and_spliced_links_are_refused() {
     ));
     // Dropped middle link: link 2 is not signed by link 0's cnf key.
     let dropped = [p[0].clone(), p[2].clone()].join("~");
-    assert!(matches!(code_of(f.rt.verify(&dropped)), ErrorCode::UnknownKey | ErrorCode::SignatureInvalid));
+    assert!(matches!(code_of(f.rt.verify(&dropped)), ErrorCode::ChainBroken | ErrorCode::SignatureInvalid));
     // Dropping only the leaf leaves a valid shorter chain: that is the parent credential.
     f.rt.verify(&[p[0].clone(), p[1].clone()].join("~")).unwrap();
     // Spliced from another chain of the same agents: signatures hold, prf does not.
@@ -227,4 +227,61 @@ fn non_ascii_and_malformed_principals_are_refused_everywhere() {
     let mut c = claims(&token);
     c["sub"] = "user:alicé".into();
     assert_eq!(code_of(f.rt.verify(&resign(&header(&token), &c, &authority_key(&f.rt)))), ErrorCode::TokenMalformed);
+}
+
+#[test]
+fn a_link_must_bind_its_actor_to_one_of_the_actors_registered_keys() {
+    // BOT signs a link granting to SUB but binds it to BOT's own key, hoping to act as SUB.
+    let f = fixture();
+    let c0 = delegate(&f);
+    let c1 = attenuate(&f, &c0, SUB, narrow_scopes());
+    let p = links(c1.token());
+    let mut c = claims(&p[1]);
+    c["cnf"]["jwk"] = claims(&p[0])["cnf"]["jwk"].clone();
+    let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, &agent_key(&f.rt, BOT)));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::ChainBroken);
+    // After SUB rotates its key, the link bound to its old key still verifies (overlap).
+    f.rt.rotate_agent_key(SUB, None).unwrap();
+    f.rt.verify(c1.token()).unwrap();
+}
+
+#[test]
+fn an_agents_own_delegation_depth_limit_holds_at_verification() {
+    let f = fixture();
+    f.rt.register_agent(
+        "agent:acme/no-delegation",
+        runtime_identity::AgentSpec { owner: Some(ALICE.into()), max_delegation_depth: Some(0), ..Default::default() },
+    )
+    .unwrap();
+    // BOT grants to the agent with max_depth 3, forging around the minting check.
+    let c0 = delegate(&f);
+    let c1 = attenuate(&f, &c0, SUB, wide_scopes());
+    let p = links(c1.token());
+    let mut c = claims(&p[1]);
+    c["act"]["sub"] = "agent:acme/no-delegation".into();
+    c["cnf"]["jwk"] = serde_json::to_value(&f.rt.get_agent("agent:acme/no-delegation").unwrap().keys[0].jwk).unwrap();
+    c["rid"]["max_depth"] = 3.into();
+    let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, &agent_key(&f.rt, BOT)));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::DepthExceeded);
+    // Minting respects it too.
+    let req = runtime_identity::AttenuateRequest {
+        to: "agent:acme/no-delegation".into(),
+        scopes: narrow_scopes(),
+        max_depth: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(code_of(f.rt.attenuate(c0.token(), &req)), ErrorCode::DepthExceeded);
+}
+
+#[test]
+fn a_public_key_belongs_to_one_principal() {
+    let f = fixture();
+    let bot_key = f.rt.get_agent(BOT).unwrap().keys[0].jwk.clone();
+    let spec =
+        runtime_identity::AgentSpec { owner: Some(ALICE.into()), public_key: Some(bot_key), ..Default::default() };
+    assert_eq!(code_of(f.rt.register_agent("agent:acme/copycat", spec)), ErrorCode::KeyInvalid);
+    let authority = f.rt.jwks().unwrap().keys[0].clone();
+    let spec =
+        runtime_identity::AgentSpec { owner: Some(ALICE.into()), public_key: Some(authority), ..Default::default() };
+    assert_eq!(code_of(f.rt.register_agent("agent:acme/copycat", spec)), ErrorCode::KeyInvalid);
 }

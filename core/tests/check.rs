@@ -8,9 +8,7 @@ use std::sync::Arc;
 use common::*;
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{
-    AgentSpec, AttenuateRequest, DelegateRequest, Effect, FixedClock, ReasonCode, Runtime, Scope,
-};
+use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Effect, FixedClock, ReasonCode, Runtime, Scope};
 use serde_json::json;
 
 fn args(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -22,8 +20,14 @@ fn req<'a>(action: &'a str, resource: &'a str, a: &'a serde_json::Map<String, se
 }
 
 fn grant(f: &Fixture, scopes: Vec<Scope>) -> runtime_identity::Credential {
-    f.rt.delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes, ttl: Some(900), ..Default::default() })
-        .unwrap()
+    f.rt.delegate(&DelegateRequest {
+        to: BOT.into(),
+        on_behalf_of: ALICE.into(),
+        scopes,
+        ttl: Some(900),
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 #[test]
@@ -59,7 +63,9 @@ fn scope_reasons_and_an_allow() {
         assert_eq!((d.effect, d.code()), (Effect::Deny, Some(code)), "{action} {resource} {a:?}: {d:?}");
         assert!(!d.allowed);
     }
-    let d = f.rt.check(cred.token(), &req("payments.refund", "customer/42", &args(json!({"amount": 101, "currency": "USD"}))));
+    let d = f
+        .rt
+        .check(cred.token(), &req("payments.refund", "customer/42", &args(json!({"amount": 101, "currency": "USD"}))));
     assert!(d.reasons[0].message.contains("amount"), "{}", d.reasons[0].message);
     let bad_ctx = json!({"surprise": 1});
     let d = f.rt.check(cred.token(), &CheckRequest { context: Some(&bad_ctx), ..req("crm.read", "customer/1", &ok) });
@@ -69,7 +75,10 @@ fn scope_reasons_and_an_allow() {
 #[test]
 fn data_classes_come_from_registered_resources_or_the_call() {
     let f = fixture();
-    let cred = grant(&f, vec![scope(json!({"actions": ["crm.read"], "resources": ["customer/*"], "data_classes": ["internal"]}))]);
+    let cred = grant(
+        &f,
+        vec![scope(json!({"actions": ["crm.read"], "resources": ["customer/*"], "data_classes": ["internal"]}))],
+    );
     f.rt.upsert_resource("customer/42", Some("internal"), None).unwrap();
     f.rt.upsert_resource("customer/77", Some("pci"), Some(json!({"region": "eu"}))).unwrap();
     let none = serde_json::Map::new();
@@ -77,10 +86,15 @@ fn data_classes_come_from_registered_resources_or_the_call() {
     let d = f.rt.check(cred.token(), &req("crm.read", "customer/77", &none));
     assert_eq!(d.code(), Some(ReasonCode::DataClassNotGranted));
     // An unregistered resource has no data class: a scope that lists classes refuses it.
-    assert_eq!(f.rt.check(cred.token(), &req("crm.read", "customer/1", &none)).code(), Some(ReasonCode::DataClassNotGranted));
+    assert_eq!(
+        f.rt.check(cred.token(), &req("crm.read", "customer/1", &none)).code(),
+        Some(ReasonCode::DataClassNotGranted)
+    );
     // Passed with the call.
     let ctx = json!({"resource": {"data_class": "internal"}});
-    assert!(f.rt.check(cred.token(), &CheckRequest { context: Some(&ctx), ..req("crm.read", "customer/1", &none) }).allowed);
+    assert!(
+        f.rt.check(cred.token(), &CheckRequest { context: Some(&ctx), ..req("crm.read", "customer/1", &none) }).allowed
+    );
     assert!(f.rt.upsert_resource("customer/../x", None, None).is_err());
     assert!(f.rt.upsert_resource("customer/1", Some("bad class"), None).is_err());
 }
@@ -147,20 +161,22 @@ fn max_uses_rate_and_budget_count_only_allowed_calls_and_bind_ancestors() {
 
     // A child's uses count against its parent's limits.
     let g = fixture();
-    let parent = g
-        .rt
-        .delegate(&DelegateRequest {
+    let parent =
+        g.rt.delegate(&DelegateRequest {
             to: BOT.into(),
             on_behalf_of: ALICE.into(),
             scopes: vec![scope(json!({"actions": ["crm.*"], "limits": {"max_uses": 3}}))],
             ..Default::default()
         })
         .unwrap();
-    let child = g
-        .rt
-        .attenuate(
+    let child =
+        g.rt.attenuate(
             parent.token(),
-            &AttenuateRequest { to: SUB.into(), scopes: vec![scope(json!({"actions": ["crm.read"], "limits": {"max_uses": 3}}))], ..Default::default() },
+            &AttenuateRequest {
+                to: SUB.into(),
+                scopes: vec![scope(json!({"actions": ["crm.read"], "limits": {"max_uses": 3}}))],
+                ..Default::default()
+            },
         )
         .unwrap();
     let none = serde_json::Map::new();
@@ -205,7 +221,11 @@ fn max_uses_is_exact_under_eight_threads() {
 }
 
 fn folder_runtime(dir: &std::path::Path) -> Runtime {
-    let options = RuntimeOptions { issuer: Some(ISSUER.into()), clock: Arc::new(FixedClock::at(NOW)), ..RuntimeOptions::default() };
+    let options = RuntimeOptions {
+        issuer: Some(ISSUER.into()),
+        clock: Arc::new(FixedClock::at(NOW)),
+        ..RuntimeOptions::default()
+    };
     Runtime::open(Some(dir), options).unwrap()
 }
 
@@ -267,7 +287,12 @@ fn proofs_of_possession_are_bound_to_the_call_and_single_use() {
     let rt = Runtime::in_memory(options).unwrap();
     rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
     let cred = rt
-        .delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() })
+        .delegate(&DelegateRequest {
+            to: BOT.into(),
+            on_behalf_of: ALICE.into(),
+            scopes: narrow_scopes(),
+            ..Default::default()
+        })
         .unwrap();
     let none = serde_json::Map::new();
     let r = req("crm.read", "customer/42", &none);
@@ -279,12 +304,18 @@ fn proofs_of_possession_are_bound_to_the_call_and_single_use() {
     assert!(rt.check(cred.token(), &with).allowed);
     assert_eq!(rt.check(cred.token(), &with).code(), Some(ReasonCode::ProofInvalid), "replayed");
     let other = runtime_identity::proof::sign_proof(&key, "another-call", NOW).unwrap();
-    assert_eq!(rt.check(cred.token(), &CheckRequest { proof: Some(&other), ..r }).code(), Some(ReasonCode::ProofInvalid));
+    assert_eq!(
+        rt.check(cred.token(), &CheckRequest { proof: Some(&other), ..r }).code(),
+        Some(ReasonCode::ProofInvalid)
+    );
     let old = runtime_identity::proof::sign_proof(&key, &hash, NOW - 120).unwrap();
     assert_eq!(rt.check(cred.token(), &CheckRequest { proof: Some(&old), ..r }).code(), Some(ReasonCode::ProofInvalid));
     let stranger = runtime_identity::PrivateKey::generate(runtime_identity::Algorithm::Es256).unwrap();
     let forged = runtime_identity::proof::sign_proof(&stranger, &hash, NOW).unwrap();
-    assert_eq!(rt.check(cred.token(), &CheckRequest { proof: Some(&forged), ..r }).code(), Some(ReasonCode::ProofInvalid));
+    assert_eq!(
+        rt.check(cred.token(), &CheckRequest { proof: Some(&forged), ..r }).code(),
+        Some(ReasonCode::ProofInvalid)
+    );
 }
 
 #[test]

@@ -12,9 +12,12 @@ use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::store::{
-    ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord, StateSnapshot, Store,
+    ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
+    StateSnapshot, Store,
 };
-use runtime_identity::{AgentSpec, DelegateRequest, Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime};
+use runtime_identity::{
+    AgentSpec, DelegateRequest, Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime,
+};
 
 /// A memory store whose reads and writes fail once `broken` is set.
 #[derive(Debug, Default)]
@@ -121,7 +124,14 @@ impl Store for Flaky {
         self.gate()?;
         self.inner.get_approval(id)
     }
-    fn decide_approval(&self, id: &str, status: ApprovalStatus, approver: &str, now: i64, exp: i64) -> Result<ApprovalRecord> {
+    fn decide_approval(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        approver: &str,
+        now: i64,
+        exp: i64,
+    ) -> Result<ApprovalRecord> {
         self.gate()?;
         self.inner.decide_approval(id, status, approver, now, exp)
     }
@@ -142,15 +152,25 @@ impl Store for Flaky {
 #[test]
 fn a_store_error_during_a_check_denies_with_internal_error() {
     let store = Arc::new(Flaky::default());
-    let options = RuntimeOptions { issuer: Some(ISSUER.into()), clock: Arc::new(FixedClock::at(NOW)), ..RuntimeOptions::default() };
+    let options = RuntimeOptions {
+        issuer: Some(ISSUER.into()),
+        clock: Arc::new(FixedClock::at(NOW)),
+        ..RuntimeOptions::default()
+    };
     let rt = Runtime::with_store(store.clone(), options).unwrap();
     rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
     let limited = scope(serde_json::json!({"actions": ["crm.read"], "limits": {"max_uses": 5}}));
     let cred = rt
-        .delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: vec![limited], ..Default::default() })
+        .delegate(&DelegateRequest {
+            to: BOT.into(),
+            on_behalf_of: ALICE.into(),
+            scopes: vec![limited],
+            ..Default::default()
+        })
         .unwrap();
     let none = serde_json::Map::new();
-    let req = CheckRequest { action: "crm.read", resource: Some("customer/1"), args: Some(&none), ..Default::default() };
+    let req =
+        CheckRequest { action: "crm.read", resource: Some("customer/1"), args: Some(&none), ..Default::default() };
     assert!(rt.check(cred.token(), &req).allowed);
     store.broken.store(true, Ordering::SeqCst);
     let d = rt.check(cred.token(), &req);

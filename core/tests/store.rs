@@ -246,3 +246,18 @@ fn another_process_suspending_an_agent_is_seen_on_the_next_verification() {
     assert!(out.status.success());
     assert_eq!(code_of(rt.verify(cred.token())), ErrorCode::GrantRevoked);
 }
+
+#[test]
+fn a_folder_others_can_write_is_refused_and_new_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    open(&home).unwrap();
+    let db = std::fs::metadata(home.join("store.db")).unwrap();
+    assert_eq!(db.permissions().mode() & 0o077, 0, "store.db must not be readable by others");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = open(&home).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreCorrupt);
+    assert!(e.message().contains("writable by others"), "{e}");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    open(&home).unwrap();
+}

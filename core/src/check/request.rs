@@ -59,7 +59,9 @@ pub struct ResourceContext {
 pub fn valid_action(action: &str) -> bool {
     !action.is_empty()
         && action.len() <= MAX_PATTERN_LEN
-        && action.split('.').all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        && action
+            .split('.')
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
 }
 
 /// Validates a resource id: `/`-separated segments of `[A-Za-z0-9._@:+-]`, no `.`/`..` segment.
@@ -71,6 +73,8 @@ pub fn valid_resource(resource: &str) -> bool {
                 !seg.is_empty()
                     && seg != "."
                     && seg != ".."
-                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b':' | b'+' | b'-'))
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b':' | b'+' | b'-'))
             }))
 }

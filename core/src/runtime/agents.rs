@@ -14,6 +14,20 @@ fn agent_id(id: &str) -> Result<PrincipalId> {
 }
 
 impl Runtime {
+    /// Refuses a public key the authority or any agent already uses: one key, one principal.
+    fn refuse_known_key(&self, key: &PublicKey) -> Result<()> {
+        let loaded = self.loaded()?;
+        let taken = loaded.keys.contains_key(key.kid())
+            || loaded.agents.values().any(|a| a.keys.iter().any(|k| k.kid == key.kid()));
+        if taken {
+            return Err(Error::new(
+                ErrorCode::KeyInvalid,
+                format!("key `{}` already belongs to another principal", key.kid()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Registers an agent. Without `spec.public_key`, a key is generated and kept in the store.
     pub fn register_agent(&self, id: &str, spec: AgentSpec) -> Result<AgentRecord> {
         let id = agent_id(id)?;
@@ -26,6 +40,7 @@ impl Runtime {
                 (key.public_key().clone(), Some(key))
             }
         };
+        self.refuse_known_key(&public)?;
         let record = AgentRecord {
             id,
             owner,
@@ -110,6 +125,7 @@ impl Runtime {
                 (key.public_key().clone(), Some(key))
             }
         };
+        self.refuse_known_key(&public)?;
         let stored = private.is_some();
         self.store.update_agent(
             &id,

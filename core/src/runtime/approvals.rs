@@ -48,7 +48,12 @@ impl Runtime {
             decided_at: None,
         };
         let stored = self.store.open_approval(&record, now)?;
-        Ok(ApprovalRequest { id: stored.id, action_hash: stored.action_hash, expires_at: stored.expires_at, reason: stored.reason })
+        Ok(ApprovalRequest {
+            id: stored.id,
+            action_hash: stored.action_hash,
+            expires_at: stored.expires_at,
+            reason: stored.reason,
+        })
     }
 
     fn approver(approver: &str) -> Result<PrincipalId> {
@@ -61,9 +66,12 @@ impl Runtime {
 
     /// A pending or decided approval request.
     pub fn get_approval(&self, request_id: &str) -> Result<ApprovalRecord> {
-        self.store
-            .get_approval(request_id)?
-            .ok_or_else(|| Error::new(ErrorCode::ApprovalInvalid, format!("no approval request `{}`", crate::principal::preview(request_id))))
+        self.store.get_approval(request_id)?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::ApprovalInvalid,
+                format!("no approval request `{}`", crate::principal::preview(request_id)),
+            )
+        })
     }
 
     /// A person approves a pending request; returns the signed receipt, valid once, for
@@ -99,11 +107,17 @@ impl Runtime {
     }
 
     /// Checks a receipt's signature, issuer, expiry and binding; returns the request id.
-    pub(super) fn read_receipt(&self, receipt: &str, action_hash: &str, now: i64) -> std::result::Result<String, String> {
+    pub(super) fn read_receipt(
+        &self,
+        receipt: &str,
+        action_hash: &str,
+        now: i64,
+    ) -> std::result::Result<String, String> {
         if receipt.len() > 4096 {
             return Err("approval receipt is over 4096 bytes".to_owned());
         }
-        let raw = parse_link_typed(receipt.trim(), 0, RECEIPT_TYP).map_err(|e| format!("approval receipt: {}", e.message()))?;
+        let raw = parse_link_typed(receipt.trim(), 0, RECEIPT_TYP)
+            .map_err(|e| format!("approval receipt: {}", e.message()))?;
         let loaded = self.loaded().map_err(|e| e.message().to_owned())?;
         let key: &PublicKey = raw
             .header

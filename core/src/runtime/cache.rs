@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::token::VerifiedChain;
+use crate::token::{Token, VerifiedChain};
 
 /// The most chains kept.
 pub const MAX_CACHED_CHAINS: usize = 16_384;
@@ -14,14 +14,20 @@ pub const MAX_CACHED_CHAINS: usize = 16_384;
 /// whole tokens.
 const KEY_SUFFIX: usize = 43;
 
-#[derive(Debug)]
+/// A cached chain with the token it was verified from (a secret: zeroized, never printed).
 struct Entry {
-    token: Box<str>,
+    token: Token,
     chain: Arc<VerifiedChain>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct ChainCache(RwLock<HashMap<Box<str>, Entry>>);
+
+impl std::fmt::Debug for ChainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainCache").field("len", &self.len()).finish()
+    }
+}
 
 fn key_of(token: &str) -> &str {
     let start = token.len().saturating_sub(KEY_SUFFIX);
@@ -32,7 +38,7 @@ impl ChainCache {
     pub fn get(&self, token: &str) -> Option<Arc<VerifiedChain>> {
         let map = self.0.read().ok()?;
         let entry = map.get(key_of(token))?;
-        (entry.token.as_ref() == token).then(|| Arc::clone(&entry.chain))
+        (entry.token.expose() == token).then(|| Arc::clone(&entry.chain))
     }
 
     pub fn insert(&self, token: &str, chain: Arc<VerifiedChain>, now: i64) {
@@ -43,7 +49,7 @@ impl ChainCache {
                 map.clear();
             }
         }
-        map.insert(key_of(token).into(), Entry { token: token.into(), chain });
+        map.insert(key_of(token).into(), Entry { token: Token::new(token.to_owned()), chain });
     }
 
     pub fn clear(&self) {

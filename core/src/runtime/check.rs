@@ -169,11 +169,17 @@ impl Runtime {
         };
         // The request itself.
         if !valid_action(req.action) {
-            return Ok(Err((ReasonCode::RequestInvalid, format!("action `{}` is not a dotted name", crate::principal::preview(req.action)))));
+            return Ok(Err((
+                ReasonCode::RequestInvalid,
+                format!("action `{}` is not a dotted name", crate::principal::preview(req.action)),
+            )));
         }
         let resource = req.resource.unwrap_or("*");
         if !valid_resource(resource) {
-            return Ok(Err((ReasonCode::RequestInvalid, format!("resource `{}` is not a valid resource id", crate::principal::preview(resource)))));
+            return Ok(Err((
+                ReasonCode::RequestInvalid,
+                format!("resource `{}` is not a valid resource id", crate::principal::preview(resource)),
+            )));
         }
         let empty = serde_json::Map::new();
         let args = req.args.unwrap_or(&empty);
@@ -189,9 +195,8 @@ impl Runtime {
         };
         let registered = loaded.resources.get(resource);
         let passed = ctx.resource.as_ref();
-        let data_class = passed
-            .and_then(|r| r.data_class.as_deref())
-            .or_else(|| registered.and_then(|r| r.data_class.as_deref()));
+        let data_class =
+            passed.and_then(|r| r.data_class.as_deref()).or_else(|| registered.and_then(|r| r.data_class.as_deref()));
         // 3. Scope.
         let scope_req = ScopeRequest { action: req.action, resource, data_class, args };
         let scope_index = match permits_any(leaf.scopes.as_slice(), &scope_req) {
@@ -238,7 +243,9 @@ impl Runtime {
         });
         let outcome = match outcome {
             Ok(o) => o,
-            Err(e) => return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message())))),
+            Err(e) => {
+                return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message()))))
+            }
         };
         let restricting_errors: Vec<&(String, String)> = outcome.errors.iter().collect();
         if !outcome.forbids.is_empty() {
@@ -250,7 +257,10 @@ impl Runtime {
             return Ok(Err((ReasonCode::InternalError, format!("policy `{id}` could not be evaluated: {msg}"))));
         }
         if self.options.require_permit && outcome.permits.is_empty() {
-            return Ok(Err((ReasonCode::NoPermit, "no policy permits this call and `require_permit` is on".to_owned())));
+            return Ok(Err((
+                ReasonCode::NoPermit,
+                "no policy permits this call and `require_permit` is on".to_owned(),
+            )));
         }
         draft.decision.policies = outcome.permits.clone();
         // Proof of possession.
@@ -264,7 +274,9 @@ impl Runtime {
         };
         let hash = action_hash(&bound);
         match (req.proof, self.options.require_proof) {
-            (None, true) => return Ok(Err((ReasonCode::ProofRequired, "a proof of possession is required".to_owned()))),
+            (None, true) => {
+                return Ok(Err((ReasonCode::ProofRequired, "a proof of possession is required".to_owned())))
+            }
             (None, false) => {}
             (Some(proof), _) => {
                 if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
@@ -286,7 +298,13 @@ impl Runtime {
                     if let Err(refusal) = self.store.consume(&ops, None, now, false)? {
                         return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
                     }
-                    let request = self.open_approval_request(&bound, &hash, &approval_reasons.join("; "), &draft.decision.decision_id, now)?;
+                    let request = self.open_approval_request(
+                        &bound,
+                        &hash,
+                        &approval_reasons.join("; "),
+                        &draft.decision.decision_id,
+                        now,
+                    )?;
                     let message = format!("approval needed: {}", request.reason);
                     draft.decision.approval_request = Some(request);
                     return Ok(Ok((Effect::RequireApproval, Reason::new(ReasonCode::ApprovalRequired, message))));
@@ -298,7 +316,10 @@ impl Runtime {
                     };
                     let use_ = crate::store::ApprovalUse { id: &id, action_hash: &hash };
                     return match self.store.consume(&ops, Some(use_), now, true)? {
-                        Ok(()) => Ok(Ok((Effect::Allow, Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed"))))),
+                        Ok(()) => Ok(Ok((
+                            Effect::Allow,
+                            Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed")),
+                        ))),
                         Err(ConsumeRefusal::Approval(why)) => Ok(Err((ReasonCode::ApprovalInvalid, why))),
                         Err(refusal) => Ok(Err(super::limits::refusal_reason(&ops, &refusal))),
                     };
@@ -312,7 +333,10 @@ impl Runtime {
         }
         Ok(Ok((
             Effect::Allow,
-            Reason::new(ReasonCode::Granted, format!("scope {scope_index} of grant `{}` permits `{}` on `{resource}`", leaf.grant_id, req.action)),
+            Reason::new(
+                ReasonCode::Granted,
+                format!("scope {scope_index} of grant `{}` permits `{}` on `{resource}`", leaf.grant_id, req.action),
+            ),
         )))
     }
 }

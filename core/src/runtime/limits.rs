@@ -17,7 +17,10 @@ pub(super) fn counter_ops(
     let actor = chain.actor().map(|a| a.as_str()).unwrap_or_default();
     for link in &chain.links {
         let index = permits_any(&link.scopes, req).map_err(|d| {
-            (ReasonCode::InternalError, format!("link {} does not permit the call its child permits: {}", link.depth, d.message))
+            (
+                ReasonCode::InternalError,
+                format!("link {} does not permit the call its child permits: {}", link.depth, d.message),
+            )
         })?;
         let Some(scope) = link.scopes.get(index) else { continue };
         let limits = &scope.limits;

@@ -21,9 +21,9 @@ use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use approvals::Receipt;
-pub use policies::read_policy_files as policies_read;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
+pub use policies::read_policy_files as policies_read;
 
 /// The environment variable naming the runtime folder.
 pub const HOME_ENV: &str = "RUNTIME_IDENTITY_HOME";

@@ -48,7 +48,8 @@ pub fn read_policy_files(paths: &[&Path]) -> Result<Vec<PolicySource>> {
             }
             let text = std::fs::read_to_string(p)
                 .map_err(|e| Error::new(ErrorCode::PolicyInvalid, format!("cannot read `{}`: {e}", p.display())))?;
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+            let name =
+                p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
             Ok(PolicySource { name, text })
         })
         .collect()
@@ -62,7 +63,10 @@ impl Runtime {
 
     fn schema_hints(&self) -> Result<SchemaHints> {
         let loaded = self.loaded()?;
-        Ok(SchemaHints::from_records(loaded.agents.values().map(|a| &a.attributes), loaded.resources.values().map(|r| &r.attributes)))
+        Ok(SchemaHints::from_records(
+            loaded.agents.values().map(|a| &a.attributes),
+            loaded.resources.values().map(|r| &r.attributes),
+        ))
     }
 
     /// Validates `sources` against the schema without changing the policies in force.
@@ -111,7 +115,10 @@ impl Runtime {
             ));
         }
         if let Some(dc) = data_class {
-            if dc.is_empty() || dc.len() > 64 || !dc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            if dc.is_empty()
+                || dc.len() > 64
+                || !dc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
                 return Err(Error::new(
                     ErrorCode::InvalidArgument,
                     format!("data class `{}` must be 1 to 64 of A-Z a-z 0-9 _ -", crate::principal::preview(dc)),

@@ -61,6 +61,15 @@ impl Loaded {
 
     /// Time-independent state rules: no grant revoked, every agent registered and active.
     pub fn check_chain(&self, chain: &VerifiedChain) -> Result<()> {
+        // A cached chain may predate the removal of its authority key.
+        if let Some(first) = chain.links.first() {
+            if !self.keys.contains_key(&first.signed_by_kid) {
+                return Err(Error::new(
+                    ErrorCode::UnknownKey,
+                    format!("authority key `{}` has been removed", first.signed_by_kid),
+                ));
+            }
+        }
         for link in &chain.links {
             if self.revoked.contains(&link.grant_id) {
                 return Err(Error::new(
@@ -79,6 +88,29 @@ impl Loaded {
                     return Err(Error::new(ErrorCode::AgentRevoked, format!("agent `{agent}` is revoked")))
                 }
                 None => return Err(Error::new(ErrorCode::AgentUnknown, format!("agent `{agent}` is not registered"))),
+            }
+        }
+        for link in &chain.links {
+            let Some(agent) = self.agents.get(link.actor.as_str()) else { continue };
+            // The `cnf` key must be one the agent registered (current or retired).
+            if !agent.keys.iter().any(|k| k.kid == link.key_kid) {
+                return Err(Error::new(
+                    ErrorCode::ChainBroken,
+                    format!(
+                        "link {} binds agent `{}` to key `{}`, which is not one of its keys",
+                        link.depth, link.actor, link.key_kid
+                    ),
+                ));
+            }
+            // The agent's own delegation depth limit applies from its link on.
+            if link.max_depth > link.depth.saturating_add(agent.max_delegation_depth) {
+                return Err(Error::new(
+                    ErrorCode::DepthExceeded,
+                    format!(
+                        "link {} lets the chain grow to depth {}, but agent `{}` allows {} more",
+                        link.depth, link.max_depth, link.actor, agent.max_delegation_depth
+                    ),
+                ));
             }
         }
         Ok(())

@@ -48,7 +48,7 @@ pub(super) fn write(path: &Path, key: &PrivateKey) -> Result<()> {
 
 /// Reads a key file; `Ok(None)` if it does not exist.
 pub(super) fn read(path: &Path) -> Result<Option<PrivateKey>> {
-    let meta = match fs::metadata(path) {
+    let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err("read key file", path, e)),
@@ -60,7 +60,7 @@ pub(super) fn read(path: &Path) -> Result<Option<PrivateKey>> {
             format!("key file `{}` is readable by others (mode {mode:o}); it must be 0600", path.display()),
         ));
     }
-    if meta.len() > MAX_KEY_FILE || !meta.is_file() {
+    if meta.len() > MAX_KEY_FILE || !meta.file_type().is_file() {
         return Err(Error::new(
             ErrorCode::StoreCorrupt,
             format!("`{}` is not a runtime-identity key file", path.display()),

@@ -8,8 +8,8 @@ use super::{
     approval_usable, decide, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
     ResourceRecord, StateSnapshot, Store,
 };
-use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::agent::{AgentFilter, AgentRecord};
+use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
@@ -18,7 +18,8 @@ use crate::principal::PrincipalId;
 struct Inner {
     issuer: Option<String>,
     authority: Vec<AuthorityKeyRecord>,
-    private: HashMap<String, Arc<PrivateKey>>,
+    authority_private: HashMap<String, Arc<PrivateKey>>,
+    agent_private: HashMap<String, Arc<PrivateKey>>,
     agents: BTreeMap<PrincipalId, AgentRecord>,
     grants: HashMap<String, GrantRecord>,
     children: HashMap<String, Vec<String>>,
@@ -76,7 +77,7 @@ impl Store for MemoryStore {
 
     fn authority_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
         let g = self.lock()?;
-        Ok(g.authority.iter().any(|k| k.kid == kid).then(|| g.private.get(kid).cloned()).flatten())
+        Ok(g.authority_private.get(kid).cloned())
     }
 
     fn ensure_authority_key(&self, make: &mut dyn FnMut() -> Result<PrivateKey>, now: i64) -> Result<()> {
@@ -86,7 +87,7 @@ impl Store for MemoryStore {
         }
         let key = make()?;
         g.authority.push(record_of(&key, now));
-        g.private.insert(key.kid().to_owned(), Arc::new(key));
+        g.authority_private.insert(key.kid().to_owned(), Arc::new(key));
         drop(g);
         self.bump();
         Ok(())
@@ -98,7 +99,7 @@ impl Store for MemoryStore {
             k.retired_at = Some(now);
         }
         g.authority.push(record_of(&key, now));
-        g.private.insert(key.kid().to_owned(), Arc::new(key));
+        g.authority_private.insert(key.kid().to_owned(), Arc::new(key));
         drop(g);
         self.bump();
         Ok(())
@@ -110,7 +111,7 @@ impl Store for MemoryStore {
         g.authority.retain(|k| k.kid != kid);
         let removed = g.authority.len() != before;
         if removed {
-            g.private.remove(kid);
+            g.authority_private.remove(kid);
         }
         drop(g);
         self.bump();
@@ -124,7 +125,7 @@ impl Store for MemoryStore {
         }
         g.agents.insert(record.id.clone(), record.clone());
         if let Some(key) = private {
-            g.private.insert(key.kid().to_owned(), Arc::new(key));
+            g.agent_private.insert(key.kid().to_owned(), Arc::new(key));
         }
         drop(g);
         self.bump();
@@ -153,10 +154,10 @@ impl Store for MemoryStore {
             .ok_or_else(|| Error::new(ErrorCode::AgentUnknown, format!("agent `{id}` is not registered")))?;
         change(&mut record)?;
         for k in record.keys.iter().filter(|k| k.retired_at.is_some()) {
-            g.private.remove(&k.kid);
+            g.agent_private.remove(&k.kid);
         }
         if let Some(key) = new_private {
-            g.private.insert(key.kid().to_owned(), Arc::new(key));
+            g.agent_private.insert(key.kid().to_owned(), Arc::new(key));
         }
         g.agents.insert(id.clone(), record.clone());
         drop(g);
@@ -165,7 +166,7 @@ impl Store for MemoryStore {
     }
 
     fn agent_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
-        Ok(self.lock()?.private.get(kid).cloned())
+        Ok(self.lock()?.agent_private.get(kid).cloned())
     }
 
     fn record_grant(&self, grant: &GrantRecord) -> Result<()> {
@@ -174,8 +175,6 @@ impl Store for MemoryStore {
             g.children.entry(parent.clone()).or_default().push(grant.grant_id.clone());
         }
         g.grants.insert(grant.grant_id.clone(), grant.clone());
-        drop(g);
-        self.bump();
         Ok(())
     }
 

@@ -253,7 +253,11 @@ pub(crate) fn plan_counters(
 }
 
 /// Whether `record` may be consumed by a call with `action_hash` at `now`.
-pub(crate) fn approval_usable(record: Option<&ApprovalRecord>, action_hash: &str, now: i64) -> std::result::Result<(), String> {
+pub(crate) fn approval_usable(
+    record: Option<&ApprovalRecord>,
+    action_hash: &str,
+    now: i64,
+) -> std::result::Result<(), String> {
     let Some(rec) = record else { return Err("no such approval".to_owned()) };
     match rec.status {
         ApprovalStatus::Approved if rec.expires_at < now => Err(format!("approval `{}` expired", rec.id)),
@@ -268,7 +272,13 @@ pub(crate) fn approval_usable(record: Option<&ApprovalRecord>, action_hash: &str
 }
 
 /// The lifecycle rule for deciding a request.
-pub(crate) fn decide(rec: &mut ApprovalRecord, status: ApprovalStatus, approver: &str, now: i64, receipt_expires_at: i64) -> Result<()> {
+pub(crate) fn decide(
+    rec: &mut ApprovalRecord,
+    status: ApprovalStatus,
+    approver: &str,
+    now: i64,
+    receipt_expires_at: i64,
+) -> Result<()> {
     if rec.status != ApprovalStatus::Pending {
         return Err(crate::err!(ApprovalInvalid, "approval `{}` is already {:?}", rec.id, rec.status));
     }

@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Read as _;
-use std::os::unix::fs::DirBuilderExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,8 +18,8 @@ use super::{
     approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
     GrantRecord, ResourceRecord, StateSnapshot, Store,
 };
-use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
+use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
@@ -94,15 +94,37 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))
 }
 
+/// Creates a private folder (0700), or checks that an existing one is a real folder that
+/// nobody else can write: whoever can write it could plant an authority key.
 fn mkdir(path: &Path) -> Result<()> {
     fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| {
         Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display()))
             .with_source(e)
     })?;
-    if !path.is_dir() {
+    let meta = fs::symlink_metadata(path).map_err(|e| {
+        Error::new(ErrorCode::StoreUnavailable, format!("cannot read folder `{}`: {e}", path.display()))
+    })?;
+    if !meta.is_dir() {
         return Err(corrupt(format!("`{}` exists and is not a folder", path.display())));
     }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(corrupt(format!(
+            "folder `{}` is writable by others (mode {mode:o}); run `chmod 700` on it",
+            path.display()
+        )));
+    }
     Ok(())
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
+/// shared-memory files the same mode).
+fn create_private_file(path: &Path) -> Result<()> {
+    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::new(ErrorCode::StoreUnavailable, format!("cannot create `{}`: {e}", path.display()))),
+    }
 }
 
 /// Refuses a `store.db` that exists but does not start like an SQLite database.
@@ -134,6 +156,7 @@ impl SqliteStore {
         mkdir(&keys)?;
         let db = dir.join(DB_FILE);
         check_header(&db)?;
+        create_private_file(&db)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&db, flags).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(db_err)?;
@@ -233,10 +256,8 @@ fn read_agent(tx: &Connection, id: &str) -> Result<Option<AgentRecord>> {
 }
 
 fn read_approval(conn: &Connection, id: &str) -> Result<Option<ApprovalRecord>> {
-    let text: Option<String> = conn
-        .query_row("SELECT record FROM approvals WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(db_err)?;
+    let text: Option<String> =
+        conn.query_row("SELECT record FROM approvals WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
     text.map(|t| decode("approval", &t)).transpose()
 }
 
@@ -412,8 +433,12 @@ impl Store for SqliteStore {
         });
         match &result {
             Ok(record) => {
+                // The change is committed; a key file that cannot be removed now is unusable
+                // (its key is retired) and must not turn the change into a reported failure.
                 for k in record.keys.iter().filter(|k| k.retired_at.is_some() && k.private_in_store) {
-                    keyfile::remove(&self.agent_key_path(&k.kid)?)?;
+                    if let Ok(path) = self.agent_key_path(&k.kid) {
+                        let _ = keyfile::remove(&path);
+                    }
                 }
             }
             Err(_) => {
@@ -430,7 +455,7 @@ impl Store for SqliteStore {
     }
 
     fn record_grant(&self, grant: &GrantRecord) -> Result<()> {
-        self.write(|tx| {
+        self.transact(false, |tx| {
             tx.execute(
                 "INSERT INTO grants(grant_id, parent_id, record) VALUES (?1, ?2, ?3)",
                 params![grant.grant_id, grant.parent_id, encode(grant)?],

@@ -80,7 +80,7 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
                 if let Some(kid) = raw.header.kid.as_deref() {
                     if kid != key.kid() {
                         return Err(code_err(
-                            ErrorCode::UnknownKey,
+                            ErrorCode::ChainBroken,
                             format!(
                                 "link {i} names key `{}` but must be signed by link {}'s `cnf` key `{}`",
                                 crate::principal::preview(kid),
@@ -200,6 +200,7 @@ fn check_link(
         .map(Scope::from_wire)
         .collect::<Result<Vec<_>>>()
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
+    crate::scope::validate_scopes(&scopes).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
     match (parent, parent_link) {
         (None, _) => {
             if claims.iss != issuer {

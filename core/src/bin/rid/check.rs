@@ -42,10 +42,17 @@ pub fn check(rt: &Runtime, a: &CheckArgs, out: &Out) -> Result<()> {
             s.push_str(&format!("\n  {}: {}", r["code"].as_str().unwrap_or("-"), r["message"].as_str().unwrap_or("")));
         }
         if let Some(p) = v["policies"].as_array().filter(|p| !p.is_empty()) {
-            s.push_str(&format!("\n  policies: {}", p.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")));
+            s.push_str(&format!(
+                "\n  policies: {}",
+                p.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
         if let Some(req) = v.get("approval_request").filter(|r| !r.is_null()) {
-            s.push_str(&format!("\n  approval request {} (rid approve {} --approver user:…)", req["id"], req["id"].as_str().unwrap_or("")));
+            s.push_str(&format!(
+                "\n  approval request {} (rid approve {} --approver user:…)",
+                req["id"],
+                req["id"].as_str().unwrap_or("")
+            ));
         }
         s.push_str(&format!("\n  decision {}", v["decision_id"].as_str().unwrap_or("-")));
         s
@@ -62,14 +69,16 @@ pub fn policy(cli: &Cli, cmd: &PolicyCommand, out: &Out) -> Result<()> {
     match cmd {
         PolicyCommand::Validate { files } => {
             let rt = crate::open(cli, false, RuntimeOptions::default())?;
-            let default = runtime_identity::runtime::resolve_home(cli.home.as_deref()).join(runtime_identity::runtime::POLICY_DIR);
+            let default = runtime_identity::runtime::resolve_home(cli.home.as_deref())
+                .join(runtime_identity::runtime::POLICY_DIR);
             let paths: Vec<&std::path::Path> =
                 if files.is_empty() { vec![default.as_path()] } else { files.iter().map(|p| p.as_path()).collect() };
             let sources = policies_read(&paths)?;
             let engine = rt.validate_policies(&sources)?;
-            out.value(&serde_json::json!({"valid": true, "files": sources.len(), "policies": engine.policy_count()}), |v| {
-                format!("valid: {} policies in {} file(s)", v["policies"], v["files"])
-            })
+            out.value(
+                &serde_json::json!({"valid": true, "files": sources.len(), "policies": engine.policy_count()}),
+                |v| format!("valid: {} policies in {} file(s)", v["policies"], v["files"]),
+            )
         }
     }
 }
@@ -109,7 +118,14 @@ pub fn resource(rt: &Runtime, cmd: &ResourceCommand, out: &Out) -> Result<()> {
         ResourceCommand::Upsert { id, data_class, attributes } => {
             let attributes = attributes.as_deref().map(read_json_arg).transpose()?;
             let rec = rt.upsert_resource(id, data_class.as_deref(), attributes)?;
-            out.value(&rec, |v| format!("resource {} data_class={} attributes={}", v["id"].as_str().unwrap_or("-"), v["data_class"], v["attributes"]))
+            out.value(&rec, |v| {
+                format!(
+                    "resource {} data_class={} attributes={}",
+                    v["id"].as_str().unwrap_or("-"),
+                    v["data_class"],
+                    v["attributes"]
+                )
+            })
         }
     }
 }

@@ -1,0 +1,80 @@
+//! `check` with a cached credential: the scenario's request R1 under 20 rules, the same with
+//! 1,000 and 10,000 extra policies on other actions, and with a limit counter.
+#![allow(clippy::panic, reason = "a benchmark whose setup fails must stop loudly")]
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use runtime_identity::check::CheckRequest;
+use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::{AgentSpec, DelegateRequest, FixedClock, Runtime, Scope};
+
+const NOW: i64 = 1_796_000_000;
+
+/// The scenario's organisation-wide rules as Cedar (the delegation rules are grants).
+const POLICIES: &str = include_str!("../../examples/policies/scenario.cedar");
+
+fn runtime(extra: usize) -> (Runtime, String, String) {
+    let options = RuntimeOptions {
+        issuer: Some("org:acme".into()),
+        clock: Arc::new(FixedClock::at(NOW)),
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::in_memory(options).unwrap_or_else(|e| panic!("{e}"));
+    rt.register_agent(
+        "agent:acme/support-bot",
+        AgentSpec { owner: Some("user:alice@acme".into()), org: Some("acme".into()), ..Default::default() },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    rt.upsert_resource("customer/42", Some("internal"), None).unwrap_or_else(|e| panic!("{e}"));
+    let mut text = POLICIES.to_owned();
+    for i in 0..extra {
+        text.push_str(&format!(
+            "@id(\"X{i}\")\npermit (principal, action == Action::\"other{i}.run\", resource) when {{ context.args has n && context.args.n <= {i} }};\n"
+        ));
+    }
+    rt.load_policy_text(&text).unwrap_or_else(|e| panic!("{e}"));
+    let scopes = |json| vec![Scope::from_api_value(&json).unwrap_or_else(|e| panic!("{e}"))];
+    let plain = rt
+        .delegate(&DelegateRequest {
+            to: "agent:acme/support-bot".into(),
+            on_behalf_of: "user:alice@acme".into(),
+            scopes: scopes(serde_json::json!({"actions": ["payments.refund"], "resources": ["customer/*"],
+                "constraints": {"amount": {"max": 100}, "currency": {"eq": "USD"}}})),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let limited = rt
+        .delegate(&DelegateRequest {
+            to: "agent:acme/support-bot".into(),
+            on_behalf_of: "user:alice@acme".into(),
+            scopes: scopes(serde_json::json!({"actions": ["payments.refund"], "resources": ["customer/*"],
+                "constraints": {"amount": {"max": 100}, "currency": {"eq": "USD"}}, "limits": {"max_uses": 1_000_000_000u64}})),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    (rt, plain.token().to_owned(), limited.token().to_owned())
+}
+
+fn bench(c: &mut Criterion) {
+    let args = serde_json::json!({"amount": 50, "currency": "USD"});
+    let args = args.as_object().unwrap_or_else(|| panic!("object"));
+    let req = CheckRequest {
+        action: "payments.refund",
+        resource: Some("customer/42"),
+        args: Some(args),
+        ..Default::default()
+    };
+    for extra in [0usize, 1_000, 10_000] {
+        let (rt, plain, limited) = runtime(extra);
+        let d = rt.check(plain.as_str(), &req);
+        assert!(d.allowed, "{d:?}");
+        c.bench_function(&format!("check/R1/{} extra policies", extra), |b| b.iter(|| rt.check(plain.as_str(), &req)));
+        if extra == 0 {
+            c.bench_function("check/R1/with max_uses counter", |b| b.iter(|| rt.check(limited.as_str(), &req)));
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
