@@ -59,6 +59,9 @@ fn denial_reason(kind: &DenialKind) -> ReasonCode {
     }
 }
 
+/// The end of the steps: an effect with its reason, or a deny with its code and message.
+type Step = std::result::Result<(Effect, Reason), (ReasonCode, String)>;
+
 /// A decision under construction.
 struct Draft {
     decision: Decision,
@@ -149,13 +152,7 @@ impl Runtime {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn check_steps(
-        &self,
-        presented: Presented<'_>,
-        req: &CheckRequest<'_>,
-        draft: &mut Draft,
-    ) -> Result<std::result::Result<(Effect, Reason), (ReasonCode, String)>> {
+    fn check_steps(&self, presented: Presented<'_>, req: &CheckRequest<'_>, draft: &mut Draft) -> Result<Step> {
         let now = self.now();
         let loaded = self.loaded()?;
         // 1–2. Credential and actors.

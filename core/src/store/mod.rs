@@ -208,12 +208,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn revision(&self) -> Result<u64>;
 }
 
+/// New `(key, value, window)` of every counter, or the index of the first op that would pass
+/// its limit.
+pub(crate) type CounterPlan = std::result::Result<Vec<(String, f64, i64)>, usize>;
+
 /// The counters' new values if every op stays within its limit, else the first failing op.
 /// `current(key)` gives a counter's value and window. One rule for every store.
 pub(crate) fn plan_counters(
     ops: &[CounterOp],
     current: &mut dyn FnMut(&str) -> Result<(f64, i64)>,
-) -> Result<std::result::Result<Vec<(String, f64, i64)>, usize>> {
+) -> Result<CounterPlan> {
     let mut out: Vec<(String, f64, i64)> = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let key = match op {
