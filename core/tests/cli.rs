@@ -268,3 +268,144 @@ fn the_readme_cli_quickstart_runs() {
     assert!(stdout.contains("valid: on behalf of user:alice@acme"), "{stdout}");
     assert!(stdout.contains("\"keys\""), "{stdout}");
 }
+
+#[test]
+fn check_policies_and_approvals_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init", "--issuer", "org:acme"]);
+    ok(&home, &["agent", "register", "agent:acme/bot", "--owner", "user:alice@acme"]);
+    let cedar = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policies/scenario.cedar");
+    let v = json(&home, &["policy", "validate", cedar]);
+    assert_eq!(v["valid"], true);
+    let broken = dir.path().join("broken.cedar");
+    std::fs::write(&broken, "permit (principal, action, resource) when { context.now > };").unwrap();
+    assert_eq!(fails(&home, &["policy", "validate", broken.to_str().unwrap()], None), "policy_invalid");
+    std::fs::create_dir_all(home.join("policies")).unwrap();
+    std::fs::copy(cedar, home.join("policies/scenario.cedar")).unwrap();
+    ok(&home, &["policy", "validate"]);
+    ok(&home, &["resource", "upsert", "customer/77", "--data-class", "pci"]);
+    let scope = r#"{"actions":["payments.refund"],"resources":["customer/*"],"constraints":{"amount":{"max":100}}}"#;
+    let token =
+        ok(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    let token = token.trim();
+
+    let allowed = json(
+        &home,
+        &[
+            "check",
+            "--token",
+            token,
+            "--action",
+            "payments.refund",
+            "--resource",
+            "customer/42",
+            "--args",
+            r#"{"amount":10}"#,
+        ],
+    );
+    assert_eq!(allowed["effect"], "allow");
+    // A deny prints the decision and exits 3.
+    let out = rid_in(
+        &home,
+        &[
+            "check",
+            "--token",
+            token,
+            "--action",
+            "payments.refund",
+            "--resource",
+            "customer/77",
+            "--args",
+            r#"{"amount":10}"#,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("deny: payments.refund on customer/77") && text.contains("policy_forbid"), "{text}");
+    // Approval: require → approve → allowed once.
+    let args = r#"{"amount":90}"#;
+    let out = rid_in(
+        &home,
+        &[
+            "--json",
+            "check",
+            "--token",
+            token,
+            "--action",
+            "payments.refund",
+            "--resource",
+            "customer/42",
+            "--args",
+            args,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["effect"], "require_approval");
+    let id = d["approval_request"]["id"].as_str().unwrap().to_owned();
+    assert!(ok(&home, &["approval", "show", &id]).contains("[pending]"));
+    assert_eq!(fails(&home, &["approve", &id, "--approver", "agent:acme/bot"], None), "approval_invalid");
+    let receipt = ok(&home, &["approve", &id, "--approver", "user:alice@acme"]);
+    let run = || {
+        json(
+            &home,
+            &[
+                "check",
+                "--token",
+                token,
+                "--action",
+                "payments.refund",
+                "--resource",
+                "customer/42",
+                "--args",
+                args,
+                "--approval",
+                receipt.trim(),
+            ],
+        )
+    };
+    assert_eq!(run()["reasons"][0]["code"], "approved");
+    let out = rid_in(
+        &home,
+        &[
+            "--json",
+            "check",
+            "--token",
+            token,
+            "--action",
+            "payments.refund",
+            "--resource",
+            "customer/42",
+            "--args",
+            args,
+            "--approval",
+            receipt.trim(),
+        ],
+        None,
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["reasons"][0]["code"], "approval_invalid");
+    // Deny through the CLI.
+    let out = rid_in(
+        &home,
+        &[
+            "--json",
+            "check",
+            "--token",
+            token,
+            "--action",
+            "payments.refund",
+            "--resource",
+            "customer/42",
+            "--args",
+            r#"{"amount":91}"#,
+        ],
+        None,
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = d["approval_request"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(json(&home, &["approval", "deny", &id, "--approver", "user:alice@acme"])["status"], "denied");
+}
