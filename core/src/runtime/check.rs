@@ -269,7 +269,9 @@ impl Runtime {
             on_behalf_of: chain.on_behalf_of.as_str(),
             grant_id: leaf.grant_id.as_str(),
         };
-        let hash = action_hash(&bound);
+        // The hash binds approvals and proofs to the exact call; computed only when needed.
+        let needs_hash = req.proof.is_some() || self.options.require_proof || !outcome.approvals.is_empty();
+        let hash = if needs_hash { action_hash(&bound) } else { String::new() };
         match (req.proof, self.options.require_proof) {
             (None, true) => {
                 return Ok(Err((ReasonCode::ProofRequired, "a proof of possession is required".to_owned())))
