@@ -61,8 +61,9 @@ impl<'s> Problems<'s> {
         self.items.push((source, offset, message));
     }
 
-    /// Adds a Cedar diagnostic: its message, label texts and help, at its first label.
-    pub(crate) fn push_detailed(&mut self, source: usize, policy_offset: usize, d: &DetailedError) {
+    /// Adds a Cedar diagnostic: its message, label texts and help, at its first label (an
+    /// offset from `base`, where the text Cedar parsed starts in the source).
+    pub(crate) fn push_detailed(&mut self, source: usize, base: usize, d: &DetailedError) {
         let mut message = d.message.clone();
         for label in d.source_locations.iter().filter_map(|l| l.label.as_deref()) {
             message.push_str("; ");
@@ -72,7 +73,7 @@ impl<'s> Problems<'s> {
             message.push_str("; help: ");
             message.push_str(help);
         }
-        let offset = d.source_locations.first().map_or(policy_offset, |l| l.loc.start);
+        let offset = base + d.source_locations.first().map_or(0, |l| l.loc.start);
         self.push(source, offset, message);
     }
 

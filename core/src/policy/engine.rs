@@ -112,12 +112,13 @@ impl PolicyEngine {
             .types
             .as_ref()
             .ok_or_else(|| Error::new(ErrorCode::InternalError, "the policy engine has no entity types".to_owned()))?;
-        let (request, entities) = build(req, &self.hints, types)?;
+        let action_groups = [universal, slice].into_iter().flatten().any(|s| s.needs_action_groups);
+        let (request, entities) = build(req, &self.hints, types, action_groups)?;
         for set in restrict {
             outcome.add_restrict(&self.authorizer.is_authorized(&request, set, &entities));
         }
         for set in allow {
-            outcome.add_allow(&self.authorizer.is_authorized(&request, set, &entities), set);
+            outcome.add_allow(&self.authorizer.is_authorized(&request, set, &entities), |id| self.index.approval(id));
         }
         outcome.sort();
         Ok(outcome)

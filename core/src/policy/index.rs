@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use cedar_policy::{Effect, PolicySet};
+use cedar_policy::{Effect, PolicyId, PolicySet};
 
 use super::actions::{group_name, group_prefix, group_prefixes};
 use super::load::{ActionScope, LoadedPolicy};
@@ -27,12 +27,17 @@ pub(crate) struct Slice {
     pub(crate) restrict: PolicySet,
     /// `permit` policies, including `@approval` ones.
     pub(crate) allow: PolicySet,
+    /// Whether a policy names an action group, so the call's action entity must carry its
+    /// groups (otherwise it is left out of the store: `action in` an exact action and
+    /// `action ==` need no entity).
+    pub(crate) needs_action_groups: bool,
 }
 
 impl Slice {
     fn new<'p>(policies: impl IntoIterator<Item = &'p LoadedPolicy>) -> Result<Self> {
         let mut slice = Slice::default();
         for lp in policies {
+            slice.needs_action_groups |= !lp.named.groups.is_empty();
             let set = match lp.policy.effect() {
                 Effect::Forbid => &mut slice.restrict,
                 Effect::Permit => &mut slice.allow,
@@ -54,6 +59,7 @@ pub(crate) struct Index {
     universal: Slice,
     exact: HashMap<String, Slice>,
     groups: HashMap<String, Slice>,
+    approvals: HashMap<PolicyId, String>,
 }
 
 impl Index {
@@ -75,8 +81,12 @@ impl Index {
                 .collect()
         };
         let pick = |set: BTreeSet<usize>| Slice::new(set.into_iter().filter_map(|i| policies.get(i)));
-        let mut index =
-            Index { universal: Slice::new(universal.iter().filter_map(|i| policies.get(*i)))?, ..Self::default() };
+        let approvals = policies
+            .iter()
+            .filter_map(|lp| lp.approval.as_ref().map(|reason| (lp.policy.id().clone(), reason.clone())))
+            .collect();
+        let universal = Slice::new(universal.iter().filter_map(|i| policies.get(*i)))?;
+        let mut index = Index { universal, approvals, ..Self::default() };
         for name in by_name.keys() {
             let slice = pick(members(name))?;
             match group_prefix(name) {
@@ -95,6 +105,12 @@ impl Index {
     /// The slice of policies whose scope names `action` or a group it is in.
     pub(crate) fn lookup(&self, action: &str) -> Option<&Slice> {
         self.exact.get(action).or_else(|| group_prefixes(action).find_map(|p| self.groups.get(p)))
+    }
+
+    /// The reason of an `@approval` policy (kept here: Cedar's annotation lookup parses its
+    /// key on every call).
+    pub(crate) fn approval(&self, id: &PolicyId) -> Option<&str> {
+        self.approvals.get(id).map(String::as_str)
     }
 
     /// How many action-specific slices were built.

@@ -1,18 +1,19 @@
-//! Loading: parse every source, name and check each policy, generate the schema, validate.
+//! Loading: parse every source, name and check each policy, then validate (`validate`).
 //! Nothing is kept unless everything passes.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use cedar_policy::ffi::DetailedError;
-use cedar_policy::{ActionConstraint, Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{ActionConstraint, Effect, Policy, PolicyId, Template};
 
 use super::actions::{group_prefix, is_exact_action};
-use super::diagnostics::{is_open_attribute_error, Problems};
+use super::diagnostics::Problems;
 use super::hints::SchemaHints;
 use super::schema::{schema_text, SchemaActions};
+use super::split::{statements, Statement};
+use super::validate::validate;
 use super::PolicySource;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 
 /// The annotation naming a policy.
 pub const ID_ANNOTATION: &str = "id";
@@ -33,6 +34,12 @@ pub(crate) enum ActionScope {
 pub(crate) struct LoadedPolicy {
     pub(crate) policy: Policy,
     pub(crate) scope: ActionScope,
+    /// The actions and groups it names anywhere (scope and conditions).
+    pub(crate) named: SchemaActions,
+    /// Its `@approval` reason, if it is an approval rule.
+    pub(crate) approval: Option<String>,
+    /// Where the text it was parsed from starts: source index and byte offset.
+    pub(crate) origin: (usize, usize),
 }
 
 /// Everything a load produces.
@@ -41,28 +48,30 @@ pub(crate) struct Loaded {
     pub(crate) schema_text: String,
 }
 
-fn internal(message: String) -> Error {
-    Error::new(ErrorCode::InternalError, message)
-}
-
-/// The statement number Cedar gave a policy parsed from text (`policy3` → 3).
-fn statement_number(id: &PolicyId) -> Option<usize> {
-    id.to_string().strip_prefix("policy")?.parse().ok()
+/// An annotation's value, without Cedar's per-call parse of the key.
+fn annotation<'p>(p: &'p Policy, key: &str) -> Option<&'p str> {
+    p.annotations().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 struct Checker<'s> {
     problems: Problems<'s>,
     ids: HashMap<String, (usize, usize)>,
-    actions: SchemaActions,
-    origin: HashMap<String, (usize, usize)>,
 }
 
 impl Checker<'_> {
-    /// Checks one parsed policy; `Some` when it can be kept.
-    fn check(&mut self, si: usize, source: &PolicySource, n: usize, at: usize, p: &Policy) -> Option<LoadedPolicy> {
-        let text = p.to_cedar().unwrap_or_default();
+    /// Checks the policy of statement `n` (from 0) of source `si`; `Some` when it can be kept.
+    fn check(
+        &mut self,
+        si: usize,
+        source: &PolicySource,
+        n: usize,
+        stmt: Statement,
+        p: &Policy,
+    ) -> Option<LoadedPolicy> {
+        let at = stmt.begin;
+        let text = source.text.get(stmt.begin..stmt.end).unwrap_or_default();
         let offset_of = |needle: &str| text.find(needle).map_or(at, |i| at + i);
-        let id = match p.annotation(ID_ANNOTATION) {
+        let id = match annotation(p, ID_ANNOTATION) {
             Some(id) if id.trim().is_empty() => {
                 self.problems.push(si, offset_of("@id"), "`@id` must not be empty".to_owned());
                 return None;
@@ -77,7 +86,8 @@ impl Checker<'_> {
         }
         self.ids.insert(id.clone(), (si, at));
         let mut ok = true;
-        if let Some(reason) = p.annotation(APPROVAL_ANNOTATION) {
+        let approval = annotation(p, APPROVAL_ANNOTATION).map(str::to_owned);
+        if let Some(reason) = &approval {
             if reason.trim().is_empty() {
                 let msg = format!("policy `{id}`: `@approval` needs a reason, as in `@approval(\"refund over 100\")`");
                 self.problems.push(si, offset_of("@approval"), msg);
@@ -106,15 +116,16 @@ impl Checker<'_> {
                 ActionScope::Names(uids.iter().map(|u| u.id().unescaped().to_owned()).collect())
             }
         };
+        let mut named = SchemaActions::default();
         for uid in p.entity_literals() {
             if uid.type_name().to_string() != "Action" {
                 continue;
             }
             let name = uid.id().unescaped();
             if let Some(prefix) = group_prefix(name) {
-                self.actions.groups.insert(prefix.to_owned());
+                named.groups.insert(prefix.to_owned());
             } else if is_exact_action(name) {
-                self.actions.exact.insert(name.to_owned());
+                named.exact.insert(name.to_owned());
             } else {
                 let msg = format!(
                     "policy `{id}`: action `{name}` must be dot-separated segments of A-Z a-z 0-9 _ -, \
@@ -124,68 +135,47 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        self.origin.insert(id.clone(), (si, at));
-        ok.then(|| LoadedPolicy { policy: p.new_id(PolicyId::new(id)), scope })
+        ok.then(|| LoadedPolicy {
+            policy: p.new_id(PolicyId::new(id)),
+            scope,
+            named,
+            approval,
+            origin: (si, stmt.start),
+        })
     }
 }
 
 /// Loads `sources` against `hints`: all of them, or an error naming every problem found.
 pub(crate) fn load(sources: &[PolicySource], hints: &SchemaHints) -> Result<Loaded> {
     hints.validate()?;
-    let mut c = Checker {
-        problems: Problems::new(sources),
-        ids: HashMap::new(),
-        actions: SchemaActions::default(),
-        origin: HashMap::new(),
-    };
+    let mut c = Checker { problems: Problems::new(sources), ids: HashMap::new() };
     let mut policies = Vec::new();
     for (si, source) in sources.iter().enumerate() {
-        let set = match PolicySet::from_str(&source.text) {
-            Ok(set) => set,
-            Err(errs) => {
-                errs.iter().for_each(|e| c.problems.push_detailed(si, 0, &DetailedError::from(e)));
-                continue;
-            }
-        };
-        for t in set.templates() {
-            let at = source.text.find(&t.to_cedar()).unwrap_or(0);
-            c.problems.push(si, at, "templates (`?principal`, `?resource`) are not supported".to_owned());
-        }
-        let mut parsed: Vec<(usize, &Policy)> =
-            set.policies().filter_map(|p| statement_number(p.id()).map(|n| (n, p))).collect();
-        if parsed.len() != set.num_of_policies() {
-            return Err(internal(format!("cedar named the policies of `{}` unexpectedly", source.name)));
-        }
-        parsed.sort_by_key(|(n, _)| *n);
-        let mut cursor = 0;
-        for (n, p) in parsed {
-            // Policies come in file order, so searching on from the previous one finds each
-            // policy's own text even when two are identical.
-            let found = p.to_cedar().and_then(|t| Some((source.text.get(cursor..)?.find(&t)? + cursor, t.len())));
-            let at = found.map_or(cursor, |(start, _)| start);
-            cursor = found.map_or(cursor, |(start, len)| start + len);
-            if let Some(lp) = c.check(si, source, n, at, p) {
-                policies.push(lp);
+        for (n, stmt) in statements(&source.text).into_iter().enumerate() {
+            let text = source.text.get(stmt.start..stmt.end).unwrap_or_default();
+            match Policy::parse(None, text) {
+                Ok(p) => {
+                    if let Some(lp) = c.check(si, source, n, stmt, &p) {
+                        policies.push(lp);
+                    }
+                }
+                Err(_) if Template::parse(None, text).is_ok() => {
+                    let msg = "templates (`?principal`, `?resource`) are not supported".to_owned();
+                    c.problems.push(si, stmt.begin, msg);
+                }
+                Err(errs) => {
+                    errs.iter().for_each(|e| c.problems.push_detailed(si, stmt.start, &DetailedError::from(e)))
+                }
             }
         }
     }
-    let Checker { problems, actions, origin, .. } = c;
-    problems.into_result()?;
-
-    let text = schema_text(hints, &actions);
-    let (schema, _warnings) = Schema::from_cedarschema_str(&text)
-        .map_err(|e| internal(format!("the generated policy schema does not parse: {e}")))?;
-    let set = PolicySet::from_policies(policies.iter().map(|lp| lp.policy.clone()))
-        .map_err(|e| internal(format!("cannot assemble the policy set: {e}")))?;
-    let result = Validator::new(schema).validate(&set, ValidationMode::Strict);
-    let mut problems = Problems::new(sources);
-    for err in result.validation_errors() {
-        if is_open_attribute_error(err, &hints.actions) {
-            continue;
-        }
-        let (si, at) = origin.get(AsRef::<str>::as_ref(err.policy_id())).copied().unwrap_or((0, 0));
-        problems.push_detailed(si, at, &DetailedError::from(err));
+    c.problems.into_result()?;
+    validate(sources, hints, &policies)?;
+    let mut all = SchemaActions::default();
+    for lp in &policies {
+        all.exact.extend(lp.named.exact.iter().cloned());
+        all.groups.extend(lp.named.groups.iter().cloned());
     }
-    problems.into_result()?;
-    Ok(Loaded { policies, schema_text: text })
+    all.exact.extend(hints.actions.keys().cloned());
+    Ok(Loaded { schema_text: schema_text(hints, &all), policies })
 }

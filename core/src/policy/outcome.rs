@@ -1,8 +1,6 @@
 //! [`PolicyOutcome`]: which policies held, flagged approval, or failed for one call.
 
-use cedar_policy::{AuthorizationError, PolicySet, Response};
-
-use super::load::APPROVAL_ANNOTATION;
+use cedar_policy::{AuthorizationError, PolicyId, Response};
 
 /// What the policies say about one call. Lists are sorted by policy id.
 ///
@@ -26,9 +24,10 @@ pub struct PolicyOutcome {
     pub permit_errors: Vec<(String, String)>,
 }
 
-fn failures(response: &Response) -> impl Iterator<Item = (String, String)> + '_ {
-    response.diagnostics().errors().map(|e| match e {
-        AuthorizationError::PolicyEvaluationError(e) => (e.policy_id().to_string(), e.inner().to_string()),
+fn failures(response: &Response) -> impl Iterator<Item = (&PolicyId, String)> + '_ {
+    response.diagnostics().errors().map(|e| {
+        let AuthorizationError::PolicyEvaluationError(e) = e;
+        (e.policy_id(), e.inner().to_string())
     })
 }
 
@@ -37,24 +36,23 @@ impl PolicyOutcome {
     pub(crate) fn add_restrict(&mut self, response: &Response) {
         // With only forbids in the set, every policy in the reason is a satisfied forbid.
         self.forbids.extend(response.diagnostics().reason().map(ToString::to_string));
-        self.errors.extend(failures(response));
+        self.errors.extend(failures(response).map(|(id, m)| (id.to_string(), m)));
     }
 
-    /// Adds the response of a set of `permit` policies (some of them `@approval`).
-    pub(crate) fn add_allow(&mut self, response: &Response, set: &PolicySet) {
+    /// Adds the response of a set of `permit` policies; `approval` gives the reason of those
+    /// that are `@approval` rules.
+    pub(crate) fn add_allow<'r>(&mut self, response: &Response, approval: impl Fn(&PolicyId) -> Option<&'r str>) {
         for id in response.diagnostics().reason() {
-            match set.annotation(id, APPROVAL_ANNOTATION) {
+            match approval(id) {
                 Some(reason) => self.approvals.push((id.to_string(), reason.to_owned())),
                 None => self.permits.push(id.to_string()),
             }
         }
-        for e in response.diagnostics().errors() {
-            let AuthorizationError::PolicyEvaluationError(inner) = e;
-            let failure = (inner.policy_id().to_string(), inner.inner().to_string());
-            if set.annotation(inner.policy_id(), APPROVAL_ANNOTATION).is_some() {
-                self.errors.push(failure);
+        for (id, message) in failures(response) {
+            if approval(id).is_some() {
+                self.errors.push((id.to_string(), message));
             } else {
-                self.permit_errors.push(failure);
+                self.permit_errors.push((id.to_string(), message));
             }
         }
     }

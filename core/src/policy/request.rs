@@ -12,7 +12,7 @@ use std::str::FromStr;
 use cedar_policy::{Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression};
 use serde_json::{Map, Value};
 
-use super::actions::action_entity;
+use super::actions::{action_entity, action_uid};
 use super::hints::{SchemaHints, ValueType, AGENT_BUILTIN_ATTRIBUTES, RESOURCE_BUILTIN_ATTRIBUTES};
 use super::values::{missing_required, typed, untyped, Path};
 use super::PolicyRequest;
@@ -71,10 +71,9 @@ fn app_attributes(
     Ok(())
 }
 
-fn entity(uid: EntityUid, attrs: Vec<(String, RestrictedExpression)>, parents: Vec<EntityUid>) -> Result<Entity> {
-    let shown = uid.to_string();
-    Entity::new_with_tags(uid, attrs, parents, [])
-        .map_err(|e| invalid(format!("entity `{shown}` has an attribute that cannot be evaluated: {e}")))
+fn entity(uid: &EntityUid, attrs: Vec<(String, RestrictedExpression)>, parents: Vec<EntityUid>) -> Result<Entity> {
+    Entity::new_with_tags(uid.clone(), attrs, parents, [])
+        .map_err(|e| invalid(format!("entity `{uid}` has an attribute that cannot be evaluated: {e}")))
 }
 
 /// `env` or `risk`: an object (untyped), or an empty record when absent.
@@ -107,8 +106,14 @@ fn args(req: &PolicyRequest<'_>, hints: &SchemaHints) -> Result<RestrictedExpres
     RestrictedExpression::new_record(pairs).map_err(|e| internal(format!("cannot build `args`: {e}")))
 }
 
-/// The Cedar request and entity store for `req`.
-pub(crate) fn build(req: &PolicyRequest<'_>, hints: &SchemaHints, types: &Types) -> Result<(Request, Entities)> {
+/// The Cedar request and entity store for `req`. The action entity (with its groups) is put in
+/// the store only when `action_groups`: a policy tests membership in a group.
+pub(crate) fn build(
+    req: &PolicyRequest<'_>,
+    hints: &SchemaHints,
+    types: &Types,
+    action_groups: bool,
+) -> Result<(Request, Entities)> {
     let p = &req.principal;
     let agent_uid = EntityUid::from_type_name_and_id(types.agent.clone(), EntityId::new(p.id));
     let mut attrs = Vec::with_capacity(3 + p.attributes.len());
@@ -120,7 +125,7 @@ pub(crate) fn build(req: &PolicyRequest<'_>, hints: &SchemaHints, types: &Types)
     app_attributes(&mut attrs, p.attributes, &hints.agent_attributes, &AGENT_BUILTIN_ATTRIBUTES, "agent attribute")?;
     let parents: Vec<EntityUid> =
         p.org.map(|o| EntityUid::from_type_name_and_id(types.org.clone(), EntityId::new(o))).into_iter().collect();
-    let agent = entity(agent_uid.clone(), attrs, parents)?;
+    let agent = entity(&agent_uid, attrs, parents)?;
 
     let r = &req.resource;
     let resource_uid = EntityUid::from_type_name_and_id(types.resource.clone(), EntityId::new(r.id));
@@ -136,9 +141,14 @@ pub(crate) fn build(req: &PolicyRequest<'_>, hints: &SchemaHints, types: &Types)
         &RESOURCE_BUILTIN_ATTRIBUTES,
         "resource attribute",
     )?;
-    let resource = entity(resource_uid.clone(), attrs, Vec::new())?;
+    let resource = entity(&resource_uid, attrs, Vec::new())?;
 
-    let (action_uid, action) = action_entity(&types.action, req.action);
+    let (action_uid, action) = if action_groups {
+        let (uid, entity) = action_entity(&types.action, req.action);
+        (uid, Some(entity))
+    } else {
+        (action_uid(&types.action, req.action), None)
+    };
 
     let d = &req.delegation;
     let mut delegation = Vec::with_capacity(4);
@@ -159,7 +169,7 @@ pub(crate) fn build(req: &PolicyRequest<'_>, hints: &SchemaHints, types: &Types)
     ])
     .map_err(|e| invalid(format!("the call's context cannot be evaluated: {e}")))?;
 
-    let entities = Entities::from_entities([agent, resource, action], None)
+    let entities = Entities::from_entities([Some(agent), Some(resource), action].into_iter().flatten(), None)
         .map_err(|e| internal(format!("cannot build the entity store: {e}")))?;
     let request = Request::new(agent_uid, action_uid, resource_uid, context, None)
         .map_err(|e| internal(format!("cannot build the request: {e}")))?;

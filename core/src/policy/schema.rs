@@ -10,9 +10,10 @@ use super::hints::{quote_name, SchemaHints, ValueType};
 /// The context of an action whose arguments are not declared.
 const OPEN_CONTEXT: &str = "OpenContext";
 
-/// The actions a schema declares: exact actions (named by policies or declared in hints) and
-/// the groups policies name (by prefix: `a.b` for `a.b.*`, `""` for `*`).
-#[derive(Debug, Default)]
+/// The actions a schema declares: exact actions and the groups policies name (by prefix: `a.b`
+/// for `a.b.*`, `""` for `*`). An exact action declared in the hints gets its declared
+/// context; the groups above every action are added.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SchemaActions {
     pub(crate) exact: BTreeSet<String>,
     pub(crate) groups: BTreeSet<String>,
@@ -49,35 +50,26 @@ pub(crate) fn schema_text(hints: &SchemaHints, actions: &SchemaActions) -> Strin
         "type {OPEN_CONTEXT} = {{\n  args: {{}},\n  delegation: Delegation,\n  env: {{}},\n  risk: {{}},\n  now: Long,\n}};\n\n"
     );
 
-    // Every exact action, every group policies name, and every group above those.
-    let mut exact: BTreeSet<&str> = actions.exact.iter().map(String::as_str).collect();
-    exact.extend(hints.actions.keys().map(String::as_str));
-    let mut groups: BTreeSet<&str> = BTreeSet::from([""]);
-    for name in &exact {
-        groups.extend(group_prefixes(name));
-    }
-    for prefix in &actions.groups {
-        groups.insert(prefix);
-        // The groups above `a.b.*` are those above the name `a.b`.
-        groups.extend(group_prefixes(prefix));
-    }
-
+    // Only the groups policies name are declared (and `*`): membership in any other group
+    // cannot change how a policy type checks. Each action's parent is the deepest declared
+    // group above it. A declared group applies like an undeclared action, so that a policy's
+    // conditions are type checked even when no member action is known; `*` always applies, so
+    // that policies with an unconstrained action are always type checked.
+    let exact: BTreeSet<&str> = actions.exact.iter().map(String::as_str).collect();
+    let mut groups: BTreeSet<&str> = actions.groups.iter().map(String::as_str).collect();
+    groups.insert("");
+    let parent = |name: &str| group_prefixes(name).find(|p| groups.contains(p)).map(group_name);
+    let applies = format!("appliesTo {{ principal: Agent, resource: Resource, context: {OPEN_CONTEXT} }}");
     for prefix in &groups {
         let name = group_name(prefix);
         let _ = write!(out, "action \"{name}\"");
-        if let Some(parent) = group_prefixes(&name).next() {
-            let _ = write!(out, " in [\"{}\"]", group_name(parent));
+        if let Some(parent) = parent(&name) {
+            let _ = write!(out, " in [\"{parent}\"]");
         }
-        // A group a policy names applies like an undeclared action, so that the policy's
-        // conditions are type checked even when no member action is known yet; `*` always
-        // does, so that policies with an unconstrained action are always type checked.
-        if prefix.is_empty() || actions.groups.contains(*prefix) {
-            let _ = write!(out, " appliesTo {{ principal: Agent, resource: Resource, context: {OPEN_CONTEXT} }}");
-        }
-        out.push_str(";\n");
+        let _ = writeln!(out, " {applies};");
     }
     for name in &exact {
-        let parent = group_prefixes(name).next().map(group_name).unwrap_or_else(|| "*".to_owned());
+        let parent = parent(name).unwrap_or_else(|| "*".to_owned());
         let _ = write!(
             out,
             "action \"{name}\" in [\"{parent}\"] appliesTo {{ principal: Agent, resource: Resource, context: "
