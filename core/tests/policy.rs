@@ -269,3 +269,35 @@ fn require_permit_needs_an_explicit_permit() {
     rt.load_policy_text("@id(\"G\")\npermit (principal, action in Action::\"crm.*\", resource);").unwrap();
     assert!(rt.check(cred.token(), &other).allowed);
 }
+
+#[test]
+fn a_proof_policy_requires_a_proof_of_possession_for_the_calls_it_matches() {
+    let s = scenario();
+    let text = format!(
+        "{SCENARIO_POLICIES}\n@id(\"PRF\")\n@proof(\"refunds are signed by the agent itself\")\npermit (principal, action == Action::\"payments.refund\", resource);\n"
+    );
+    s.rt.load_policy_text(&text).unwrap();
+    let args = json!({"amount": 10, "currency": "USD"}).as_object().unwrap().clone();
+    let req = CheckRequest {
+        action: "payments.refund",
+        resource: Some("customer/42"),
+        args: Some(&args),
+        ..Default::default()
+    };
+    let d = s.rt.check(s.support.as_str(), &req);
+    assert_eq!(d.code(), Some(ReasonCode::ProofRequired), "{d:?}");
+    assert!(d.reasons[0].message.contains("PRF") && d.policies.contains(&"PRF".to_owned()));
+    // Other actions are not affected.
+    assert!(check(&s, &s.support, "crm.read", "customer/42", json!({})).allowed);
+    let hash = s.rt.action_hash(s.support.as_str(), &req).unwrap();
+    let rec = s.rt.get_agent("agent:acme/support-bot").unwrap();
+    let key = s.rt.store().agent_private_key(&rec.current_key().unwrap().kid).unwrap().unwrap();
+    let proof = runtime_identity::proof::sign_proof(&key, &hash, SCENARIO_NOW).unwrap();
+    let d = s.rt.check(s.support.as_str(), &CheckRequest { proof: Some(&proof), ..req });
+    assert!(d.allowed, "{d:?}");
+    // `@proof` only on permits, with a reason.
+    let e = s.rt.load_policy_text("@proof(\"x\")\nforbid (principal, action, resource);").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PolicyInvalid);
+    let e = s.rt.load_policy_text("@proof(\"\")\npermit (principal, action, resource);").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PolicyInvalid);
+}

@@ -118,7 +118,7 @@ impl PolicyEngine {
             outcome.add_restrict(&self.authorizer.is_authorized(&request, set, &entities));
         }
         for set in allow {
-            outcome.add_allow(&self.authorizer.is_authorized(&request, set, &entities), |id| self.index.approval(id));
+            outcome.add_allow(&self.authorizer.is_authorized(&request, set, &entities), |id| self.index.flags(id));
         }
         outcome.sort();
         Ok(outcome)

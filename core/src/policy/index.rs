@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use cedar_policy::{Effect, PolicyId, PolicySet};
 
 use super::actions::{group_name, group_prefix, group_prefixes};
-use super::load::{ActionScope, LoadedPolicy};
+use super::load::{ActionScope, Flags, LoadedPolicy};
 use crate::error::{Error, ErrorCode, Result};
 
 /// The policies of one slice, split so that satisfied permits are reported even when a
@@ -59,7 +59,7 @@ pub(crate) struct Index {
     universal: Slice,
     exact: HashMap<String, Slice>,
     groups: HashMap<String, Slice>,
-    approvals: HashMap<PolicyId, String>,
+    flags: HashMap<PolicyId, Flags>,
 }
 
 impl Index {
@@ -81,12 +81,10 @@ impl Index {
                 .collect()
         };
         let pick = |set: BTreeSet<usize>| Slice::new(set.into_iter().filter_map(|i| policies.get(i)));
-        let approvals = policies
-            .iter()
-            .filter_map(|lp| lp.approval.as_ref().map(|reason| (lp.policy.id().clone(), reason.clone())))
-            .collect();
+        let flags =
+            policies.iter().filter(|lp| lp.flags.any()).map(|lp| (lp.policy.id().clone(), lp.flags.clone())).collect();
         let universal = Slice::new(universal.iter().filter_map(|i| policies.get(*i)))?;
-        let mut index = Index { universal, approvals, ..Self::default() };
+        let mut index = Index { universal, flags, ..Self::default() };
         for name in by_name.keys() {
             let slice = pick(members(name))?;
             match group_prefix(name) {
@@ -107,10 +105,10 @@ impl Index {
         self.exact.get(action).or_else(|| group_prefixes(action).find_map(|p| self.groups.get(p)))
     }
 
-    /// The reason of an `@approval` policy (kept here: Cedar's annotation lookup parses its
-    /// key on every call).
-    pub(crate) fn approval(&self, id: &PolicyId) -> Option<&str> {
-        self.approvals.get(id).map(String::as_str)
+    /// What an `@approval` / `@proof` policy flags (kept here: Cedar's annotation lookup
+    /// parses its key on every call).
+    pub(crate) fn flags(&self, id: &PolicyId) -> Option<&Flags> {
+        self.flags.get(id)
     }
 
     /// How many action-specific slices were built.

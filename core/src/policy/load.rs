@@ -19,6 +19,23 @@ use crate::error::Result;
 pub const ID_ANNOTATION: &str = "id";
 /// The annotation making a policy an approval rule; its value is the reason.
 pub const APPROVAL_ANNOTATION: &str = "approval";
+/// The annotation making a policy require a proof of possession; its value is the reason.
+pub const PROOF_ANNOTATION: &str = "proof";
+
+/// What a `permit` flags when its conditions hold, instead of permitting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Flags {
+    /// `@approval("reason")`: a person must approve the call.
+    pub(crate) approval: Option<String>,
+    /// `@proof("reason")`: the call needs a proof of possession.
+    pub(crate) proof: Option<String>,
+}
+
+impl Flags {
+    pub(crate) fn any(&self) -> bool {
+        self.approval.is_some() || self.proof.is_some()
+    }
+}
 
 /// Which actions a policy's scope can match, for slicing.
 #[derive(Debug, Clone)]
@@ -36,8 +53,8 @@ pub(crate) struct LoadedPolicy {
     pub(crate) scope: ActionScope,
     /// The actions and groups it names anywhere (scope and conditions).
     pub(crate) named: SchemaActions,
-    /// Its `@approval` reason, if it is an approval rule.
-    pub(crate) approval: Option<String>,
+    /// Its `@approval` / `@proof` reasons, if it is such a rule.
+    pub(crate) flags: Flags,
     /// Where the text it was parsed from starts: source index and byte offset.
     pub(crate) origin: (usize, usize),
 }
@@ -86,15 +103,19 @@ impl Checker<'_> {
         }
         self.ids.insert(id.clone(), (si, at));
         let mut ok = true;
-        let approval = annotation(p, APPROVAL_ANNOTATION).map(str::to_owned);
-        if let Some(reason) = &approval {
+        let flags = Flags {
+            approval: annotation(p, APPROVAL_ANNOTATION).map(str::to_owned),
+            proof: annotation(p, PROOF_ANNOTATION).map(str::to_owned),
+        };
+        for (name, value) in [(APPROVAL_ANNOTATION, &flags.approval), (PROOF_ANNOTATION, &flags.proof)] {
+            let Some(reason) = value else { continue };
             if reason.trim().is_empty() {
-                let msg = format!("policy `{id}`: `@approval` needs a reason, as in `@approval(\"refund over 100\")`");
-                self.problems.push(si, offset_of("@approval"), msg);
+                let msg = format!("policy `{id}`: `@{name}` needs a reason, as in `@{name}(\"refund over 100\")`");
+                self.problems.push(si, offset_of(&format!("@{name}")), msg);
                 ok = false;
             }
             if p.effect() == Effect::Forbid {
-                let msg = format!("policy `{id}`: an `@approval` policy must be a `permit` (it only flags approval)");
+                let msg = format!("policy `{id}`: an `@{name}` policy must be a `permit` (it only flags the call)");
                 self.problems.push(si, offset_of("forbid"), msg);
                 ok = false;
             }
@@ -135,13 +156,7 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        ok.then(|| LoadedPolicy {
-            policy: p.new_id(PolicyId::new(id)),
-            scope,
-            named,
-            approval,
-            origin: (si, stmt.start),
-        })
+        ok.then(|| LoadedPolicy { policy: p.new_id(PolicyId::new(id)), scope, named, flags, origin: (si, stmt.start) })
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Grants permit; policies restrict. For a call, [`PolicyEngine::evaluate`] reports the
 //! `forbid` policies that hold, the `permit` policies that hold, the `@approval("reason")`
-//! policies that hold (written as `permit`; they only flag approval) and the policies that
+//! and `@proof("reason")` policies that hold (written as `permit`; they only flag that a person
+//! must approve, or that the call needs a proof of possession) and the policies that
 //! failed; [`PolicyOutcome`] says how the caller turns that into a decision.
 //!
 //! # What policies see

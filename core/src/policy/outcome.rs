@@ -2,6 +2,8 @@
 
 use cedar_policy::{AuthorizationError, PolicyId, Response};
 
+use super::load::Flags;
+
 /// What the policies say about one call. Lists are sorted by policy id.
 ///
 /// The caller decides, in this order: any `forbids` → deny (`policy_forbid`); any `errors`
@@ -16,7 +18,10 @@ pub struct PolicyOutcome {
     pub permits: Vec<String>,
     /// `@approval` policies whose conditions hold: `(id, reason)`.
     pub approvals: Vec<(String, String)>,
-    /// Restricting policies (`forbid` and `@approval`) whose evaluation failed:
+    /// `@proof` policies whose conditions hold: `(id, reason)`; the call needs a proof of
+    /// possession.
+    pub proofs: Vec<(String, String)>,
+    /// Restricting policies (`forbid`, `@approval`, `@proof`) whose evaluation failed:
     /// `(id, message)`. Each must be treated as if it applied.
     pub errors: Vec<(String, String)>,
     /// Plain `permit` policies whose evaluation failed: `(id, message)`. They do not permit;
@@ -39,17 +44,24 @@ impl PolicyOutcome {
         self.errors.extend(failures(response).map(|(id, m)| (id.to_string(), m)));
     }
 
-    /// Adds the response of a set of `permit` policies; `approval` gives the reason of those
-    /// that are `@approval` rules.
-    pub(crate) fn add_allow<'r>(&mut self, response: &Response, approval: impl Fn(&PolicyId) -> Option<&'r str>) {
+    /// Adds the response of a set of `permit` policies; `flags` tells which are `@approval`
+    /// or `@proof` rules.
+    pub(crate) fn add_allow<'r>(&mut self, response: &Response, flags: impl Fn(&PolicyId) -> Option<&'r Flags>) {
         for id in response.diagnostics().reason() {
-            match approval(id) {
-                Some(reason) => self.approvals.push((id.to_string(), reason.to_owned())),
+            match flags(id) {
+                Some(f) => {
+                    if let Some(reason) = &f.approval {
+                        self.approvals.push((id.to_string(), reason.clone()));
+                    }
+                    if let Some(reason) = &f.proof {
+                        self.proofs.push((id.to_string(), reason.clone()));
+                    }
+                }
                 None => self.permits.push(id.to_string()),
             }
         }
         for (id, message) in failures(response) {
-            if approval(id).is_some() {
+            if flags(id).is_some() {
                 self.errors.push((id.to_string(), message));
             } else {
                 self.permit_errors.push((id.to_string(), message));
@@ -62,6 +74,7 @@ impl PolicyOutcome {
         self.forbids.sort();
         self.permits.sort();
         self.approvals.sort();
+        self.proofs.sort();
         self.errors.sort();
         self.permit_errors.sort();
     }

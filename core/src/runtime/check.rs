@@ -270,11 +270,17 @@ impl Runtime {
             grant_id: leaf.grant_id.as_str(),
         };
         // The hash binds approvals and proofs to the exact call; computed only when needed.
-        let needs_hash = req.proof.is_some() || self.options.require_proof || !outcome.approvals.is_empty();
+        let proof_required = self.options.require_proof || !outcome.proofs.is_empty();
+        let needs_hash = req.proof.is_some() || proof_required || !outcome.approvals.is_empty();
         let hash = if needs_hash { action_hash(&bound) } else { String::new() };
-        match (req.proof, self.options.require_proof) {
+        match (req.proof, proof_required) {
             (None, true) => {
-                return Ok(Err((ReasonCode::ProofRequired, "a proof of possession is required".to_owned())))
+                let why = match outcome.proofs.first() {
+                    Some((id, reason)) => format!("a proof of possession is required by policy `{id}`: {reason}"),
+                    None => "a proof of possession is required for every call".to_owned(),
+                };
+                draft.decision.policies.extend(outcome.proofs.iter().map(|(id, _)| id.clone()));
+                return Ok(Err((ReasonCode::ProofRequired, why)));
             }
             (None, false) => {}
             (Some(proof), _) => {
