@@ -3,9 +3,9 @@
 //! Several processes may open the same folder: every change runs in an `IMMEDIATE`
 //! transaction, and readers notice other processes' commits through `PRAGMA data_version`.
 
-use std::fs;
-use std::io::Read as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+mod rows;
+mod setup;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
+use self::rows::{
+    corrupt, db_err, decode, encode, insert_authority_key, read_agent, read_approval, read_authority_keys,
+    write_approval,
+};
+use self::setup::{check_header, create_private_file, init_schema, mkdir, set_wal};
 use super::memory::record_of;
 use super::{
     approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
@@ -21,36 +26,13 @@ use super::{
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::{Algorithm, Jwk, PrivateKey};
+use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
 
 /// The database file in the runtime folder.
 pub const DB_FILE: &str = "store.db";
 /// The key folder in the runtime folder.
 pub const KEYS_DIR: &str = "keys";
-
-/// `PRAGMA application_id` of our databases ("RIDS").
-const APPLICATION_ID: i32 = 0x5249_4453;
-/// The schema version this code writes and reads.
-const SCHEMA_VERSION: i32 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE authority_keys(kid TEXT PRIMARY KEY, alg TEXT NOT NULL, jwk TEXT NOT NULL,
-    created_at INTEGER NOT NULL, retired_at INTEGER);
-CREATE TABLE agents(id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL);
-CREATE INDEX agents_owner ON agents(owner);
-CREATE TABLE grants(grant_id TEXT PRIMARY KEY, parent_id TEXT, record TEXT NOT NULL);
-CREATE INDEX grants_parent ON grants(parent_id);
-CREATE TABLE revocations(grant_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
-CREATE TABLE resources(id TEXT PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE counters(key TEXT PRIMARY KEY, value REAL NOT NULL, window INTEGER NOT NULL);
-CREATE TABLE approvals(id TEXT PRIMARY KEY, action_hash TEXT NOT NULL, status TEXT NOT NULL,
-    expires_at INTEGER NOT NULL, record TEXT NOT NULL);
-CREATE INDEX approvals_hash ON approvals(action_hash);
-CREATE TABLE proofs(jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-INSERT INTO meta(key, value) VALUES ('generation', '0');
-";
 
 /// The folder store.
 pub struct SqliteStore {
@@ -67,84 +49,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").field("dir", &self.dir).finish()
     }
-}
-
-fn db_err(e: rusqlite::Error) -> Error {
-    let corrupt = matches!(
-        &e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-    );
-    if corrupt {
-        Error::new(ErrorCode::StoreCorrupt, format!("`{DB_FILE}` is corrupt or not a database: {e}")).with_source(e)
-    } else {
-        Error::new(ErrorCode::StoreUnavailable, format!("store database: {e}")).with_source(e)
-    }
-}
-
-fn corrupt(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::StoreCorrupt, msg)
-}
-
-fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| corrupt(format!("`{DB_FILE}` holds an unreadable {what}: {e}")))
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))
-}
-
-/// Creates a private folder (0700), or checks that an existing one is a real folder that
-/// nobody else can write: whoever can write it could plant an authority key.
-fn mkdir(path: &Path) -> Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| {
-        Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display()))
-            .with_source(e)
-    })?;
-    let meta = fs::symlink_metadata(path).map_err(|e| {
-        Error::new(ErrorCode::StoreUnavailable, format!("cannot read folder `{}`: {e}", path.display()))
-    })?;
-    if !meta.is_dir() {
-        return Err(corrupt(format!("`{}` exists and is not a folder", path.display())));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        return Err(corrupt(format!(
-            "folder `{}` is writable by others (mode {mode:o}); run `chmod 700` on it",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Creates the database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
-/// shared-memory files the same mode).
-fn create_private_file(path: &Path) -> Result<()> {
-    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::new(ErrorCode::StoreUnavailable, format!("cannot create `{}`: {e}", path.display()))),
-    }
-}
-
-/// Refuses a `store.db` that exists but does not start like an SQLite database.
-fn check_header(path: &Path) -> Result<()> {
-    let mut f = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(Error::new(ErrorCode::StoreUnavailable, format!("cannot open `{}`: {e}", path.display())))
-        }
-    };
-    let mut head = [0u8; 16];
-    let n = f.read(&mut head).unwrap_or(0);
-    if n == 0 {
-        return Ok(());
-    }
-    if n < 16 || &head != b"SQLite format 3\0" {
-        return Err(corrupt(format!("`{}` is not a runtime-identity database", path.display())));
-    }
-    Ok(())
 }
 
 impl SqliteStore {
@@ -203,108 +107,6 @@ impl SqliteStore {
     fn authority_key_path(&self, kid: &str) -> Result<PathBuf> {
         keyfile::path(&self.keys, "authority", kid)
     }
-}
-
-fn set_wal(conn: &Connection) -> Result<()> {
-    let mut last = None;
-    for attempt in 0..50u64 {
-        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
-            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
-            Ok(mode) => return Err(corrupt(format!("`{DB_FILE}` cannot use WAL (journal mode `{mode}`)"))),
-            Err(e) => {
-                let busy =
-                    matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
-                if !busy {
-                    return Err(db_err(e));
-                }
-                last = Some(e);
-                std::thread::sleep(Duration::from_millis(10 + attempt * 5));
-            }
-        }
-    }
-    Err(last.map(db_err).unwrap_or_else(|| Error::new(ErrorCode::StoreUnavailable, "store is busy")))
-}
-
-fn init_schema(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-    let app: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(db_err)?;
-    let version: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
-    if app == 0 {
-        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(db_err)?;
-        if tables != 0 {
-            return Err(corrupt(format!("`{DB_FILE}` is an sqlite database of another application")));
-        }
-        tx.execute_batch(SCHEMA).map_err(db_err)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(db_err)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_err)?;
-    } else if app != APPLICATION_ID {
-        return Err(corrupt(format!("`{DB_FILE}` belongs to another application (id {app:#x})")));
-    } else if version > SCHEMA_VERSION {
-        return Err(corrupt(format!(
-            "`{DB_FILE}` has schema version {version}, newer than this version of runtime-identity ({SCHEMA_VERSION})"
-        )));
-    } else if version < 1 {
-        return Err(corrupt(format!("`{DB_FILE}` has no schema version")));
-    }
-    tx.commit().map_err(db_err)
-}
-
-fn read_agent(tx: &Connection, id: &str) -> Result<Option<AgentRecord>> {
-    let text: Option<String> =
-        tx.query_row("SELECT record FROM agents WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
-    text.map(|t| decode::<AgentRecord>("agent record", &t)).transpose()
-}
-
-fn read_approval(conn: &Connection, id: &str) -> Result<Option<ApprovalRecord>> {
-    let text: Option<String> =
-        conn.query_row("SELECT record FROM approvals WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
-    text.map(|t| decode("approval", &t)).transpose()
-}
-
-fn write_approval(conn: &Connection, rec: &ApprovalRecord) -> Result<()> {
-    let status = serde_json::to_value(rec.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    conn.execute(
-        "INSERT INTO approvals(id, action_hash, status, expires_at, record) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, record = excluded.record",
-        params![rec.id, rec.action_hash, status, rec.expires_at, encode(rec)?],
-    )
-    .map_err(db_err)?;
-    Ok(())
-}
-
-fn read_authority_keys(conn: &Connection) -> Result<Vec<AuthorityKeyRecord>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT kid, alg, jwk, created_at, retired_at FROM authority_keys ORDER BY created_at, rowid")
-        .map_err(db_err)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-            ))
-        })
-        .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (kid, alg, jwk, created_at, retired_at) = row.map_err(db_err)?;
-        let alg = Algorithm::parse(&alg)
-            .map_err(|_| corrupt(format!("`{DB_FILE}` holds an authority key with algorithm `{alg}`")))?;
-        let jwk: Jwk = decode("authority key", &jwk)?;
-        out.push(AuthorityKeyRecord { kid, alg, jwk, created_at, retired_at });
-    }
-    Ok(out)
-}
-
-fn insert_authority_key(tx: &Connection, rec: &AuthorityKeyRecord) -> Result<()> {
-    tx.execute(
-        "INSERT INTO authority_keys(kid, alg, jwk, created_at, retired_at) VALUES (?1, ?2, ?3, ?4, NULL)",
-        params![rec.kid, rec.alg.as_str(), encode(&rec.jwk)?, rec.created_at],
-    )
-    .map_err(db_err)?;
-    Ok(())
 }
 
 impl Store for SqliteStore {
