@@ -52,6 +52,7 @@ fn bench(c: &mut Criterion) {
         env: None,
         risk: None,
         now: 1_796_000_000,
+        entities_version: None,
     };
     for (label, extra) in [("20 rules", 0), ("+1,000 on other actions", 1_000), ("+10,000 on other actions", 10_000)] {
         let sources = [PolicySource::new("scenario.cedar", format!("{SCENARIO}\n{}", unrelated(extra)))];

@@ -301,3 +301,16 @@ fn a_proof_policy_requires_a_proof_of_possession_for_the_calls_it_matches() {
     let e = s.rt.load_policy_text("@proof(\"\")\npermit (principal, action, resource);").unwrap_err();
     assert_eq!(e.code(), ErrorCode::PolicyInvalid);
 }
+
+#[test]
+fn reclassifying_a_resource_is_seen_by_the_very_next_check() {
+    // Policies reuse the entities built for an agent and resource until the store changes.
+    let s = scenario();
+    let refund = || check(&s, &s.support, "payments.refund", "customer/42", json!({"amount": 10, "currency": "USD"}));
+    assert!(refund().allowed);
+    assert!(refund().allowed);
+    s.rt.upsert_resource("customer/42", Some("pci"), None).unwrap();
+    assert_eq!(refund().code(), Some(ReasonCode::PolicyForbid));
+    s.rt.upsert_resource("customer/42", Some("internal"), Some(json!({"region": "eu"}))).unwrap();
+    assert!(refund().allowed);
+}

@@ -1,6 +1,8 @@
 //! [`PolicyEngine`]: a loaded, validated, sliced policy set.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, RwLock};
 
 use cedar_policy::{Authorizer, PolicySet};
 
@@ -9,7 +11,7 @@ use super::hints::SchemaHints;
 use super::index::Index;
 use super::load::load;
 use super::outcome::PolicyOutcome;
-use super::request::{build, Types};
+use super::request::{build_entities, build_request, Built, Types};
 use super::schema::{schema_text, SchemaActions};
 use super::{PolicyRequest, PolicySource};
 use crate::error::{Error, ErrorCode, Result};
@@ -24,7 +26,15 @@ pub struct PolicyEngine {
     require_permit: bool,
     count: usize,
     schema_text: String,
+    entities: EntityCache,
 }
+
+/// Entity stores of recent calls, by (version, agent, resource, action if its groups matter).
+#[derive(Debug, Default)]
+struct EntityCache(RwLock<HashMap<(u64, String, String, Option<String>), Arc<Built>>>);
+
+/// The most entity stores kept; the cache is emptied when it is full.
+const MAX_CACHED_ENTITIES: usize = 4096;
 
 impl fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -49,6 +59,7 @@ impl PolicyEngine {
         Self {
             index: Index::default(),
             schema_text: schema_text(&hints, &SchemaActions::default()),
+            entities: EntityCache::default(),
             hints,
             types: Types::new().ok(),
             authorizer: Authorizer::new(),
@@ -70,6 +81,7 @@ impl PolicyEngine {
             require_permit,
             count: loaded.policies.len(),
             schema_text: loaded.schema_text,
+            entities: EntityCache::default(),
         })
     }
 
@@ -113,14 +125,41 @@ impl PolicyEngine {
             .as_ref()
             .ok_or_else(|| Error::new(ErrorCode::InternalError, "the policy engine has no entity types".to_owned()))?;
         let action_groups = [universal, slice].into_iter().flatten().any(|s| s.needs_action_groups);
-        let (request, entities) = build(req, &self.hints, types, action_groups)?;
+        let built = self.entities_for(req, types, action_groups)?;
+        let request = build_request(req, &self.hints, &built)?;
+        let entities = &built.entities;
         for set in restrict {
-            outcome.add_restrict(&self.authorizer.is_authorized(&request, set, &entities));
+            outcome.add_restrict(&self.authorizer.is_authorized(&request, set, entities));
         }
         for set in allow {
-            outcome.add_allow(&self.authorizer.is_authorized(&request, set, &entities), |id| self.index.flags(id));
+            outcome.add_allow(&self.authorizer.is_authorized(&request, set, entities), |id| self.index.flags(id));
         }
         outcome.sort();
         Ok(outcome)
+    }
+
+    /// The call's entities: reused when the caller vouches that the attributes did not change
+    /// (`entities_version`), built afresh otherwise.
+    fn entities_for(&self, req: &PolicyRequest<'_>, types: &Types, action_groups: bool) -> Result<Arc<Built>> {
+        let Some(version) = req.entities_version else {
+            return Ok(Arc::new(build_entities(req, &self.hints, types, action_groups)?));
+        };
+        let key = (
+            version,
+            req.principal.id.to_owned(),
+            req.resource.id.to_owned(),
+            action_groups.then(|| req.action.to_owned()),
+        );
+        if let Some(hit) = self.entities.0.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let built = Arc::new(build_entities(req, &self.hints, types, action_groups)?);
+        if let Ok(mut map) = self.entities.0.write() {
+            if map.len() >= MAX_CACHED_ENTITIES {
+                map.clear();
+            }
+            map.insert(key, Arc::clone(&built));
+        }
+        Ok(built)
     }
 }

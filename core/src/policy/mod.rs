@@ -174,4 +174,8 @@ pub struct PolicyRequest<'a> {
     pub risk: Option<&'a Value>,
     /// The time of the call, Unix seconds, as `context.now`.
     pub now: i64,
+    /// A version of the agent and resource attributes: calls giving the same version for the
+    /// same agent and resource promise identical attributes, so their entities are built once
+    /// and reused. `None` (e.g. attributes passed with the call) builds them afresh.
+    pub entities_version: Option<u64>,
 }

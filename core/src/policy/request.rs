@@ -106,14 +106,23 @@ fn args(req: &PolicyRequest<'_>, hints: &SchemaHints) -> Result<RestrictedExpres
     RestrictedExpression::new_record(pairs).map_err(|e| internal(format!("cannot build `args`: {e}")))
 }
 
-/// The Cedar request and entity store for `req`. The action entity (with its groups) is put in
-/// the store only when `action_groups`: a policy tests membership in a group.
-pub(crate) fn build(
+/// The entities of a call and their ids.
+#[derive(Debug)]
+pub(crate) struct Built {
+    agent: EntityUid,
+    action: EntityUid,
+    resource: EntityUid,
+    pub(crate) entities: Entities,
+}
+
+/// The entity store for `req`. The action entity (with its groups) is put in the store only
+/// when `action_groups`: a policy tests membership in a group.
+pub(crate) fn build_entities(
     req: &PolicyRequest<'_>,
     hints: &SchemaHints,
     types: &Types,
     action_groups: bool,
-) -> Result<(Request, Entities)> {
+) -> Result<Built> {
     let p = &req.principal;
     let agent_uid = EntityUid::from_type_name_and_id(types.agent.clone(), EntityId::new(p.id));
     let mut attrs = Vec::with_capacity(3 + p.attributes.len());
@@ -150,6 +159,13 @@ pub(crate) fn build(
         (action_uid(&types.action, req.action), None)
     };
 
+    let entities = Entities::from_entities([Some(agent), Some(resource), action].into_iter().flatten(), None)
+        .map_err(|e| internal(format!("cannot build the entity store: {e}")))?;
+    Ok(Built { agent: agent_uid, action: action_uid, resource: resource_uid, entities })
+}
+
+/// The Cedar request for `req` over entities built by [`build_entities`].
+pub(crate) fn build_request(req: &PolicyRequest<'_>, hints: &SchemaHints, built: &Built) -> Result<Request> {
     let d = &req.delegation;
     let mut delegation = Vec::with_capacity(4);
     delegation.push(("depth".to_owned(), RestrictedExpression::new_long(d.depth)));
@@ -169,9 +185,6 @@ pub(crate) fn build(
     ])
     .map_err(|e| invalid(format!("the call's context cannot be evaluated: {e}")))?;
 
-    let entities = Entities::from_entities([Some(agent), Some(resource), action].into_iter().flatten(), None)
-        .map_err(|e| internal(format!("cannot build the entity store: {e}")))?;
-    let request = Request::new(agent_uid, action_uid, resource_uid, context, None)
-        .map_err(|e| internal(format!("cannot build the request: {e}")))?;
-    Ok((request, entities))
+    Request::new(built.agent.clone(), built.action.clone(), built.resource.clone(), context, None)
+        .map_err(|e| internal(format!("cannot build the request: {e}")))
 }

@@ -237,6 +237,9 @@ impl Runtime {
             env: ctx.env.as_ref(),
             risk: ctx.risk.as_ref(),
             now,
+            // Registered attributes change only with the store's revision; attributes passed
+            // with the call are never cached.
+            entities_version: passed.is_none().then_some(loaded.revision),
         });
         let outcome = match outcome {
             Ok(o) => o,

@@ -126,6 +126,7 @@ impl Call {
             env: self.env.as_ref(),
             risk: self.risk.as_ref(),
             now: self.now,
+            entities_version: None,
         })
     }
 }
