@@ -29,9 +29,12 @@ pub struct PolicyEngine {
     entities: EntityCache,
 }
 
-/// Entity stores of recent calls, by (version, agent, resource, action if its groups matter).
+/// (version, agent, resource, action if its groups matter).
+type EntityKey = (u64, String, String, Option<String>);
+
+/// Entity stores of recent calls.
 #[derive(Debug, Default)]
-struct EntityCache(RwLock<HashMap<(u64, String, String, Option<String>), Arc<Built>>>);
+struct EntityCache(RwLock<HashMap<EntityKey, Arc<Built>>>);
 
 /// The most entity stores kept; the cache is emptied when it is full.
 const MAX_CACHED_ENTITIES: usize = 4096;
