@@ -289,123 +289,43 @@ fn check_policies_and_approvals_through_the_cli() {
     let token =
         ok(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
     let token = token.trim();
+    // `rid [--json] check` of a refund; returns the exit code and the printed decision.
+    let check = |json_out: bool, resource: &str, args: &str, receipt: Option<&str>| {
+        let mut argv =
+            vec!["check", "--token", token, "--action", "payments.refund", "--resource", resource, "--args", args];
+        if json_out {
+            argv.insert(0, "--json");
+        }
+        if let Some(r) = receipt {
+            argv.extend(["--approval", r]);
+        }
+        let out = rid_in(&home, &argv, None);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let decision = |text: &str| -> serde_json::Value { serde_json::from_str(text).unwrap() };
 
-    let allowed = json(
-        &home,
-        &[
-            "check",
-            "--token",
-            token,
-            "--action",
-            "payments.refund",
-            "--resource",
-            "customer/42",
-            "--args",
-            r#"{"amount":10}"#,
-        ],
-    );
-    assert_eq!(allowed["effect"], "allow");
+    let (code, allowed) = check(true, "customer/42", r#"{"amount":10}"#, None);
+    assert_eq!((code, decision(&allowed)["effect"].clone()), (Some(0), serde_json::json!("allow")));
     // A deny prints the decision and exits 3.
-    let out = rid_in(
-        &home,
-        &[
-            "check",
-            "--token",
-            token,
-            "--action",
-            "payments.refund",
-            "--resource",
-            "customer/77",
-            "--args",
-            r#"{"amount":10}"#,
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(3));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (code, text) = check(false, "customer/77", r#"{"amount":10}"#, None);
+    assert_eq!(code, Some(3));
     assert!(text.starts_with("deny: payments.refund on customer/77") && text.contains("policy_forbid"), "{text}");
     // Approval: require → approve → allowed once.
     let args = r#"{"amount":90}"#;
-    let out = rid_in(
-        &home,
-        &[
-            "--json",
-            "check",
-            "--token",
-            token,
-            "--action",
-            "payments.refund",
-            "--resource",
-            "customer/42",
-            "--args",
-            args,
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(3));
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, text) = check(true, "customer/42", args, None);
+    assert_eq!(code, Some(3));
+    let d = decision(&text);
     assert_eq!(d["effect"], "require_approval");
     let id = d["approval_request"]["id"].as_str().unwrap().to_owned();
     assert!(ok(&home, &["approval", "show", &id]).contains("[pending]"));
     assert_eq!(fails(&home, &["approve", &id, "--approver", "agent:acme/bot"], None), "approval_invalid");
     let receipt = ok(&home, &["approve", &id, "--approver", "user:alice@acme"]);
-    let run = || {
-        json(
-            &home,
-            &[
-                "check",
-                "--token",
-                token,
-                "--action",
-                "payments.refund",
-                "--resource",
-                "customer/42",
-                "--args",
-                args,
-                "--approval",
-                receipt.trim(),
-            ],
-        )
-    };
-    assert_eq!(run()["reasons"][0]["code"], "approved");
-    let out = rid_in(
-        &home,
-        &[
-            "--json",
-            "check",
-            "--token",
-            token,
-            "--action",
-            "payments.refund",
-            "--resource",
-            "customer/42",
-            "--args",
-            args,
-            "--approval",
-            receipt.trim(),
-        ],
-        None,
-    );
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(d["reasons"][0]["code"], "approval_invalid");
+    let (code, text) = check(true, "customer/42", args, Some(receipt.trim()));
+    assert_eq!((code, decision(&text)["reasons"][0]["code"].clone()), (Some(0), serde_json::json!("approved")));
+    let (_, text) = check(true, "customer/42", args, Some(receipt.trim()));
+    assert_eq!(decision(&text)["reasons"][0]["code"], "approval_invalid");
     // Deny through the CLI.
-    let out = rid_in(
-        &home,
-        &[
-            "--json",
-            "check",
-            "--token",
-            token,
-            "--action",
-            "payments.refund",
-            "--resource",
-            "customer/42",
-            "--args",
-            r#"{"amount":91}"#,
-        ],
-        None,
-    );
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let id = d["approval_request"]["id"].as_str().unwrap().to_owned();
+    let (_, text) = check(true, "customer/42", r#"{"amount":91}"#, None);
+    let id = decision(&text)["approval_request"]["id"].as_str().unwrap().to_owned();
     assert_eq!(json(&home, &["approval", "deny", &id, "--approver", "user:alice@acme"])["status"], "denied");
 }
