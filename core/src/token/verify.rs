@@ -73,10 +73,12 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
                     )
                 })?
             }
-            Some((_, parent)) => {
-                let key = PublicKey::from_jwk(&parent.cnf.jwk).map_err(|e| {
-                    code_err(ErrorCode::TokenMalformed, format!("link {} `cnf` key: {}", i - 1, e.message()))
-                })?;
+            Some(_) => {
+                // The parent's `cnf` key, parsed once when the parent link was checked.
+                let key = links
+                    .last()
+                    .map(|parent| parent.key.clone())
+                    .ok_or_else(|| code_err(ErrorCode::InternalError, "chain state is inconsistent"))?;
                 if let Some(kid) = raw.header.kid.as_deref() {
                     if kid != key.kid() {
                         return Err(code_err(
