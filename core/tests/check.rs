@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
@@ -221,12 +219,7 @@ fn max_uses_is_exact_under_eight_threads() {
 }
 
 fn folder_runtime(dir: &std::path::Path) -> Runtime {
-    let options = RuntimeOptions {
-        issuer: Some(ISSUER.into()),
-        clock: Arc::new(FixedClock::at(NOW)),
-        ..RuntimeOptions::default()
-    };
-    Runtime::open(Some(dir), options).unwrap()
+    Runtime::open(Some(dir), options(&FixedClock::at(NOW))).unwrap()
 }
 
 #[test]
@@ -277,23 +270,8 @@ fn limit_worker() {
 
 #[test]
 fn proofs_of_possession_are_bound_to_the_call_and_single_use() {
-    let clock = FixedClock::at(NOW);
-    let options = RuntimeOptions {
-        issuer: Some(ISSUER.into()),
-        clock: Arc::new(clock.clone()),
-        require_proof: true,
-        ..RuntimeOptions::default()
-    };
-    let rt = Runtime::in_memory(options).unwrap();
-    rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
-    let cred = rt
-        .delegate(&DelegateRequest {
-            to: BOT.into(),
-            on_behalf_of: ALICE.into(),
-            scopes: narrow_scopes(),
-            ..Default::default()
-        })
-        .unwrap();
+    let rt = Runtime::in_memory(RuntimeOptions { require_proof: true, ..options(&FixedClock::at(NOW)) }).unwrap();
+    let cred = bot_grant(&rt, narrow_scopes());
     let none = serde_json::Map::new();
     let r = req("crm.read", "customer/42", &none);
     assert_eq!(rt.check(cred.token(), &r).code(), Some(ReasonCode::ProofRequired));

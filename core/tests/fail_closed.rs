@@ -10,14 +10,11 @@ use common::*;
 use runtime_identity::agent::{AgentFilter, AgentRecord};
 use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
 use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::store::{
     ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
     StateSnapshot, Store,
 };
-use runtime_identity::{
-    AgentSpec, DelegateRequest, Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime,
-};
+use runtime_identity::{Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime};
 
 /// A memory store whose reads and writes fail once `broken` is set.
 #[derive(Debug, Default)]
@@ -152,22 +149,9 @@ impl Store for Flaky {
 #[test]
 fn a_store_error_during_a_check_denies_with_internal_error() {
     let store = Arc::new(Flaky::default());
-    let options = RuntimeOptions {
-        issuer: Some(ISSUER.into()),
-        clock: Arc::new(FixedClock::at(NOW)),
-        ..RuntimeOptions::default()
-    };
-    let rt = Runtime::with_store(store.clone(), options).unwrap();
-    rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
+    let rt = Runtime::with_store(store.clone(), options(&FixedClock::at(NOW))).unwrap();
     let limited = scope(serde_json::json!({"actions": ["crm.read"], "limits": {"max_uses": 5}}));
-    let cred = rt
-        .delegate(&DelegateRequest {
-            to: BOT.into(),
-            on_behalf_of: ALICE.into(),
-            scopes: vec![limited],
-            ..Default::default()
-        })
-        .unwrap();
+    let cred = bot_grant(&rt, vec![limited]);
     let none = serde_json::Map::new();
     let req =
         CheckRequest { action: "crm.read", resource: Some("customer/1"), args: Some(&none), ..Default::default() };

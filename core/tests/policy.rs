@@ -239,22 +239,8 @@ fn broken_policies_are_refused_with_a_location_and_the_working_set_stays() {
 
 #[test]
 fn require_permit_needs_an_explicit_permit() {
-    let options = RuntimeOptions {
-        issuer: Some(ISSUER.into()),
-        clock: Arc::new(FixedClock::at(NOW)),
-        require_permit: true,
-        ..RuntimeOptions::default()
-    };
-    let rt = Runtime::in_memory(options).unwrap();
-    rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
-    let cred = rt
-        .delegate(&DelegateRequest {
-            to: BOT.into(),
-            on_behalf_of: ALICE.into(),
-            scopes: wide_scopes(),
-            ..Default::default()
-        })
-        .unwrap();
+    let rt = Runtime::in_memory(RuntimeOptions { require_permit: true, ..options(&FixedClock::at(NOW)) }).unwrap();
+    let cred = bot_grant(&rt, wide_scopes());
     let none = serde_json::Map::new();
     let req =
         CheckRequest { action: "crm.read", resource: Some("customer/1"), args: Some(&none), ..Default::default() };

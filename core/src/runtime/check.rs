@@ -247,12 +247,12 @@ impl Runtime {
                 return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message()))))
             }
         };
-        let restricting_errors: Vec<&(String, String)> = outcome.errors.iter().collect();
         if !outcome.forbids.is_empty() {
             draft.decision.policies = outcome.forbids.clone();
             return Ok(Err((ReasonCode::PolicyForbid, format!("forbidden by policy {}", outcome.forbids.join(", ")))));
         }
-        if let Some((id, msg)) = restricting_errors.first() {
+        // A forbid or @approval/@proof policy that failed to evaluate may have applied.
+        if let Some((id, msg)) = outcome.errors.first() {
             draft.decision.policies = vec![id.clone()];
             return Ok(Err((ReasonCode::InternalError, format!("policy `{id}` could not be evaluated: {msg}"))));
         }

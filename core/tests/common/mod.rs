@@ -23,14 +23,20 @@ pub struct Fixture {
     pub clock: FixedClock,
 }
 
+/// Options for issuer [`ISSUER`] with a clock fixed at [`NOW`].
+pub fn options(clock: &FixedClock) -> RuntimeOptions {
+    RuntimeOptions { issuer: Some(ISSUER.into()), clock: Arc::new(clock.clone()), ..RuntimeOptions::default() }
+}
+
+/// Registers [`BOT`] (owned by [`ALICE`]) in `rt` and grants it `scopes`.
+pub fn bot_grant(rt: &Runtime, scopes: Vec<Scope>) -> Credential {
+    rt.register_agent(BOT, AgentSpec { owner: Some(ALICE.into()), ..Default::default() }).unwrap();
+    rt.delegate(&DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes, ..Default::default() }).unwrap()
+}
+
 pub fn fixture_with(alg: Algorithm) -> Fixture {
     let clock = FixedClock::at(NOW);
-    let options = RuntimeOptions {
-        issuer: Some(ISSUER.into()),
-        alg,
-        clock: Arc::new(clock.clone()),
-        ..RuntimeOptions::default()
-    };
+    let options = RuntimeOptions { alg, ..options(&clock) };
     let rt = Runtime::in_memory(options).unwrap();
     for id in [BOT, SUB, LEAF] {
         rt.register_agent(
