@@ -90,6 +90,10 @@ error_codes! {
     StoreCorrupt => "store_corrupt",
     /// The store could not be read or written (I/O, locking).
     StoreUnavailable => "store_unavailable",
+    /// The audit log is unreadable or its last line is not a valid event; appends stop.
+    AuditCorrupt => "audit_corrupt",
+    /// The audit log could not be written (I/O error); the guarded call does not run.
+    AuditUnavailable => "audit_unavailable",
     /// A bug or an unexpected state; the operation was refused.
     InternalError => "internal_error",
 }

@@ -24,6 +24,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod audit;
 pub mod check;
 pub mod clock;
 pub mod duration;

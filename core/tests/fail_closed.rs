@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::*;
 use runtime_identity::agent::{AgentFilter, AgentRecord};
 use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
+use runtime_identity::audit::StoredCheckpoint;
 use runtime_identity::check::CheckRequest;
 use runtime_identity::store::{
     ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
@@ -61,6 +62,18 @@ impl Store for Flaky {
     fn remove_authority_key(&self, kid: &str) -> Result<bool> {
         self.gate()?;
         self.inner.remove_authority_key(kid)
+    }
+    fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
+        self.gate()?;
+        self.inner.removed_authority_keys()
+    }
+    fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.gate()?;
+        self.inner.audit_checkpoint()
+    }
+    fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
+        self.gate()?;
+        self.inner.save_audit_checkpoint(cp)
     }
     fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()> {
         self.gate()?;

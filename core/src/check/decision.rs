@@ -167,6 +167,9 @@ pub struct Decision {
     /// The approval to ask for, when `effect == require_approval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_request: Option<ApprovalRequest>,
+    /// The approval receipt this call consumed (`effect == allow` by approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_used: Option<String>,
     /// The action checked.
     pub action: String,
     /// The resource checked.

@@ -3,6 +3,7 @@
 use crate::agent::{
     transition, AgentFilter, AgentKey, AgentRecord, AgentSpec, AgentStatus, DEFAULT_MAX_DELEGATION_DEPTH,
 };
+use crate::audit::{lifecycle, EventType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwk, PrivateKey, PublicKey};
 use crate::principal::PrincipalId;
@@ -62,6 +63,8 @@ impl Runtime {
             updated_at: now,
         };
         self.store.insert_agent(&record, private)?;
+        let kid = record.current_key().map(|k| k.kid.as_str());
+        self.emit(lifecycle::agent(EventType::AgentRegistered, &record, kid, self.now_ms()))?;
         Ok(record)
     }
 
@@ -81,7 +84,7 @@ impl Runtime {
     fn set_status(&self, id: &str, to: AgentStatus) -> Result<AgentRecord> {
         let id = agent_id(id)?;
         let now = self.now();
-        self.store.update_agent(
+        let record = self.store.update_agent(
             &id,
             &mut |rec| {
                 transition(&rec.id, rec.status, to)?;
@@ -90,7 +93,14 @@ impl Runtime {
                 Ok(())
             },
             None,
-        )
+        )?;
+        let kind = match to {
+            AgentStatus::Active => EventType::AgentResumed,
+            AgentStatus::Suspended => EventType::AgentSuspended,
+            AgentStatus::Revoked => EventType::AgentRevoked,
+        };
+        self.emit(lifecycle::agent(kind, &record, None, self.now_ms()))?;
+        Ok(record)
     }
 
     /// Suspends an agent: every credential whose chain contains it is refused from the next
@@ -127,7 +137,7 @@ impl Runtime {
         };
         self.refuse_known_key(&public)?;
         let stored = private.is_some();
-        self.store.update_agent(
+        let record = self.store.update_agent(
             &id,
             &mut |rec| {
                 if rec.status == AgentStatus::Revoked {
@@ -154,6 +164,8 @@ impl Runtime {
                 Ok(())
             },
             private,
-        )
+        )?;
+        self.emit(lifecycle::agent(EventType::AgentKeyRotated, &record, Some(public.kid()), self.now_ms()))?;
+        Ok(record)
     }
 }

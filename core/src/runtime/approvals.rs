@@ -4,6 +4,7 @@
 use crate::approval::{
     ApprovalRecord, ApprovalStatus, BoundCall, ReceiptClaims, RECEIPT_TTL_SECONDS, RECEIPT_TYP, REQUEST_TTL_SECONDS,
 };
+use crate::audit::{lifecycle, EventType};
 use crate::check::ApprovalRequest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
@@ -48,6 +49,9 @@ impl Runtime {
             decided_at: None,
         };
         let stored = self.store.open_approval(&record, now)?;
+        if stored.id == record.id {
+            self.emit(lifecycle::approval(EventType::ApprovalRequested, &stored, self.now_ms()))?;
+        }
         Ok(ApprovalRequest {
             id: stored.id,
             action_hash: stored.action_hash,
@@ -96,6 +100,7 @@ impl Runtime {
             &serde_json::to_vec(&claims).map_err(|e| crate::err!(InternalError, "{e}"))?,
             key.as_ref(),
         );
+        self.emit(lifecycle::approval(EventType::ApprovalGranted, &approval, self.now_ms()))?;
         Ok(Receipt { token, approval })
     }
 
@@ -103,7 +108,9 @@ impl Runtime {
     pub fn deny_approval(&self, request_id: &str, approver: &str) -> Result<ApprovalRecord> {
         let approver = Self::approver(approver)?;
         let now = self.now();
-        self.store.decide_approval(request_id, ApprovalStatus::Denied, approver.as_str(), now, now)
+        let approval = self.store.decide_approval(request_id, ApprovalStatus::Denied, approver.as_str(), now, now)?;
+        self.emit(lifecycle::approval(EventType::ApprovalDenied, &approval, self.now_ms()))?;
+        Ok(approval)
     }
 
     /// Checks a receipt's signature, issuer, expiry and binding; returns the request id.

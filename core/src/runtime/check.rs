@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::approval::{action_hash, BoundCall};
+use crate::audit::{decision_event, lifecycle};
 use crate::check::request::{valid_action, valid_resource, CallContext, MAX_ARGS_BYTES};
 use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
@@ -62,9 +63,11 @@ fn denial_reason(kind: &DenialKind) -> ReasonCode {
 /// The end of the steps: an effect with its reason, or a deny with its code and message.
 type Step = std::result::Result<(Effect, Reason), (ReasonCode, String)>;
 
-/// A decision under construction.
+/// A decision under construction, with what its audit event needs.
 struct Draft {
     decision: Decision,
+    chain: Option<Arc<VerifiedChain>>,
+    txn: Option<String>,
 }
 
 impl Draft {
@@ -81,14 +84,18 @@ impl Draft {
                 grant_id: None,
                 policies: Vec::new(),
                 approval_request: None,
+                approval_used: None,
                 action: req.action.to_owned(),
                 resource: req.resource.unwrap_or("*").to_owned(),
                 decided_at_ms: now_ms,
             },
+            chain: None,
+            txn: None,
         }
     }
 
-    fn chain(&mut self, chain: &VerifiedChain) {
+    fn chain(&mut self, chain: &Arc<VerifiedChain>) {
+        self.chain = Some(Arc::clone(chain));
         let d = &mut self.decision;
         d.actor = chain.actor().map(|a| a.as_str().to_owned());
         d.chain = chain.agents().map(|a| a.as_str().to_owned()).collect();
@@ -96,34 +103,42 @@ impl Draft {
         d.grant_id = chain.grant_id().map(str::to_owned);
     }
 
-    fn deny(mut self, code: ReasonCode, message: impl Into<String>) -> Decision {
-        self.decision.effect = Effect::Deny;
-        self.decision.allowed = false;
-        self.decision.reasons.insert(0, Reason::new(code, message));
-        self.decision
+    fn deny(&mut self, code: ReasonCode, message: impl Into<String>) {
+        self.finish(Effect::Deny, Reason::new(code, message));
     }
 
-    fn finish(mut self, effect: Effect, reason: Reason) -> Decision {
+    fn finish(&mut self, effect: Effect, reason: Reason) {
         self.decision.effect = effect;
         self.decision.allowed = effect == Effect::Allow;
         self.decision.reasons.insert(0, reason);
-        self.decision
     }
 }
 
 impl Runtime {
-    /// Checks one call before it runs. Never fails: every problem is a deny with a reason.
+    /// Checks one call before it runs and records the decision in the audit log (in `sync`
+    /// mode it is on disk when this returns). Never fails: every problem, including a failure
+    /// to record, is a deny with a reason.
     pub fn check<'a>(&self, credential: impl Into<Presented<'a>>, req: &CheckRequest<'_>) -> Decision {
         let now_ms = self.options.clock.now_ms();
         let mut draft = Draft::new(req, now_ms);
         match self.check_steps(credential.into(), req, &mut draft) {
-            Ok(Ok(reason_and_effect)) => {
-                let (effect, reason) = reason_and_effect;
-                draft.finish(effect, reason)
-            }
+            Ok(Ok((effect, reason))) => draft.finish(effect, reason),
             Ok(Err((code, message))) => draft.deny(code, message),
             Err(e) => draft.deny(ReasonCode::InternalError, format!("{} ({})", e.message(), e.code())),
         }
+        let event = decision_event(
+            &draft.decision,
+            draft.chain.as_deref(),
+            req.args,
+            draft.txn.as_deref(),
+            &self.options.audit.record_args,
+        );
+        if let Err(e) = self.emit(event) {
+            // Fail closed: an action whose decision is not on record does not run.
+            draft.decision.approval_request = None;
+            draft.deny(ReasonCode::InternalError, format!("the decision could not be recorded: {}", e.message()));
+        }
+        draft.decision
     }
 
     /// The `action_hash` a check of `req` with `credential` binds approvals and proofs to.
@@ -190,6 +205,7 @@ impl Runtime {
                 Err(e) => return Ok(Err((ReasonCode::RequestInvalid, format!("context is not valid: {e}")))),
             },
         };
+        draft.txn.clone_from(&ctx.txn);
         let registered = loaded.resources.get(resource);
         let passed = ctx.resource.as_ref();
         let data_class =
@@ -324,10 +340,15 @@ impl Runtime {
                     };
                     let use_ = crate::store::ApprovalUse { id: &id, action_hash: &hash };
                     return match self.store.consume(&ops, Some(use_), now, true)? {
-                        Ok(()) => Ok(Ok((
-                            Effect::Allow,
-                            Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed")),
-                        ))),
+                        Ok(()) => {
+                            let decision_id = &draft.decision.decision_id;
+                            self.emit(lifecycle::approval_consumed(&id, decision_id, self.now_ms()))?;
+                            draft.decision.approval_used = Some(id.clone());
+                            Ok(Ok((
+                                Effect::Allow,
+                                Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed")),
+                            )))
+                        }
                         Err(ConsumeRefusal::Approval(why)) => Ok(Err((ReasonCode::ApprovalInvalid, why))),
                         Err(refusal) => Ok(Err(super::limits::refusal_reason(&ops, &refusal))),
                     };

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::agent::AgentStatus;
+use crate::audit::{lifecycle, EventType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::{PrincipalId, PrincipalKind};
@@ -138,8 +141,9 @@ impl Runtime {
             authorization_details: req.scopes.iter().map(Scope::to_wire).collect(),
             rid: RidClaim { depth: 0, max_depth, purpose: req.purpose.clone(), prf: None },
         };
-        let link = sign_link(&claims, self.signing_key()?.as_ref())?;
-        self.store.record_grant(&GrantRecord {
+        let signer = self.signing_key()?;
+        let link = sign_link(&claims, signer.as_ref())?;
+        let grant = GrantRecord {
             grant_id: claims.jti.clone(),
             parent_id: None,
             issuer: claims.iss.clone(),
@@ -147,7 +151,11 @@ impl Runtime {
             on_behalf_of: sub,
             issued_at: now,
             expires_at: claims.exp,
-        })?;
+        };
+        self.store.record_grant(&grant)?;
+        let scopes = Value::Array(claims.authorization_details);
+        let purpose = claims.rid.purpose.as_deref();
+        self.emit(lifecycle::grant(EventType::GrantIssued, &grant, scopes, purpose, signer.kid(), self.now_ms()))?;
         self.verify(&link)
     }
 
@@ -268,7 +276,7 @@ impl Runtime {
         };
         let link = sign_link(&claims, key)?;
         let token = format!("{parent}~{link}");
-        self.store.record_grant(&GrantRecord {
+        let grant = GrantRecord {
             grant_id: claims.jti.clone(),
             parent_id: Some(leaf.grant_id.clone()),
             issuer: claims.iss.clone(),
@@ -276,7 +284,11 @@ impl Runtime {
             on_behalf_of: chain.on_behalf_of.clone(),
             issued_at: now,
             expires_at: exp,
-        })?;
+        };
+        self.store.record_grant(&grant)?;
+        let scopes = Value::Array(claims.authorization_details);
+        let purpose = claims.rid.purpose.as_deref();
+        self.emit(lifecycle::grant(EventType::GrantAttenuated, &grant, scopes, purpose, key.kid(), self.now_ms()))?;
         self.verify(&token)
     }
 
@@ -329,7 +341,9 @@ impl Runtime {
                 format!("grant id `{}` is not valid", crate::principal::preview(id)),
             ));
         }
-        self.store.revoke_grant(id, self.now())
+        let revoked = self.store.revoke_grant(id, self.now())?;
+        self.emit(lifecycle::grant_revoked(id, &revoked, self.now_ms()))?;
+        Ok(revoked)
     }
 
     /// Number of verified chains currently cached.

@@ -3,6 +3,7 @@
 
 mod agents;
 mod approvals;
+mod audit;
 mod authority;
 mod cache;
 mod check;
@@ -14,6 +15,7 @@ mod state;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::audit::{AuditLog, AuditOptions, Sink, LOG_FILE};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Algorithm;
@@ -56,6 +58,8 @@ pub struct RuntimeOptions {
     pub require_permit: bool,
     /// Require a proof of possession with every check.
     pub require_proof: bool,
+    /// The audit log's durability, checkpoint interval and allow-listed arguments.
+    pub audit: AuditOptions,
 }
 
 impl Default for RuntimeOptions {
@@ -68,6 +72,7 @@ impl Default for RuntimeOptions {
             clock: Arc::new(SystemClock),
             require_permit: false,
             require_proof: false,
+            audit: AuditOptions::default(),
         }
     }
 }
@@ -115,6 +120,7 @@ pub struct Runtime {
     chains: cache::ChainCache,
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
+    audit: AuditLog,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -128,7 +134,8 @@ impl Runtime {
     pub fn open(path: Option<&Path>, options: RuntimeOptions) -> Result<Self> {
         let home = resolve_home(path);
         let store = SqliteStore::open(&home)?;
-        let mut rt = Self::with_store(Arc::new(store), options)?;
+        let sink = Sink::open_file(&home.join(LOG_FILE))?;
+        let mut rt = Self::build(Arc::new(store), options, sink)?;
         rt.policy_dir = Some(home.join(POLICY_DIR));
         rt.reload_policies()?;
         Ok(rt)
@@ -139,8 +146,12 @@ impl Runtime {
         Self::with_store(Arc::new(MemoryStore::new()), options)
     }
 
-    /// A runtime over any store.
+    /// A runtime over any store, with its audit log in memory.
     pub fn with_store(store: Arc<dyn Store>, options: RuntimeOptions) -> Result<Self> {
+        Self::build(store, options, Sink::memory())
+    }
+
+    fn build(store: Arc<dyn Store>, options: RuntimeOptions, sink: Sink) -> Result<Self> {
         if let Some(issuer) = &options.issuer {
             validate_issuer(issuer)?;
         }
@@ -167,6 +178,8 @@ impl Runtime {
         let now = options.clock.now();
         store.ensure_authority_key(&mut || crate::keys::PrivateKey::generate(alg), now)?;
         let state = state::StateCache::load(store.as_ref())?;
+        let audit =
+            AuditLog::new(sink, Arc::clone(&store), issuer.clone(), Arc::clone(&options.clock), options.audit.clone())?;
         Ok(Self {
             store,
             issuer,
@@ -175,6 +188,7 @@ impl Runtime {
             chains: cache::ChainCache::default(),
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
+            audit,
         })
     }
 

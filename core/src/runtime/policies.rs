@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::audit::lifecycle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{PolicyEngine, PolicySource, SchemaHints};
 use crate::store::ResourceRecord;
@@ -77,8 +78,25 @@ impl Runtime {
     /// Replaces the policies in force with `sources`, all or nothing: on any error the
     /// previous policies stay.
     pub fn load_policies(&self, sources: &[PolicySource]) -> Result<usize> {
-        let engine = self.validate_policies(sources)?;
+        let mut text = Vec::new();
+        for s in sources {
+            text.extend_from_slice(s.name.as_bytes());
+            text.push(0);
+            text.extend_from_slice(s.text.as_bytes());
+            text.push(0);
+        }
+        let digest = crate::audit::sha256_hex(&text);
+        let engine = match self.validate_policies(sources) {
+            Ok(engine) => engine,
+            Err(e) => {
+                // The rejection is recorded; the caller gets the policy error either way.
+                let _ = self.emit(lifecycle::policy_rejected(&e.to_string(), digest, self.now_ms()));
+                return Err(e);
+            }
+        };
         let count = engine.policy_count();
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+        self.emit(lifecycle::policy_loaded(names, count, digest, self.now_ms()))?;
         *self.policies.write().map_err(|_| poisoned())? = Arc::new(engine);
         Ok(count)
     }

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
+use crate::audit::StoredCheckpoint;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
@@ -28,6 +29,8 @@ struct Inner {
     counters: HashMap<String, (f64, i64)>,
     approvals: HashMap<String, ApprovalRecord>,
     proofs: HashMap<String, i64>,
+    removed_authority: Vec<AuthorityKeyRecord>,
+    checkpoint: Option<StoredCheckpoint>,
 }
 
 /// State kept in memory only; lost when dropped.
@@ -80,6 +83,22 @@ impl Store for MemoryStore {
         Ok(g.authority_private.get(kid).cloned())
     }
 
+    fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
+        Ok(self.lock()?.removed_authority.clone())
+    }
+
+    fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        Ok(self.lock()?.checkpoint.clone())
+    }
+
+    fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
+        let mut g = self.lock()?;
+        if g.checkpoint.as_ref().is_none_or(|old| cp.seq > old.seq) {
+            g.checkpoint = Some(cp.clone());
+        }
+        Ok(())
+    }
+
     fn ensure_authority_key(&self, make: &mut dyn FnMut() -> Result<PrivateKey>, now: i64) -> Result<()> {
         let mut g = self.lock()?;
         if g.authority.iter().any(|k| k.retired_at.is_none()) {
@@ -107,12 +126,13 @@ impl Store for MemoryStore {
 
     fn remove_authority_key(&self, kid: &str) -> Result<bool> {
         let mut g = self.lock()?;
-        let before = g.authority.len();
-        g.authority.retain(|k| k.kid != kid);
-        let removed = g.authority.len() != before;
-        if removed {
-            g.authority_private.remove(kid);
-        }
+        let Some(pos) = g.authority.iter().position(|k| k.kid == kid) else {
+            return Ok(false);
+        };
+        let record = g.authority.remove(pos);
+        g.removed_authority.push(record);
+        g.authority_private.remove(kid);
+        let removed = true;
         drop(g);
         self.bump();
         Ok(removed)

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
+use crate::audit::StoredCheckpoint;
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
@@ -144,8 +145,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn ensure_authority_key(&self, make: &mut dyn FnMut() -> Result<PrivateKey>, now: i64) -> Result<()>;
     /// Atomically: retire the signing key and add `key` as the new one.
     fn rotate_authority_key(&self, key: PrivateKey, now: i64) -> Result<()>;
-    /// Deletes a retired authority key (public and private). Returns whether it existed.
+    /// Takes a retired authority key out of service: the private half is deleted and the
+    /// public half moves to [`Store::removed_authority_keys`]. Returns whether it existed.
     fn remove_authority_key(&self, kid: &str) -> Result<bool>;
+    /// Authority keys taken out of service, kept only to verify old audit checkpoints.
+    fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>>;
+
+    /// The audit log's newest checkpoint.
+    fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// Keeps `cp` as the newest checkpoint if its `seq` is higher than the stored one's.
+    fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()>;
 
     /// Inserts a new agent (error `agent_exists` if the id is taken), with its private key.
     fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()>;

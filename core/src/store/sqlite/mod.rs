@@ -24,6 +24,7 @@ use super::{
     GrantRecord, ResourceRecord, StateSnapshot, Store,
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
+use crate::audit::StoredCheckpoint;
 use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
@@ -123,7 +124,7 @@ impl Store for SqliteStore {
     }
 
     fn authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
-        read_authority_keys(&*self.conn()?)
+        read_authority_keys(&*self.conn()?, false)
     }
 
     fn authority_private_key(&self, kid: &str) -> Result<Option<Arc<PrivateKey>>> {
@@ -155,6 +156,12 @@ impl Store for SqliteStore {
     fn remove_authority_key(&self, kid: &str) -> Result<bool> {
         let path = self.authority_key_path(kid)?;
         let removed = self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO removed_authority_keys SELECT kid, alg, jwk, created_at, retired_at \
+                 FROM authority_keys WHERE kid = ?1",
+                [kid],
+            )
+            .map_err(db_err)?;
             let n = tx.execute("DELETE FROM authority_keys WHERE kid = ?1", [kid]).map_err(db_err)?;
             Ok(n > 0)
         })?;
@@ -325,9 +332,40 @@ impl Store for SqliteStore {
             }
             out
         };
-        let authority_keys = read_authority_keys(&tx)?;
+        let authority_keys = read_authority_keys(&tx, false)?;
         tx.commit().map_err(db_err)?;
         Ok(StateSnapshot { revoked, agents, resources, authority_keys })
+    }
+
+    fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
+        read_authority_keys(&*self.conn()?, true)
+    }
+
+    fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT seq, hash FROM audit_checkpoint WHERE id = 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()
+        .map_err(db_err)?
+        .map(|(seq, hash)| {
+            let seq = u64::try_from(seq).map_err(|_| corrupt(format!("`{DB_FILE}` holds checkpoint seq {seq}")))?;
+            Ok(StoredCheckpoint { seq, hash })
+        })
+        .transpose()
+    }
+
+    fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
+        let seq = i64::try_from(cp.seq).map_err(|_| Error::new(ErrorCode::InvalidArgument, "checkpoint seq too large"))?;
+        self.transact(false, |tx| {
+            tx.execute(
+                "INSERT INTO audit_checkpoint(id, seq, hash) VALUES (1, ?1, ?2) \
+                 ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > seq",
+                params![seq, cp.hash],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
     }
 
     fn revision(&self) -> Result<u64> {

@@ -57,10 +57,14 @@ pub(super) fn write_approval(conn: &Connection, rec: &ApprovalRecord) -> Result<
     Ok(())
 }
 
-pub(super) fn read_authority_keys(conn: &Connection) -> Result<Vec<AuthorityKeyRecord>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT kid, alg, jwk, created_at, retired_at FROM authority_keys ORDER BY created_at, rowid")
-        .map_err(db_err)?;
+/// The authority keys in service (`removed == false`) or removed from service.
+pub(super) fn read_authority_keys(conn: &Connection, removed: bool) -> Result<Vec<AuthorityKeyRecord>> {
+    let sql = if removed {
+        "SELECT kid, alg, jwk, created_at, retired_at FROM removed_authority_keys ORDER BY created_at, rowid"
+    } else {
+        "SELECT kid, alg, jwk, created_at, retired_at FROM authority_keys ORDER BY created_at, rowid"
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let rows = stmt
         .query_map([], |r| {
             Ok((

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorCode, Result};
 /// `PRAGMA application_id` of our databases ("RIDS").
 const APPLICATION_ID: i32 = 0x5249_4453;
 /// The schema version this code writes and reads.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,6 +33,14 @@ CREATE TABLE approvals(id TEXT PRIMARY KEY, action_hash TEXT NOT NULL, status TE
 CREATE INDEX approvals_hash ON approvals(action_hash);
 CREATE TABLE proofs(jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 INSERT INTO meta(key, value) VALUES ('generation', '0');
+";
+
+/// Version 2: the audit log's newest checkpoint, and removed authority keys (public halves
+/// only) so that checkpoints they signed still verify.
+const SCHEMA_2: &str = "
+CREATE TABLE audit_checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE removed_authority_keys(kid TEXT PRIMARY KEY, alg TEXT NOT NULL, jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL, retired_at INTEGER);
 ";
 
 /// Creates a private folder (0700), or checks that an existing one is a real folder that
@@ -118,6 +126,7 @@ pub(super) fn init_schema(conn: &mut Connection) -> Result<()> {
             return Err(corrupt(format!("`{DB_FILE}` is an sqlite database of another application")));
         }
         tx.execute_batch(SCHEMA).map_err(db_err)?;
+        tx.execute_batch(SCHEMA_2).map_err(db_err)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(db_err)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_err)?;
     } else if app != APPLICATION_ID {
@@ -128,6 +137,9 @@ pub(super) fn init_schema(conn: &mut Connection) -> Result<()> {
         )));
     } else if version < 1 {
         return Err(corrupt(format!("`{DB_FILE}` has no schema version")));
+    } else if version == 1 {
+        tx.execute_batch(SCHEMA_2).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_err)?;
     }
     tx.commit().map_err(db_err)
 }

@@ -1,0 +1,431 @@
+//! One audit event: its fields (DESIGN §1 "Audit log"), its canonical form and its hash.
+//!
+//! A line is the event as JSON with `hash` = SHA-256 (hex) of the RFC 8785 canonical form of
+//! the event without `hash`; `prev` is the previous line's `hash` ([`GENESIS`] for the first).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::approval::jcs::canonicalize;
+use crate::check::{Effect, Reason};
+use crate::error::{Error, ErrorCode, Result};
+
+/// The format version written in `v`.
+pub const FORMAT_VERSION: u32 = 1;
+/// `prev` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The longest line the log accepts or reads (bytes).
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+macro_rules! event_types {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// What an event records. The string form never changes once released.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum EventType {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl EventType {
+            /// Every event type, in declaration order.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)+];
+
+            /// The `type` string.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)+
+                }
+            }
+
+            /// Parses a `type` string.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(EventType::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    /// A check decided (written before the guarded action runs).
+    Decision => "decision",
+    /// A guarded action finished.
+    Outcome => "outcome",
+    /// An agent was registered.
+    AgentRegistered => "agent.registered",
+    /// An agent was suspended.
+    AgentSuspended => "agent.suspended",
+    /// An agent was resumed.
+    AgentResumed => "agent.resumed",
+    /// An agent was revoked.
+    AgentRevoked => "agent.revoked",
+    /// An agent's key was rotated.
+    AgentKeyRotated => "agent.key_rotated",
+    /// The authority delegated a grant.
+    GrantIssued => "grant.issued",
+    /// A grant was attenuated to a sub-agent.
+    GrantAttenuated => "grant.attenuated",
+    /// A grant (and its descendants) was revoked.
+    GrantRevoked => "grant.revoked",
+    /// A check opened an approval request.
+    ApprovalRequested => "approval.requested",
+    /// A person approved a request.
+    ApprovalGranted => "approval.granted",
+    /// A person denied a request.
+    ApprovalDenied => "approval.denied",
+    /// A check consumed an approval receipt.
+    ApprovalConsumed => "approval.consumed",
+    /// Policies were loaded.
+    PolicyLoaded => "policy.loaded",
+    /// A policy set was rejected (the previous one stays in force).
+    PolicyRejected => "policy.rejected",
+    /// A signed commitment to the head of the log.
+    Checkpoint => "checkpoint",
+    /// A torn last line (a crash during a write) was set aside.
+    TornLine => "audit.torn_line",
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One link of the chain behind a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLink {
+    /// Who signed the link (the issuer, or the parent agent).
+    pub issuer: String,
+    /// Who it grants to.
+    pub actor: String,
+    /// The link's grant id (`jti`).
+    pub grant_id: String,
+    /// Issued at (Unix seconds).
+    pub issued_at: i64,
+    /// Expires at (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// What happened when the guarded action ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditOutcome {
+    /// `ok` or `error`.
+    pub status: String,
+    /// The error type, for `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the action ran (milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// A digest of the result, if the application gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_digest: Option<String>,
+}
+
+/// The body of a `checkpoint` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointBody {
+    /// The `seq` of the checkpoint event itself.
+    pub seq: u64,
+    /// The hash of the event before it (its `prev`).
+    pub head: String,
+    /// The authority key that signed.
+    pub kid: String,
+    /// Compact JWS over `{head, iss, seq}`.
+    pub sig: String,
+}
+
+/// One event of the audit log. Fields a type does not use are absent from its line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditEvent {
+    /// Format version.
+    pub v: u32,
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// When it was recorded (RFC 3339, UTC, milliseconds).
+    pub ts: String,
+    /// The event type (see [`EventType`]).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The decision this event belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+    /// The decision's effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    /// The decision's reasons (messages that could carry argument values are withheld).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    /// The acting agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The chain's agents, the authority's grantee first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// The links of the chain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<AuditLink>,
+    /// On whose behalf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// The (leaf) grant id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    /// The policies that decided, or that were loaded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    /// The action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The approval requested or consumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    /// The call's `action_hash` (approvals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_hash: Option<String>,
+    /// The workflow or agent-run id from the call's context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn: Option<String>,
+    /// SHA-256 (hex) of the RFC 8785 form of the arguments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args_digest: Option<String>,
+    /// The values of allow-listed arguments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Map<String, Value>>,
+    /// What happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AuditOutcome>,
+    /// The agent a lifecycle event is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The agent's owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// A key id (never a key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Who approved or denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver: Option<String>,
+    /// The grant a grant was attenuated from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_grant: Option<String>,
+    /// Who signed a grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// When a grant was issued (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<i64>,
+    /// When a grant, request or receipt expires (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// A grant's scopes (wire form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Value>,
+    /// A grant's purpose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// Grants a revocation reached.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<String>,
+    /// A message (why policies were rejected; what was set aside).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// SHA-256 (hex) of a loaded policy set's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// A file the event refers to (a torn line set aside).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// A byte count (of a torn line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The signed commitment of a `checkpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointBody>,
+    /// The previous line's hash.
+    pub prev: String,
+    /// SHA-256 (hex) of this event's canonical form without `hash`.
+    pub hash: String,
+}
+
+impl AuditEvent {
+    /// A new event of `kind` at `now_ms` (Unix milliseconds); `seq`, `prev` and `hash` are set
+    /// when it is appended.
+    pub fn new(kind: EventType, now_ms: i64) -> Self {
+        Self { v: FORMAT_VERSION, ts: timestamp(now_ms), kind: kind.as_str().to_owned(), ..Self::default() }
+    }
+
+    /// The event type, if this version knows it.
+    pub fn event_type(&self) -> Option<EventType> {
+        EventType::from_name(&self.kind)
+    }
+
+    /// `ts` as Unix milliseconds.
+    pub fn ts_ms(&self) -> Option<i64> {
+        parse_timestamp(&self.ts)
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, fixed width (so that strings sort as times).
+pub fn timestamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let base = crate::clock::rfc3339(secs);
+    match base.strip_suffix('Z') {
+        Some(stem) => format!("{stem}.{millis:03}Z"),
+        None => base,
+    }
+}
+
+/// Parses an RFC 3339 timestamp to Unix milliseconds.
+pub fn parse_timestamp(ts: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `args_digest`: SHA-256 (hex) of the RFC 8785 form of the arguments.
+pub fn args_digest(args: &Map<String, Value>) -> String {
+    sha256_hex(canonicalize(&Value::Object(args.clone())).as_bytes())
+}
+
+/// The hash a parsed line should carry: SHA-256 of its canonical form without `hash`.
+pub fn line_hash(line: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(1024);
+    out.push('{');
+    let mut members: Vec<(&String, &Value)> = line.iter().filter(|(k, _)| k.as_str() != "hash").collect();
+    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    for (i, (k, v)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&canonicalize(&Value::String(k.clone())));
+        out.push(':');
+        out.push_str(&canonicalize(v));
+    }
+    out.push('}');
+    sha256_hex(out.as_bytes())
+}
+
+/// An event serialised ahead of time, waiting for its `seq` and `prev`: the canonical
+/// members, sorted, so that appending costs one concatenation and one hash.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    members: Vec<(String, String)>,
+    len: usize,
+}
+
+impl Prepared {
+    pub(crate) fn new(event: &AuditEvent) -> Result<Self> {
+        let Value::Object(map) = serde_json::to_value(event).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))?
+        else {
+            return Err(Error::new(ErrorCode::InternalError, "an audit event is not a JSON object"));
+        };
+        let mut members: Vec<(String, String)> = map
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "seq" | "prev" | "hash"))
+            .map(|(k, v)| (canonicalize(&Value::String(k.clone())), canonicalize(v)))
+            .collect();
+        // Quoted keys sort like the keys themselves: every key is ASCII without escapes.
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        let len = members.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() + 120;
+        if len > MAX_LINE_BYTES {
+            return Err(Error::new(
+                ErrorCode::InputTooLarge,
+                format!("an audit event of {len} bytes is over the {MAX_LINE_BYTES}-byte line limit"),
+            ));
+        }
+        Ok(Self { members, len })
+    }
+
+    /// Appends the line (with a trailing newline) for `seq` after `prev` to `out`; returns its hash.
+    pub(crate) fn write_line(&self, seq: u64, prev: &str, out: &mut String) -> String {
+        let start = out.len();
+        out.reserve(self.len + 64);
+        out.push('{');
+        let fixed = [("\"prev\"", format!("\"{prev}\"")), ("\"seq\"", seq.to_string())];
+        let mut fixed = fixed.iter().peekable();
+        let mut first = true;
+        let mut push = |out: &mut String, k: &str, v: &str| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(k);
+            out.push(':');
+            out.push_str(v);
+        };
+        for (k, v) in &self.members {
+            while let Some((fk, fv)) = fixed.next_if(|(fk, _)| fk.as_bytes() < k.as_bytes()) {
+                push(out, fk, fv);
+            }
+            push(out, k, v);
+        }
+        for (fk, fv) in fixed {
+            push(out, fk, fv);
+        }
+        out.push('}');
+        let hash = sha256_hex(out.get(start..).unwrap_or_default().as_bytes());
+        out.pop();
+        out.push_str(",\"hash\":\"");
+        out.push_str(&hash);
+        out.push_str("\"}\n");
+        hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn written_hash_is_the_canonical_hash() {
+        let mut ev = AuditEvent::new(EventType::Decision, 1_764_000_000_123);
+        ev.actor = Some("agent:acme/bot".into());
+        ev.action = Some("crm.read".into());
+        ev.reasons = vec![Reason::new(crate::check::ReasonCode::Granted, "ok \u{1f600} \"q\" \n")];
+        let mut args = Map::new();
+        args.insert("amount".into(), serde_json::json!(1.5e3));
+        args.insert("z".into(), serde_json::json!({"b": 1, "a": [true, null]}));
+        ev.args = Some(args);
+        let p = Prepared::new(&ev).unwrap();
+        let mut out = String::new();
+        let hash = p.write_line(7, GENESIS, &mut out);
+        assert!(out.ends_with('\n'));
+        let parsed: Map<String, Value> = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(parsed["hash"], Value::String(hash.clone()));
+        assert_eq!(parsed["seq"], 7);
+        assert_eq!(parsed["prev"], GENESIS);
+        assert_eq!(line_hash(&parsed), hash);
+        let back: AuditEvent = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(back.seq, 7);
+        assert_eq!(back.ts, "2025-11-24T16:00:00.123Z");
+        assert_eq!(back.ts_ms(), Some(1_764_000_000_123));
+    }
+
+    #[test]
+    fn event_type_names_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::from_name(t.as_str()), Some(*t));
+        }
+    }
+}
