@@ -67,6 +67,14 @@ impl Store for Flaky {
         self.gate()?;
         self.inner.removed_authority_keys()
     }
+    fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        self.gate()?;
+        self.inner.get_meta(key)
+    }
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.gate()?;
+        self.inner.set_meta(key, value)
+    }
     fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         self.gate()?;
         self.inner.audit_checkpoint()

@@ -40,17 +40,12 @@ struct Header<'a> {
 /// Signs a checkpoint at `seq` over the head hash `head`.
 pub(crate) fn sign(key: &PrivateKey, issuer: &str, seq: u64, head: &str) -> Result<CheckpointBody> {
     let internal = |e: serde_json::Error| Error::new(ErrorCode::InternalError, e.to_string());
-    let header =
-        serde_json::to_vec(&Header { alg: key.alg().as_str(), kid: key.kid(), typ: CHECKPOINT_TYP }).map_err(internal)?;
+    let header = serde_json::to_vec(&Header { alg: key.alg().as_str(), kid: key.kid(), typ: CHECKPOINT_TYP })
+        .map_err(internal)?;
     // Field order is the canonical order: head, iss, seq.
     let payload =
         serde_json::to_vec(&Payload { head: head.to_owned(), iss: issuer.to_owned(), seq }).map_err(internal)?;
-    Ok(CheckpointBody {
-        seq,
-        head: head.to_owned(),
-        kid: key.kid().to_owned(),
-        sig: sign_raw(&header, &payload, key),
-    })
+    Ok(CheckpointBody { seq, head: head.to_owned(), kid: key.kid().to_owned(), sig: sign_raw(&header, &payload, key) })
 }
 
 /// Checks a checkpoint found at `seq` after `prev`: signed by `key_of(kid)`, for `issuer`,

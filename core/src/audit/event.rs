@@ -335,7 +335,8 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub(crate) fn new(event: &AuditEvent) -> Result<Self> {
-        let Value::Object(map) = serde_json::to_value(event).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))?
+        let Value::Object(map) =
+            serde_json::to_value(event).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))?
         else {
             return Err(Error::new(ErrorCode::InternalError, "an audit event is not a JSON object"));
         };

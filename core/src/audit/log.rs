@@ -287,7 +287,12 @@ impl Shared {
 
     /// Becomes the leader: writes the queue as one batch, hands every waiting appender its
     /// result, and wakes them.
-    fn lead(&self, mut q: MutexGuard<'_, Queue>, durable: bool, close: bool) -> std::result::Result<(), (ErrorCode, String)> {
+    fn lead(
+        &self,
+        mut q: MutexGuard<'_, Queue>,
+        durable: bool,
+        close: bool,
+    ) -> std::result::Result<(), (ErrorCode, String)> {
         q.leader = true;
         let items = std::mem::take(&mut q.items);
         drop(q);
@@ -398,7 +403,12 @@ impl Shared {
         Ok(())
     }
 
-    fn push_checkpoint(&self, next: &mut Head, out: &mut String, checkpoints: &mut Vec<StoredCheckpoint>) -> Result<()> {
+    fn push_checkpoint(
+        &self,
+        next: &mut Head,
+        out: &mut String,
+        checkpoints: &mut Vec<StoredCheckpoint>,
+    ) -> Result<()> {
         let seq = next.seq + 1;
         let key = self.signing_key()?;
         let mut ev = AuditEvent::new(EventType::Checkpoint, self.clock.now_ms());

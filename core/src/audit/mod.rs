@@ -18,8 +18,8 @@ use std::io::BufRead;
 
 pub use checkpoint::{StoredCheckpoint, CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY};
 pub use event::{
-    args_digest, parse_timestamp, sha256_hex, timestamp, AuditEvent, AuditLink, AuditOutcome, CheckpointBody,
-    EventType, FORMAT_VERSION, GENESIS, MAX_LINE_BYTES,
+    args_digest, line_hash, parse_timestamp, sha256_hex, timestamp, AuditEvent, AuditLink, AuditOutcome,
+    CheckpointBody, EventType, FORMAT_VERSION, GENESIS, MAX_LINE_BYTES,
 };
 pub use log::{AuditLog, AuditOptions, Durability};
 pub use prov::ProvBuilder;

@@ -76,20 +76,27 @@ impl ProvBuilder {
 
         if let Some(actor) = &ev.actor {
             let agent = principal(actor);
-            self.agent.insert(agent.clone(), json!({"prov:type": {"$": "prov:SoftwareAgent", "type": "prov:QUALIFIED_NAME"}}));
+            self.agent.insert(
+                agent.clone(),
+                json!({"prov:type": {"$": "prov:SoftwareAgent", "type": "prov:QUALIFIED_NAME"}}),
+            );
             if ev.policies.is_empty() {
                 let r = self.relation_id();
                 self.associated.insert(r, json!({"prov:activity": act_id, "prov:agent": agent}));
             }
             for p in &ev.policies {
                 let plan = format!("policy:{p}");
-                self.entity.insert(plan.clone(), json!({"prov:type": {"$": "prov:Plan", "type": "prov:QUALIFIED_NAME"}}));
+                self.entity
+                    .insert(plan.clone(), json!({"prov:type": {"$": "prov:Plan", "type": "prov:QUALIFIED_NAME"}}));
                 let r = self.relation_id();
                 self.associated.insert(r, json!({"prov:activity": act_id, "prov:agent": agent, "prov:plan": plan}));
             }
             if let Some(user) = &ev.on_behalf_of {
                 let responsible = principal(user);
-                self.agent.insert(responsible.clone(), json!({"prov:type": {"$": "prov:Person", "type": "prov:QUALIFIED_NAME"}}));
+                self.agent.insert(
+                    responsible.clone(),
+                    json!({"prov:type": {"$": "prov:Person", "type": "prov:QUALIFIED_NAME"}}),
+                );
                 let r = self.relation_id();
                 self.on_behalf.insert(
                     r,

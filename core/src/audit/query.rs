@@ -54,7 +54,8 @@ impl EventFilter {
 /// error naming its line number.
 pub(crate) fn read_events(reader: impl BufRead, mut each: impl FnMut(AuditEvent) -> bool) -> Result<()> {
     for (n, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::new(ErrorCode::AuditUnavailable, format!("cannot read the audit log: {e}")))?;
+        let line =
+            line.map_err(|e| Error::new(ErrorCode::AuditUnavailable, format!("cannot read the audit log: {e}")))?;
         if line.is_empty() {
             continue;
         }
@@ -177,7 +178,8 @@ pub(crate) fn explain(open: &dyn Fn() -> Result<Box<dyn BufRead + Send>>, decisi
         true
     })?;
     let d = decision.ok_or_else(|| crate::err!(InvalidArgument, "no decision `{decision_id}` in the audit log"))?;
-    let mut grants: HashMap<String, AuditEvent> = d.links.iter().map(|l| (l.grant_id.clone(), AuditEvent::default())).collect();
+    let mut grants: HashMap<String, AuditEvent> =
+        d.links.iter().map(|l| (l.grant_id.clone(), AuditEvent::default())).collect();
     let mut approval_events: Vec<AuditEvent> = Vec::new();
     let mut outcome: Option<ProvenanceOutcome> = None;
     read_events(open()?, |ev| {

@@ -45,7 +45,10 @@ impl Outcome {
 fn may_quote_arguments(code: ReasonCode) -> bool {
     matches!(
         code,
-        ReasonCode::ConstraintViolated | ReasonCode::ArgumentMissing | ReasonCode::LimitBudget | ReasonCode::RequestInvalid
+        ReasonCode::ConstraintViolated
+            | ReasonCode::ArgumentMissing
+            | ReasonCode::LimitBudget
+            | ReasonCode::RequestInvalid
     )
 }
 

@@ -137,7 +137,6 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
-
 /// What verification needs besides the lines.
 pub(crate) struct Trust<'a> {
     pub issuer: &'a str,
@@ -160,6 +159,8 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
         message: None,
     };
     let mut stored_hash_seen: Option<String> = None;
+    // The head before the last accepted line: a second line chaining from it is a fork.
+    let mut before_head = GENESIS.to_owned();
     let fail = |report: &mut VerifyReport, seq: u64, kind: TamperKind, message: String| {
         report.ok = false;
         report.first_bad_seq = Some(seq);
@@ -172,17 +173,23 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
         let expect = report.last_seq + 1;
         if line.continues(expect, &report.head) && !line.torn {
             if let Some(cp) = &line.checkpoint {
-                let checked = cp.as_ref().map_err(Clone::clone).and_then(|body| {
-                    checkpoint::verify(body, trust.issuer, expect, &report.head, trust.key_of)
-                });
+                let checked = cp
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|body| checkpoint::verify(body, trust.issuer, expect, &report.head, trust.key_of));
                 if let Err(why) = checked {
-                    fail(&mut report, expect, TamperKind::BadCheckpointSignature, format!("checkpoint at seq {expect}: {why}"));
+                    fail(
+                        &mut report,
+                        expect,
+                        TamperKind::BadCheckpointSignature,
+                        format!("checkpoint at seq {expect}: {why}"),
+                    );
                     return Ok(report);
                 }
                 report.checkpoints += 1;
             }
             report.last_seq = expect;
-            report.head = line.hash.clone().unwrap_or_default();
+            before_head = std::mem::replace(&mut report.head, line.hash.clone().unwrap_or_default());
             if trust.stored.as_ref().is_some_and(|c| c.seq == expect) {
                 stored_hash_seen = Some(report.head.clone());
             }
@@ -199,32 +206,50 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
             return Ok(report);
         }
         let next_continues = matches!(lines.peek(), Some(Ok(n)) if n.continues(expect, &report.head));
-        let (kind, seq, message) = if next_continues {
-            (TamperKind::Inserted, expect, format!("a line that is not part of the chain was inserted before seq {expect}"))
+        let seq = line.seq.unwrap_or(0);
+        let (kind, seq, message) = if line.intact && seq > expect {
+            // A line from further on: the missing ones come later (reordered), never
+            // (removed), or this one is a copy of a later line (inserted).
+            let (mut found, mut again) = (false, false);
+            for l in lines.by_ref().flatten() {
+                found |= l.seq == Some(expect);
+                again |= l.seq == Some(seq);
+            }
+            if again {
+                (TamperKind::Inserted, expect, format!("a copy of seq {seq} was inserted before seq {expect}"))
+            } else if found {
+                (TamperKind::Reordered, expect, format!("seq {seq} comes before seq {expect}"))
+            } else {
+                (TamperKind::Removed, expect, format!("the events from seq {expect} to {} are missing", seq - 1))
+            }
+        } else if next_continues {
+            (
+                TamperKind::Inserted,
+                expect,
+                format!("a line that is not part of the chain was inserted before seq {expect}"),
+            )
         } else if !line.intact {
             (TamperKind::Edited, expect, format!("the event at seq {expect} does not match its hash"))
+        } else if seq + 1 == expect && line.prev.as_deref() == Some(before_head.as_str()) {
+            // Two lines claim seq `seq`, both chaining from the one before: the first was
+            // slipped in ahead of the original.
+            (
+                TamperKind::Inserted,
+                seq,
+                format!("two lines claim seq {seq}; a forged one was inserted before the original"),
+            )
+        } else if seq < expect {
+            (TamperKind::Inserted, expect, format!("a line with seq {seq} appears again after seq {}", expect - 1))
+        } else if expect > 1 && lines.peek().is_some() {
+            (
+                TamperKind::Edited,
+                expect - 1,
+                format!("seq {expect} does not chain to seq {}: that event was changed and re-hashed", expect - 1),
+            )
+        } else if expect > 1 {
+            (TamperKind::Inserted, expect, format!("the last line (seq {expect}) does not chain to seq {}", expect - 1))
         } else {
-            let seq = line.seq.unwrap_or(0);
-            if seq > expect {
-                let later = lines.any(|l| matches!(l, Ok(l) if l.seq == Some(expect)));
-                if later {
-                    (TamperKind::Reordered, expect, format!("seq {seq} comes before seq {expect}"))
-                } else {
-                    (TamperKind::Removed, expect, format!("the events from seq {expect} to {} are missing", seq - 1))
-                }
-            } else if seq < expect {
-                (TamperKind::Inserted, expect, format!("a line with seq {seq} appears again after seq {}", expect - 1))
-            } else if expect > 1 && lines.peek().is_some() {
-                (
-                    TamperKind::Edited,
-                    expect - 1,
-                    format!("seq {expect} does not chain to seq {}: that event was changed and re-hashed", expect - 1),
-                )
-            } else if expect > 1 {
-                (TamperKind::Inserted, expect, format!("the last line (seq {expect}) does not chain to seq {}", expect - 1))
-            } else {
-                (TamperKind::Edited, expect, "the first event does not start the chain".to_owned())
-            }
+            (TamperKind::Edited, expect, "the first event does not start the chain".to_owned())
         };
         fail(&mut report, seq, kind, message);
         return Ok(report);

@@ -27,7 +27,10 @@ impl Runtime {
             if field.len() > MAX_OUTCOME_FIELD || field.chars().any(char::is_control) {
                 return Err(Error::new(
                     ErrorCode::InvalidArgument,
-                    format!("outcome field `{}` must be at most {MAX_OUTCOME_FIELD} printable bytes", crate::principal::preview(field)),
+                    format!(
+                        "outcome field `{}` must be at most {MAX_OUTCOME_FIELD} printable bytes",
+                        crate::principal::preview(field)
+                    ),
                 ));
             }
         }

@@ -11,6 +11,9 @@ use crate::store::ResourceRecord;
 
 use super::Runtime;
 
+/// The store's record of the digest of the policy set last written to the audit log.
+const POLICY_DIGEST_KEY: &str = "policy_digest";
+
 /// The largest policy file read.
 pub const MAX_POLICY_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -95,8 +98,12 @@ impl Runtime {
             }
         };
         let count = engine.policy_count();
-        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-        self.emit(lifecycle::policy_loaded(names, count, digest, self.now_ms()))?;
+        // Recorded when the set in force changes, not each time a process starts with it.
+        if self.store.get_meta(POLICY_DIGEST_KEY)?.as_deref() != Some(digest.as_str()) {
+            let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+            self.emit(lifecycle::policy_loaded(names, count, digest.clone(), self.now_ms()))?;
+            self.store.set_meta(POLICY_DIGEST_KEY, &digest)?;
+        }
         *self.policies.write().map_err(|_| poisoned())? = Arc::new(engine);
         Ok(count)
     }

@@ -31,6 +31,7 @@ struct Inner {
     proofs: HashMap<String, i64>,
     removed_authority: Vec<AuthorityKeyRecord>,
     checkpoint: Option<StoredCheckpoint>,
+    meta: HashMap<String, String>,
 }
 
 /// State kept in memory only; lost when dropped.
@@ -85,6 +86,15 @@ impl Store for MemoryStore {
 
     fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
         Ok(self.lock()?.removed_authority.clone())
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.lock()?.meta.get(key).cloned())
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.lock()?.meta.insert(key.to_owned(), value.to_owned());
+        Ok(())
     }
 
     fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {

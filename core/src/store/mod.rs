@@ -151,6 +151,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Authority keys taken out of service, kept only to verify old audit checkpoints.
     fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>>;
 
+    /// A small named value the runtime keeps (e.g. the digest of the policy set last recorded).
+    fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a named value.
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+
     /// The audit log's newest checkpoint.
     fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
     /// Keeps `cp` as the newest checkpoint if its `seq` is higher than the stored one's.

@@ -53,6 +53,77 @@ pub enum Command {
     /// Register resources with their data class and attributes.
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Verify, read, explain and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain, every checkpoint signature and the store's checkpoint
+    /// (exit status 4 if the log was tampered with).
+    Verify,
+    /// Print the newest events.
+    Tail(TailArgs),
+    /// Print the provenance of one decision: chain, policies, approval, outcome.
+    Explain(ExplainArgs),
+    /// Export events as W3C PROV-JSON or as the stored JSON Lines.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// How many events.
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub lines: usize,
+    /// Keep printing new events as they are appended.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The decision id (from a check).
+    pub decision_id: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// W3C PROV-JSON: one activity per call.
+    ProvJson,
+    /// The log's lines as stored (they still verify).
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// From this time: RFC 3339, Unix seconds, or a duration ago (`15m`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this agent's events.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only events on behalf of this principal.
+    #[arg(long)]
+    pub on_behalf_of: Option<String>,
+    /// Only this action.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only decisions with this effect (allow, deny, require_approval).
+    #[arg(long)]
+    pub effect: Option<String>,
+    /// Only this decision's events.
+    #[arg(long)]
+    pub decision_id: Option<String>,
+    /// Only events of this type (decision, outcome, grant.issued, …).
+    #[arg(long = "type")]
+    pub r#type: Option<String>,
 }
 
 #[derive(Debug, Args)]

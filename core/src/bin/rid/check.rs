@@ -60,7 +60,9 @@ pub fn check(rt: &Runtime, a: &CheckArgs, out: &Out) -> Result<()> {
     if decision.allowed {
         Ok(())
     } else {
-        // A deny is a result, but scripts need a non-zero exit.
+        // A deny is a result, but scripts need a non-zero exit. `exit` skips destructors, so
+        // the audit log's closing checkpoint is written first.
+        rt.audit().close()?;
         std::process::exit(3)
     }
 }

@@ -2,6 +2,7 @@
 
 mod agent;
 mod args;
+mod audit;
 mod check;
 mod output;
 mod token;
@@ -70,6 +71,7 @@ fn run(cli: &Cli, out: &Out) -> Result<()> {
         Command::Approve(a) => check::approve(&open(cli, false, RuntimeOptions::default())?, a, out),
         Command::Approval(cmd) => check::approval(&open(cli, false, RuntimeOptions::default())?, cmd, out),
         Command::Resource(cmd) => check::resource(&open(cli, false, RuntimeOptions::default())?, cmd, out),
+        Command::Audit(cmd) => audit::run(&open(cli, false, RuntimeOptions::default())?, cmd, out),
     }
 }
 

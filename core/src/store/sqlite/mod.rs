@@ -24,8 +24,8 @@ use super::{
     GrantRecord, ResourceRecord, StateSnapshot, Store,
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
-use crate::audit::StoredCheckpoint;
 use crate::approval::{ApprovalRecord, ApprovalStatus};
+use crate::audit::StoredCheckpoint;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
@@ -341,6 +341,21 @@ impl Store for SqliteStore {
         read_authority_keys(&*self.conn()?, true)
     }
 
+    fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [format!("app.{key}")], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.transact(false, |tx| {
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", params![format!("app.{key}"), value])
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
     fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         let conn = self.conn()?;
         conn.query_row("SELECT seq, hash FROM audit_checkpoint WHERE id = 1", [], |r| {
@@ -356,7 +371,8 @@ impl Store for SqliteStore {
     }
 
     fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
-        let seq = i64::try_from(cp.seq).map_err(|_| Error::new(ErrorCode::InvalidArgument, "checkpoint seq too large"))?;
+        let seq =
+            i64::try_from(cp.seq).map_err(|_| Error::new(ErrorCode::InvalidArgument, "checkpoint seq too large"))?;
         self.transact(false, |tx| {
             tx.execute(
                 "INSERT INTO audit_checkpoint(id, seq, hash) VALUES (1, ?1, ?2) \
