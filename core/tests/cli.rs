@@ -328,4 +328,57 @@ fn check_policies_and_approvals_through_the_cli() {
     let (_, text) = check(true, "customer/42", r#"{"amount":91}"#, None);
     let id = decision(&text)["approval_request"]["id"].as_str().unwrap().to_owned();
     assert_eq!(json(&home, &["approval", "deny", &id, "--approver", "user:alice@acme"])["status"], "denied");
+
+    // The audit log of all that.
+    let v = json(&home, &["audit", "verify"]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(ok(&home, &["audit", "verify"]).starts_with("audit log intact"));
+    let tail = ok(&home, &["audit", "tail", "-n", "3"]);
+    assert_eq!(tail.lines().count(), 3, "{tail}");
+    assert!(tail.contains("approval.denied"), "{tail}");
+    let jsonl = ok(&home, &["audit", "export", "--format", "jsonl", "--type", "decision", "--effect", "allow"]);
+    let allowed: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(allowed.len(), 2, "{jsonl}");
+    let approved = allowed.iter().find(|e| e["reasons"][0]["code"] == "approved").unwrap();
+    let explain = ok(&home, &["audit", "explain", approved["decision_id"].as_str().unwrap()]);
+    assert!(explain.contains("by user:alice@acme") && explain.contains("org:acme -> agent:acme/bot"), "{explain}");
+    let p = json(&home, &["audit", "explain", approved["decision_id"].as_str().unwrap()]);
+    assert_eq!(p["approval"]["status"], "consumed");
+    let prov = json(&home, &["audit", "export", "--format", "prov-json", "--since", "1h"]);
+    assert!(prov["activity"].as_object().unwrap().len() >= 5, "{prov}");
+    assert!(ok(&home, &["audit", "export", "--since", "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z"])
+        .is_empty());
+    assert_eq!(fails(&home, &["audit", "export", "--since", "yesterday"], None), "invalid_argument");
+    assert_eq!(fails(&home, &["audit", "explain", "01890000-0000-7000-8000-000000000000"], None), "invalid_argument");
+    // Tampering: exit status 4 with the kind and seq.
+    let log = home.join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap().replacen("\"effect\":\"deny\"", "\"effect\":\"allow\"", 1);
+    std::fs::write(&log, text).unwrap();
+    let out = rid_in(&home, &["audit", "verify"], None);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TAMPERED: edited at seq"));
+    let out = rid_in(&home, &["--json", "audit", "verify"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), v["kind"].clone()), (Some(4), serde_json::json!("edited")));
+}
+
+#[test]
+fn audit_tail_follows_new_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init", "--issuer", "org:acme"]);
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_rid"))
+        .arg("--home")
+        .arg(&home)
+        .args(["audit", "tail", "-f", "-n", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ok(&home, &["agent", "register", "agent:acme/bot", "--owner", "user:alice@acme"]);
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    assert!(first.contains("agent.registered") && first.contains("agent:acme/bot"), "{first}");
 }

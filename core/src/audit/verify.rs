@@ -220,7 +220,12 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
             } else if found {
                 (TamperKind::Reordered, expect, format!("seq {seq} comes before seq {expect}"))
             } else {
-                (TamperKind::Removed, expect, format!("the events from seq {expect} to {} are missing", seq - 1))
+                let what = if seq - 1 == expect {
+                    format!("the event at seq {expect} is missing")
+                } else {
+                    format!("the events from seq {expect} to {} are missing", seq - 1)
+                };
+                (TamperKind::Removed, expect, what)
             }
         } else if next_continues {
             (
