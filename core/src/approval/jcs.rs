@@ -14,7 +14,11 @@ fn write_value(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&format_number(n.as_f64().unwrap_or(f64::NAN))),
+        // Integers of up to 2^53 print as their digits, as ECMAScript prints them.
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if i.unsigned_abs() <= 1 << 53 => out.push_str(&i.to_string()),
+            _ => out.push_str(&format_number(n.as_f64().unwrap_or(f64::NAN))),
+        },
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push('[');
@@ -45,22 +49,37 @@ fn write_value(value: &Value, out: &mut String) {
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+/// Writes `s` as a JSON string with the minimal escapes of RFC 8785.
+pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(s.get(plain..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(s.get(plain..).unwrap_or_default());
     out.push('"');
+}
+
+/// Writes the canonical form of `value` to `out`.
+pub fn write_canonical(value: &Value, out: &mut String) {
+    write_value(value, out);
 }
 
 /// ECMAScript `Number.prototype.toString` for finite numbers (JSON has no others).

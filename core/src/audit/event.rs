@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::approval::jcs::canonicalize;
+use crate::approval::jcs::{canonicalize, write_canonical, write_string};
 use crate::check::{Effect, Reason};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -326,43 +326,171 @@ pub fn line_hash(line: &Map<String, Value>) -> String {
 }
 
 /// An event serialised ahead of time, waiting for its `seq` and `prev`: the canonical
-/// members, sorted, so that appending costs one concatenation and one hash.
+/// members, sorted, so that appending costs one concatenation and one hash. Written field by
+/// field (no intermediate JSON tree); `verify` recomputes every hash from the parsed line, so
+/// any difference from RFC 8785 would show at once.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
-    members: Vec<(String, String)>,
+    members: Vec<(&'static str, String)>,
     len: usize,
 }
 
+fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_string(s, &mut out);
+    out
+}
+
+fn strings(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(s, &mut out);
+    }
+    out.push(']');
+    out
+}
+
+/// An object from members already in canonical key order.
+fn object(members: &[(&str, Option<String>)]) -> String {
+    let mut out = String::from("{");
+    for (k, v) in members {
+        if let Some(v) = v {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            write_string(k, &mut out);
+            out.push(':');
+            out.push_str(v);
+        }
+    }
+    out.push('}');
+    out
+}
+
+fn value(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
 impl Prepared {
-    pub(crate) fn new(event: &AuditEvent) -> Result<Self> {
-        let Value::Object(map) =
-            serde_json::to_value(event).map_err(|e| Error::new(ErrorCode::InternalError, e.to_string()))?
-        else {
-            return Err(Error::new(ErrorCode::InternalError, "an audit event is not a JSON object"));
+    pub(crate) fn new(e: &AuditEvent) -> Result<Self> {
+        let mut m: Vec<(&'static str, String)> = Vec::with_capacity(24);
+        let mut opt = |k: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                m.push((k, v));
+            }
         };
-        let mut members: Vec<(String, String)> = map
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "seq" | "prev" | "hash"))
-            .map(|(k, v)| (canonicalize(&Value::String(k.clone())), canonicalize(v)))
-            .collect();
-        // Quoted keys sort like the keys themselves: every key is ASCII without escapes.
-        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-        let len = members.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() + 120;
+        let s = |v: &Option<String>| v.as_deref().map(string);
+        let n = |v: Option<i64>| v.map(|n| n.to_string());
+        let list = |v: &[String]| (!v.is_empty()).then(|| strings(v));
+        opt("v", Some(e.v.to_string()));
+        opt("ts", Some(string(&e.ts)));
+        opt("type", Some(string(&e.kind)));
+        opt("decision_id", s(&e.decision_id));
+        opt("effect", e.effect.map(|x| string(x.as_str())));
+        opt(
+            "reasons",
+            (!e.reasons.is_empty()).then(|| {
+                let items: Vec<String> = e
+                    .reasons
+                    .iter()
+                    .map(|r| object(&[("code", Some(string(r.code.as_str()))), ("message", Some(string(&r.message)))]))
+                    .collect();
+                format!("[{}]", items.join(","))
+            }),
+        );
+        opt("actor", s(&e.actor));
+        opt("chain", list(&e.chain));
+        opt(
+            "links",
+            (!e.links.is_empty()).then(|| {
+                let items: Vec<String> = e
+                    .links
+                    .iter()
+                    .map(|l| {
+                        object(&[
+                            ("actor", Some(string(&l.actor))),
+                            ("expires_at", Some(l.expires_at.to_string())),
+                            ("grant_id", Some(string(&l.grant_id))),
+                            ("issued_at", Some(l.issued_at.to_string())),
+                            ("issuer", Some(string(&l.issuer))),
+                        ])
+                    })
+                    .collect();
+                format!("[{}]", items.join(","))
+            }),
+        );
+        opt("on_behalf_of", s(&e.on_behalf_of));
+        opt("grant_id", s(&e.grant_id));
+        opt("policies", list(&e.policies));
+        opt("action", s(&e.action));
+        opt("resource", s(&e.resource));
+        opt("approval_id", s(&e.approval_id));
+        opt("action_hash", s(&e.action_hash));
+        opt("txn", s(&e.txn));
+        opt("args_digest", s(&e.args_digest));
+        opt("args", e.args.as_ref().map(|a| value(&Value::Object(a.clone()))));
+        opt(
+            "outcome",
+            e.outcome.as_ref().map(|o| {
+                object(&[
+                    ("duration_ms", o.duration_ms.map(|d| value(&serde_json::json!(d)))),
+                    ("error", s(&o.error)),
+                    ("result_digest", s(&o.result_digest)),
+                    ("status", Some(string(&o.status))),
+                ])
+            }),
+        );
+        opt("agent", s(&e.agent));
+        opt("owner", s(&e.owner));
+        opt("kid", s(&e.kid));
+        opt("approver", s(&e.approver));
+        opt("parent_grant", s(&e.parent_grant));
+        opt("issuer", s(&e.issuer));
+        opt("issued_at", n(e.issued_at));
+        opt("expires_at", n(e.expires_at));
+        opt("scopes", e.scopes.as_ref().map(value));
+        opt("purpose", s(&e.purpose));
+        opt("revoked", list(&e.revoked));
+        opt("message", s(&e.message));
+        opt("digest", s(&e.digest));
+        opt("file", s(&e.file));
+        opt("bytes", e.bytes.map(|b| b.to_string()));
+        opt(
+            "checkpoint",
+            e.checkpoint.as_ref().map(|c| {
+                object(&[
+                    ("head", Some(string(&c.head))),
+                    ("kid", Some(string(&c.kid))),
+                    ("seq", Some(c.seq.to_string())),
+                    ("sig", Some(string(&c.sig))),
+                ])
+            }),
+        );
+        // Every key is ASCII, so byte order is RFC 8785's UTF-16 order.
+        m.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let len = m.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() + 120;
         if len > MAX_LINE_BYTES {
             return Err(Error::new(
                 ErrorCode::InputTooLarge,
                 format!("an audit event of {len} bytes is over the {MAX_LINE_BYTES}-byte line limit"),
             ));
         }
-        Ok(Self { members, len })
+        Ok(Self { members: m, len })
     }
 
     /// Appends the line (with a trailing newline) for `seq` after `prev` to `out`; returns its hash.
     pub(crate) fn write_line(&self, seq: u64, prev: &str, out: &mut String) -> String {
         let start = out.len();
-        out.reserve(self.len + 64);
+        out.reserve(self.len + 100);
         out.push('{');
-        let fixed = [("\"prev\"", format!("\"{prev}\"")), ("\"seq\"", seq.to_string())];
+        let seq_text = seq.to_string();
+        let prev_text = string(prev);
+        let fixed = [("prev", prev_text.as_str()), ("seq", seq_text.as_str())];
         let mut fixed = fixed.iter().peekable();
         let mut first = true;
         let mut push = |out: &mut String, k: &str, v: &str| {
@@ -370,8 +498,9 @@ impl Prepared {
                 out.push(',');
             }
             first = false;
+            out.push('"');
             out.push_str(k);
-            out.push(':');
+            out.push_str("\":");
             out.push_str(v);
         };
         for (k, v) in &self.members {
@@ -421,6 +550,76 @@ mod tests {
         assert_eq!(back.seq, 7);
         assert_eq!(back.ts, "2025-11-24T16:00:00.123Z");
         assert_eq!(back.ts_ms(), Some(1_764_000_000_123));
+    }
+
+    /// Every field set: the written line must read back as the same event (a field added to
+    /// the struct but not to `Prepared` fails here) and hash canonically.
+    #[test]
+    fn every_field_survives_the_line() {
+        let ev = AuditEvent {
+            v: 1,
+            seq: 0,
+            ts: timestamp(5),
+            kind: "decision".into(),
+            decision_id: Some("d".into()),
+            effect: Some(Effect::RequireApproval),
+            reasons: vec![Reason::new(crate::check::ReasonCode::ApprovalRequired, "tab\there \u{1}")],
+            actor: Some("agent:a/b".into()),
+            chain: vec!["agent:a/b".into(), "agent:a/c".into()],
+            links: vec![AuditLink {
+                issuer: "org:a".into(),
+                actor: "agent:a/b".into(),
+                grant_id: "g".into(),
+                issued_at: 1,
+                expires_at: 2,
+            }],
+            on_behalf_of: Some("user:u".into()),
+            grant_id: Some("g".into()),
+            policies: vec!["P1".into()],
+            action: Some("x.y".into()),
+            resource: Some("r/1".into()),
+            approval_id: Some("ap".into()),
+            action_hash: Some("h".into()),
+            txn: Some("t".into()),
+            args_digest: Some("ad".into()),
+            args: Some(
+                serde_json::json!({"b": [1, 2.5, -7, 1e21], "a": {"z": null, "y": true}}).as_object().unwrap().clone(),
+            ),
+            outcome: Some(AuditOutcome {
+                status: "error".into(),
+                error: Some("E".into()),
+                duration_ms: Some(1.25),
+                result_digest: Some("rd".into()),
+            }),
+            agent: Some("agent:a/c".into()),
+            owner: Some("user:o".into()),
+            kid: Some("k".into()),
+            approver: Some("user:p".into()),
+            parent_grant: Some("pg".into()),
+            issuer: Some("org:a".into()),
+            issued_at: Some(-3),
+            expires_at: Some(4),
+            scopes: Some(serde_json::json!([{"type": "rid_scope", "actions": ["x.*"]}])),
+            purpose: Some("why".into()),
+            revoked: vec!["g".into()],
+            message: Some("m".into()),
+            digest: Some("dg".into()),
+            file: Some("f".into()),
+            bytes: Some(9),
+            checkpoint: Some(CheckpointBody { seq: 3, head: GENESIS.into(), kid: "k".into(), sig: "s".into() }),
+            prev: String::new(),
+            hash: String::new(),
+        };
+        let mut out = String::new();
+        let hash = Prepared::new(&ev).unwrap().write_line(3, GENESIS, &mut out);
+        let mut back: AuditEvent = serde_json::from_str(out.trim_end()).unwrap();
+        let parsed: Map<String, Value> = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(line_hash(&parsed), hash);
+        assert_eq!((back.seq, back.prev.as_str(), back.hash.as_str()), (3, GENESIS, hash.as_str()));
+        back.seq = 0;
+        back.prev.clear();
+        back.hash.clear();
+        assert_eq!(back, ev);
     }
 
     #[test]
