@@ -293,11 +293,12 @@ pub fn parse_timestamp(ts: &str) -> Option<i64> {
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        for nibble in [b >> 4, b & 15] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
     out
 }
@@ -331,187 +332,225 @@ pub fn line_hash(line: &Map<String, Value>) -> String {
 /// any difference from RFC 8785 would show at once.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
-    members: Vec<(&'static str, String)>,
-    len: usize,
+    /// The canonical members, sorted and joined: those before `prev`, those between `prev`
+    /// and `seq`, and those after `seq`.
+    text: String,
+    /// Where the members after `prev` start in `text`.
+    after_prev: usize,
+    /// Where the members after `seq` start in `text`.
+    after_seq: usize,
 }
 
-fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    write_string(s, &mut out);
-    out
+/// Writes an object's members (given in canonical key order) into a buffer.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
 }
 
-fn strings(items: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(s, &mut out);
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, first: true }
     }
-    out.push(']');
-    out
-}
-
-/// An object from members already in canonical key order.
-fn object(members: &[(&str, Option<String>)]) -> String {
-    let mut out = String::from("{");
-    for (k, v) in members {
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+        self.out
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        write_string(v, self.key(k));
+    }
+    fn opt(&mut self, k: &str, v: &Option<String>) {
         if let Some(v) = v {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            write_string(k, &mut out);
-            out.push(':');
-            out.push_str(v);
+            self.str(k, v);
         }
     }
-    out.push('}');
-    out
+    fn int(&mut self, k: &str, v: i64) {
+        push_int(self.key(k), v);
+    }
+    fn close(self) {
+        self.out.push('}');
+    }
 }
 
-fn value(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
+fn push_int(out: &mut String, v: impl Into<i128>) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{}", v.into());
+}
+
+/// Collects an event's members into one buffer.
+struct Members {
+    body: String,
+    members: Vec<(&'static str, usize, usize)>,
+}
+
+impl Members {
+    fn put(&mut self, k: &'static str, f: impl FnOnce(&mut String)) {
+        let start = self.body.len();
+        f(&mut self.body);
+        self.members.push((k, start, self.body.len()));
+    }
+    fn str(&mut self, k: &'static str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.put(k, |o| write_string(v, o));
+        }
+    }
+    fn int(&mut self, k: &'static str, v: Option<impl Into<i128>>) {
+        if let Some(v) = v {
+            self.put(k, |o| push_int(o, v));
+        }
+    }
+    fn array<T>(&mut self, k: &'static str, v: &[T], each: impl Fn(&T, &mut String)) {
+        if v.is_empty() {
+            return;
+        }
+        self.put(k, |o| {
+            o.push('[');
+            for (i, item) in v.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                each(item, o);
+            }
+            o.push(']');
+        });
+    }
+    fn list(&mut self, k: &'static str, v: &[String]) {
+        self.array(k, v, |s, o| write_string(s, o));
+    }
 }
 
 impl Prepared {
     pub(crate) fn new(e: &AuditEvent) -> Result<Self> {
-        let mut m: Vec<(&'static str, String)> = Vec::with_capacity(24);
-        let mut opt = |k: &'static str, v: Option<String>| {
-            if let Some(v) = v {
-                m.push((k, v));
-            }
-        };
-        let s = |v: &Option<String>| v.as_deref().map(string);
-        let n = |v: Option<i64>| v.map(|n| n.to_string());
-        let list = |v: &[String]| (!v.is_empty()).then(|| strings(v));
-        opt("v", Some(e.v.to_string()));
-        opt("ts", Some(string(&e.ts)));
-        opt("type", Some(string(&e.kind)));
-        opt("decision_id", s(&e.decision_id));
-        opt("effect", e.effect.map(|x| string(x.as_str())));
-        opt(
-            "reasons",
-            (!e.reasons.is_empty()).then(|| {
-                let items: Vec<String> = e
-                    .reasons
-                    .iter()
-                    .map(|r| object(&[("code", Some(string(r.code.as_str()))), ("message", Some(string(&r.message)))]))
-                    .collect();
-                format!("[{}]", items.join(","))
-            }),
-        );
-        opt("actor", s(&e.actor));
-        opt("chain", list(&e.chain));
-        opt(
-            "links",
-            (!e.links.is_empty()).then(|| {
-                let items: Vec<String> = e
-                    .links
-                    .iter()
-                    .map(|l| {
-                        object(&[
-                            ("actor", Some(string(&l.actor))),
-                            ("expires_at", Some(l.expires_at.to_string())),
-                            ("grant_id", Some(string(&l.grant_id))),
-                            ("issued_at", Some(l.issued_at.to_string())),
-                            ("issuer", Some(string(&l.issuer))),
-                        ])
-                    })
-                    .collect();
-                format!("[{}]", items.join(","))
-            }),
-        );
-        opt("on_behalf_of", s(&e.on_behalf_of));
-        opt("grant_id", s(&e.grant_id));
-        opt("policies", list(&e.policies));
-        opt("action", s(&e.action));
-        opt("resource", s(&e.resource));
-        opt("approval_id", s(&e.approval_id));
-        opt("action_hash", s(&e.action_hash));
-        opt("txn", s(&e.txn));
-        opt("args_digest", s(&e.args_digest));
-        opt("args", e.args.as_ref().map(|a| value(&Value::Object(a.clone()))));
-        opt(
-            "outcome",
-            e.outcome.as_ref().map(|o| {
-                object(&[
-                    ("duration_ms", o.duration_ms.map(|d| value(&serde_json::json!(d)))),
-                    ("error", s(&o.error)),
-                    ("result_digest", s(&o.result_digest)),
-                    ("status", Some(string(&o.status))),
-                ])
-            }),
-        );
-        opt("agent", s(&e.agent));
-        opt("owner", s(&e.owner));
-        opt("kid", s(&e.kid));
-        opt("approver", s(&e.approver));
-        opt("parent_grant", s(&e.parent_grant));
-        opt("issuer", s(&e.issuer));
-        opt("issued_at", n(e.issued_at));
-        opt("expires_at", n(e.expires_at));
-        opt("scopes", e.scopes.as_ref().map(value));
-        opt("purpose", s(&e.purpose));
-        opt("revoked", list(&e.revoked));
-        opt("message", s(&e.message));
-        opt("digest", s(&e.digest));
-        opt("file", s(&e.file));
-        opt("bytes", e.bytes.map(|b| b.to_string()));
-        opt(
-            "checkpoint",
-            e.checkpoint.as_ref().map(|c| {
-                object(&[
-                    ("head", Some(string(&c.head))),
-                    ("kid", Some(string(&c.kid))),
-                    ("seq", Some(c.seq.to_string())),
-                    ("sig", Some(string(&c.sig))),
-                ])
-            }),
-        );
+        let mut m = Members { body: String::with_capacity(1024), members: Vec::with_capacity(24) };
+        m.int("v", Some(e.v));
+        m.put("ts", |o| write_string(&e.ts, o));
+        m.put("type", |o| write_string(&e.kind, o));
+        m.str("decision_id", &e.decision_id);
+        if let Some(effect) = e.effect {
+            m.put("effect", |o| write_string(effect.as_str(), o));
+        }
+        m.array("reasons", &e.reasons, |r, o| {
+            let mut obj = Obj::open(o);
+            obj.str("code", r.code.as_str());
+            obj.str("message", &r.message);
+            obj.close();
+        });
+        m.str("actor", &e.actor);
+        m.list("chain", &e.chain);
+        m.array("links", &e.links, |l, o| {
+            let mut obj = Obj::open(o);
+            obj.str("actor", &l.actor);
+            obj.int("expires_at", l.expires_at);
+            obj.str("grant_id", &l.grant_id);
+            obj.int("issued_at", l.issued_at);
+            obj.str("issuer", &l.issuer);
+            obj.close();
+        });
+        m.str("on_behalf_of", &e.on_behalf_of);
+        m.str("grant_id", &e.grant_id);
+        m.list("policies", &e.policies);
+        m.str("action", &e.action);
+        m.str("resource", &e.resource);
+        m.str("approval_id", &e.approval_id);
+        m.str("action_hash", &e.action_hash);
+        m.str("txn", &e.txn);
+        m.str("args_digest", &e.args_digest);
+        if let Some(args) = &e.args {
+            m.put("args", |o| write_canonical(&Value::Object(args.clone()), o));
+        }
+        if let Some(out) = &e.outcome {
+            m.put("outcome", |o| {
+                let mut obj = Obj::open(o);
+                if let Some(d) = out.duration_ms {
+                    write_canonical(&serde_json::json!(d), obj.key("duration_ms"));
+                }
+                obj.opt("error", &out.error);
+                obj.opt("result_digest", &out.result_digest);
+                obj.str("status", &out.status);
+                obj.close();
+            });
+        }
+        m.str("agent", &e.agent);
+        m.str("owner", &e.owner);
+        m.str("kid", &e.kid);
+        m.str("approver", &e.approver);
+        m.str("parent_grant", &e.parent_grant);
+        m.str("issuer", &e.issuer);
+        m.int("issued_at", e.issued_at);
+        m.int("expires_at", e.expires_at);
+        if let Some(scopes) = &e.scopes {
+            m.put("scopes", |o| write_canonical(scopes, o));
+        }
+        m.str("purpose", &e.purpose);
+        m.list("revoked", &e.revoked);
+        m.str("message", &e.message);
+        m.str("digest", &e.digest);
+        m.str("file", &e.file);
+        m.int("bytes", e.bytes);
+        if let Some(c) = &e.checkpoint {
+            m.put("checkpoint", |o| {
+                let mut obj = Obj::open(o);
+                obj.str("head", &c.head);
+                obj.str("kid", &c.kid);
+                push_int(obj.key("seq"), c.seq);
+                obj.str("sig", &c.sig);
+                obj.close();
+            });
+        }
         // Every key is ASCII, so byte order is RFC 8785's UTF-16 order.
-        m.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let len = m.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() + 120;
-        if len > MAX_LINE_BYTES {
+        m.members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let len = m.body.len() + 4 * m.members.len() + m.members.iter().map(|x| x.0.len()).sum::<usize>();
+        if len + 200 > MAX_LINE_BYTES {
             return Err(Error::new(
                 ErrorCode::InputTooLarge,
                 format!("an audit event of {len} bytes is over the {MAX_LINE_BYTES}-byte line limit"),
             ));
         }
-        Ok(Self { members: m, len })
+        let mut text = String::with_capacity(len);
+        let (mut after_prev, mut after_seq) = (None, None);
+        for &(k, from, to) in &m.members {
+            if after_prev.is_none() && k > "prev" {
+                after_prev = Some(text.len());
+            }
+            if after_seq.is_none() && k > "seq" {
+                after_seq = Some(text.len());
+            }
+            text.push_str(",\"");
+            text.push_str(k);
+            text.push_str("\":");
+            text.push_str(m.body.get(from..to).unwrap_or_default());
+        }
+        let end = text.len();
+        Ok(Self { after_prev: after_prev.unwrap_or(end), after_seq: after_seq.unwrap_or(end), text })
     }
 
-    /// Appends the line (with a trailing newline) for `seq` after `prev` to `out`; returns its hash.
+    /// Appends the line (with a trailing newline) for `seq` after `prev` (a hash: hex, no
+    /// escaping needed) to `out`; returns its hash.
     pub(crate) fn write_line(&self, seq: u64, prev: &str, out: &mut String) -> String {
         let start = out.len();
-        out.reserve(self.len + 100);
+        let part = |from: usize, to: usize| self.text.get(from..to).unwrap_or_default();
+        out.reserve(self.text.len() + prev.len() + 120);
+        // Each member in `text` starts with its comma, which the first one must drop.
         out.push('{');
-        let seq_text = seq.to_string();
-        let prev_text = string(prev);
-        let fixed = [("prev", prev_text.as_str()), ("seq", seq_text.as_str())];
-        let mut fixed = fixed.iter().peekable();
-        let mut first = true;
-        let mut push = |out: &mut String, k: &str, v: &str| {
-            if !first {
-                out.push(',');
+        match part(0, self.after_prev).get(1..) {
+            Some(before) if !before.is_empty() => {
+                out.push_str(before);
+                out.push_str(",\"prev\":\"");
             }
-            first = false;
-            out.push('"');
-            out.push_str(k);
-            out.push_str("\":");
-            out.push_str(v);
-        };
-        for (k, v) in &self.members {
-            while let Some((fk, fv)) = fixed.next_if(|(fk, _)| fk.as_bytes() < k.as_bytes()) {
-                push(out, fk, fv);
-            }
-            push(out, k, v);
+            _ => out.push_str("\"prev\":\""),
         }
-        for (fk, fv) in fixed {
-            push(out, fk, fv);
-        }
+        out.push_str(prev);
+        out.push('"');
+        out.push_str(part(self.after_prev, self.after_seq));
+        out.push_str(",\"seq\":");
+        push_int(out, seq);
+        out.push_str(part(self.after_seq, self.text.len()));
         out.push('}');
         let hash = sha256_hex(out.get(start..).unwrap_or_default().as_bytes());
         out.pop();

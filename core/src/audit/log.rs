@@ -3,9 +3,10 @@
 //! processes appended, chains and writes the batch, and syncs once for everyone in it (group
 //! commit). `buffered` logs return at once and a background thread flushes every 50 ms.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +21,13 @@ use super::sink::{Held, Sink};
 
 /// How often a `buffered` log is flushed (well inside the promised 100 ms).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
-/// A `buffered` log writes at once when this many events are queued.
-const FLUSH_AT: usize = 4096;
+/// A `buffered` log wakes its flusher when this many events are queued, and writes in the
+/// appending thread when four times as many are.
+const FLUSH_AT: usize = 1024;
+/// How long a new `sync` leader waits for appenders already on their way to the queue.
+const GATHER_WAIT: Duration = Duration::from_micros(500);
+/// ... as long as each slice of this length brings one more.
+const GATHER_SLICE: Duration = Duration::from_micros(60);
 /// A `buffered` log that cannot write refuses new events beyond this many queued.
 const MAX_QUEUED: usize = 100_000;
 
@@ -70,12 +76,30 @@ impl Default for AuditOptions {
     }
 }
 
+/// Counts a thread inside `append` for as long as it is there.
+struct Inside<'a>(&'a AtomicUsize);
+
+impl<'a> Inside<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        Self(n)
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 type Slot = Arc<OnceLock<std::result::Result<(), (ErrorCode, String)>>>;
 
 #[derive(Default)]
 struct Queue {
     items: Vec<(Prepared, Option<Slot>)>,
     leader: bool,
+    /// A new leader is waiting for appenders already inside `append`.
+    gathering: bool,
     /// The error of a failed `buffered` write, returned until a write succeeds.
     deferred: Option<(ErrorCode, String)>,
     closed: bool,
@@ -102,9 +126,12 @@ pub(super) struct Shared {
     pub(super) options: AuditOptions,
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// Appenders inside `append` (preparing, queued or waiting).
+    inside: AtomicUsize,
+    gathered: Condvar,
     head: Mutex<Head>,
     stop: Mutex<bool>,
-    stop_wake: Condvar,
+    flusher_wake: Condvar,
 }
 
 /// The tamper-evident audit log of one runtime folder (or of an in-memory runtime).
@@ -143,6 +170,8 @@ impl AuditLog {
             options,
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            inside: AtomicUsize::new(0),
+            gathered: Condvar::new(),
             head: Mutex::new(Head {
                 seq: 0,
                 hash: GENESIS.to_owned(),
@@ -152,7 +181,7 @@ impl AuditLog {
                 dirty: false,
             }),
             stop: Mutex::new(false),
-            stop_wake: Condvar::new(),
+            flusher_wake: Condvar::new(),
         });
         // Catch up with the file now: a torn line left by a crash is set aside at open.
         shared.write_batch(Vec::new(), true, false)?;
@@ -182,8 +211,9 @@ impl AuditLog {
     /// Appends one event (its `seq`, `prev` and `hash` are assigned here). In `sync` mode it
     /// is on disk when this returns.
     pub fn append(&self, event: &AuditEvent) -> Result<()> {
-        let prepared = Prepared::new(event)?;
         let s = &self.shared;
+        let _inside = Inside::enter(&s.inside);
+        let prepared = Prepared::new(event)?;
         let mut q = s.queue.lock().map_err(|_| poisoned())?;
         if q.closed {
             return Err(Error::new(ErrorCode::AuditUnavailable, "the audit log is closed"));
@@ -196,22 +226,45 @@ impl AuditLog {
                 }
                 q.items.push((prepared, None));
                 let failed = q.deferred.clone();
-                if q.items.len() >= FLUSH_AT && !q.leader {
+                let queued = q.items.len();
+                if queued >= 4 * FLUSH_AT && !q.leader {
+                    // The flusher is not keeping up: write here (back-pressure).
                     s.lead(q, false, false).map_err(|(c, m)| Error::new(c, m))?;
                 } else if let Some((code, msg)) = failed {
                     // Fail closed: the caller must not act while events are not reaching disk.
                     return Err(Error::new(code, msg));
+                } else if queued == FLUSH_AT {
+                    // Enough for a batch: the flusher writes it on the other core.
+                    drop(q);
+                    s.flusher_wake.notify_all();
                 }
                 Ok(())
             }
             Durability::Sync => {
                 let slot: Slot = Arc::new(OnceLock::new());
                 q.items.push((prepared, Some(Arc::clone(&slot))));
+                if q.gathering {
+                    s.gathered.notify_one();
+                }
                 loop {
                     if let Some(res) = slot.get() {
                         return res.clone().map_err(|(c, m)| Error::new(c, m));
                     }
                     if !q.leader {
+                        // Appenders still on their way to the queue (the last batch's, woken
+                        // just now) join this batch if they arrive within GATHER_WAIT: one
+                        // fsync for all of them instead of one for the first and one for the rest.
+                        q.leader = true;
+                        q.gathering = true;
+                        let deadline = Instant::now() + GATHER_WAIT;
+                        while q.items.len() < s.inside.load(Ordering::Acquire) && Instant::now() < deadline {
+                            let before = q.items.len();
+                            q = s.gathered.wait_timeout(q, GATHER_SLICE).map_err(|_| poisoned())?.0;
+                            if q.items.len() == before {
+                                break;
+                            }
+                        }
+                        q.gathering = false;
                         // Our own outcome is in the slot; a batch error reached every slot.
                         let _ = s.lead(q, true, false);
                         q = s.queue.lock().map_err(|_| poisoned())?;
@@ -234,7 +287,7 @@ impl AuditLog {
         if let Ok(mut stop) = self.shared.stop.lock() {
             *stop = true;
         }
-        self.shared.stop_wake.notify_all();
+        self.shared.flusher_wake.notify_all();
         if let Some(handle) = self.flusher.lock().map_err(|_| poisoned())?.take() {
             let _ = handle.join();
         }
@@ -258,14 +311,17 @@ impl Drop for AuditLog {
 impl Shared {
     fn flush_loop(&self) {
         loop {
+            let backlog = self.queue.lock().map(|q| q.items.len() >= FLUSH_AT).unwrap_or(false);
             {
                 let Ok(stop) = self.stop.lock() else { return };
                 if *stop {
                     return;
                 }
-                let Ok((stop, _)) = self.stop_wake.wait_timeout(stop, FLUSH_INTERVAL) else { return };
-                if *stop {
-                    return;
+                if !backlog {
+                    let Ok((stop, _)) = self.flusher_wake.wait_timeout(stop, FLUSH_INTERVAL) else { return };
+                    if *stop {
+                        return;
+                    }
                 }
             }
             // A failure is kept in `deferred` and returned to the next appender.
