@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::approval::jcs::{canonicalize, write_canonical, write_string};
+use crate::approval::jcs::{write_canonical, write_object, write_string};
 use crate::check::{Effect, Reason};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -305,7 +305,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// `args_digest`: SHA-256 (hex) of the RFC 8785 form of the arguments.
 pub fn args_digest(args: &Map<String, Value>) -> String {
-    sha256_hex(canonicalize(&Value::Object(args.clone())).as_bytes())
+    let mut out = String::with_capacity(256);
+    write_object(args, &mut out);
+    sha256_hex(out.as_bytes())
 }
 
 /// The hash a parsed line should carry: SHA-256 of its canonical form without `hash`.
@@ -318,9 +320,9 @@ pub fn line_hash(line: &Map<String, Value>) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&canonicalize(&Value::String(k.clone())));
+        write_string(k, &mut out);
         out.push(':');
-        out.push_str(&canonicalize(v));
+        write_canonical(v, &mut out);
     }
     out.push('}');
     sha256_hex(out.as_bytes())
@@ -462,7 +464,7 @@ impl Prepared {
         m.str("txn", &e.txn);
         m.str("args_digest", &e.args_digest);
         if let Some(args) = &e.args {
-            m.put("args", |o| write_canonical(&Value::Object(args.clone()), o));
+            m.put("args", |o| write_object(args, o));
         }
         if let Some(out) = &e.outcome {
             m.put("outcome", |o| {

@@ -20,13 +20,68 @@ fn io_err(what: &str, path: &Path, e: &std::io::Error) -> Error {
 #[derive(Debug)]
 pub(crate) enum Sink {
     File { path: PathBuf, file: File },
-    Memory(Mutex<Vec<u8>>),
+    Memory(Mutex<MemoryLog>),
+}
+
+/// The in-memory log: fixed-size chunks, so that growing never copies what is written.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryLog {
+    chunks: Vec<Vec<u8>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl MemoryLog {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn append(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len();
+        while !bytes.is_empty() {
+            match self.chunks.last_mut() {
+                Some(last) if last.len() < CHUNK => {
+                    let n = (CHUNK - last.len()).min(bytes.len());
+                    let (head, rest) = bytes.split_at(n);
+                    last.extend_from_slice(head);
+                    bytes = rest;
+                }
+                _ => self.chunks.push(Vec::with_capacity(CHUNK)),
+            }
+        }
+    }
+
+    fn range(&self, start: usize, end: usize) -> Vec<u8> {
+        let end = end.min(self.len);
+        let mut out = Vec::with_capacity(end.saturating_sub(start));
+        let mut at = 0;
+        for c in &self.chunks {
+            let (from, to) = (start.max(at), end.min(at + c.len()));
+            if from < to {
+                out.extend_from_slice(c.get(from - at..to - at).unwrap_or_default());
+            }
+            at += c.len();
+        }
+        out
+    }
+
+    fn truncate(&mut self, len: usize) {
+        let mut at = 0;
+        for c in &mut self.chunks {
+            let was = c.len();
+            c.truncate(len.saturating_sub(at));
+            at += was;
+        }
+        self.chunks.retain(|c| !c.is_empty());
+        self.len = self.chunks.iter().map(Vec::len).sum();
+    }
 }
 
 /// Held while this process may append: the file lock (released on drop).
 pub(crate) struct Held<'a> {
     sink: &'a Sink,
-    memory: Option<MutexGuard<'a, Vec<u8>>>,
+    memory: Option<MutexGuard<'a, MemoryLog>>,
 }
 
 impl Drop for Held<'_> {
@@ -51,7 +106,7 @@ impl Sink {
     }
 
     pub(crate) fn memory() -> Self {
-        Sink::Memory(Mutex::new(Vec::new()))
+        Sink::Memory(Mutex::new(MemoryLog::default()))
     }
 
     /// The file, if the log is one.
@@ -97,10 +152,8 @@ impl Sink {
                 Ok(Box::new(BufReader::with_capacity(256 * 1024, f.take(len))))
             }
             Sink::Memory(m) => {
-                let bytes = m.lock().map(|b| b.clone()).unwrap_or_default();
-                let end = usize::try_from(len).unwrap_or(usize::MAX).min(bytes.len());
-                let mut bytes = bytes;
-                bytes.truncate(end);
+                let end = usize::try_from(len).unwrap_or(usize::MAX);
+                let bytes = m.lock().map(|b| b.range(0, end)).unwrap_or_default();
                 Ok(Box::new(Cursor::new(bytes)))
             }
         }
@@ -128,7 +181,7 @@ impl Held<'_> {
             }
             (Sink::Memory(_), Some(buf)) => {
                 let s = usize::try_from(start).unwrap_or(usize::MAX);
-                Ok(buf.get(s..s.saturating_add(n)).map(<[u8]>::to_vec).unwrap_or_default())
+                Ok(buf.range(s, s.saturating_add(n)))
             }
             (Sink::Memory(_), None) => Ok(Vec::new()),
         }
@@ -147,7 +200,7 @@ impl Held<'_> {
                 Ok(())
             }
             (Sink::Memory(_), Some(buf)) => {
-                buf.extend_from_slice(bytes);
+                buf.append(bytes);
                 Ok(())
             }
             (Sink::Memory(_), None) => Ok(()),
@@ -195,5 +248,29 @@ impl Held<'_> {
             }
             (Sink::Memory(_), None) => Ok(String::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn memory_log_reads_and_cuts_across_chunks() {
+        let mut m = MemoryLog::default();
+        let data: Vec<u8> = (0..(CHUNK * 2 + 100)).map(|i| (i % 251) as u8).collect();
+        for piece in data.chunks(777) {
+            m.append(piece);
+        }
+        assert_eq!(m.len(), data.len());
+        assert_eq!(m.range(0, data.len()), data);
+        assert_eq!(m.range(CHUNK - 5, CHUNK + 5), data[CHUNK - 5..CHUNK + 5].to_vec());
+        m.truncate(CHUNK + 3);
+        assert_eq!(m.len(), CHUNK + 3);
+        m.append(b"xyz");
+        let mut want = data[..CHUNK + 3].to_vec();
+        want.extend_from_slice(b"xyz");
+        assert_eq!(m.range(0, usize::MAX), want);
     }
 }
