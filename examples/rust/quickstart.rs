@@ -4,6 +4,8 @@
 //!
 //! Run with `make demo` or `cargo run -p runtime-identity --example quickstart`.
 
+use runtime_identity::audit::Outcome;
+use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Result, Runtime, Scope};
 
@@ -102,6 +104,22 @@ fn main() -> Result<()> {
         verified.chain().agents().map(|a| a.as_str()).collect::<Vec<_>>().join(" -> ")
     );
 
+    step("refund-helper refunds 30 USD: checked before, recorded after");
+    let args = serde_json::json!({"amount": 30, "currency": "USD"});
+    let refund = CheckRequest {
+        action: "payments.refund",
+        resource: Some("customer/42"),
+        args: args.as_object(),
+        ..Default::default()
+    };
+    let decision = rt.check(&sub, &refund);
+    println!("{}: {:?}", decision.effect.as_str(), decision.reasons.first().map(|r| &r.message));
+    if decision.allowed {
+        rt.record_outcome(&decision.decision_id, &Outcome::ok())?;
+    }
+    let again = rt.check(&sub, &refund);
+    println!("again: {} ({})", again.effect.as_str(), again.code().map(|c| c.as_str()).unwrap_or("-"));
+
     step("alice suspends support-bot: the sub-agent's chain is refused at once");
     rt.suspend_agent("agent:acme/support-bot")?;
     match rt.verify(sub.token()) {
@@ -121,6 +139,11 @@ fn main() -> Result<()> {
 
     step("the authority's public keys, for any JOSE library");
     println!("{}", serde_json::to_string_pretty(&rt.jwks()?).unwrap_or_default());
+
+    step("the audit log: verify the chain, then explain the refund");
+    let report = rt.audit().verify()?;
+    println!("intact: {} ({} events, {} signed checkpoints)", report.ok, report.events, report.checkpoints);
+    print!("{}", rt.audit().explain(&decision.decision_id)?);
 
     drop(rt);
     let _ = std::fs::remove_dir_all(&home);
