@@ -1,0 +1,239 @@
+"""Type stubs of the native module (checked against it by tests/test_stubs.py)."""
+
+import datetime
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+Json = Any
+Effect = Literal["allow", "deny", "require_approval"]
+Durability = Literal["sync", "buffered"]
+
+ERROR_CODES: Final[list[str]]
+REASON_CODES: Final[list[str]]
+EVENT_TYPES: Final[list[str]]
+__version__: Final[str]
+
+class Scope:
+    def __init__(
+        self,
+        actions: str | Sequence[str],
+        resources: Sequence[str] | None = None,
+        data_classes: Sequence[str] | None = None,
+        constraints: Mapping[str, Mapping[str, Json]] | None = None,
+        limits: Mapping[str, Json] | None = None,
+    ) -> None: ...
+    @staticmethod
+    def from_dict(d: Mapping[str, Json]) -> Scope: ...
+    def to_dict(self) -> dict[str, Json]: ...
+
+class Credential:
+    @property
+    def token(self) -> str: ...
+    @property
+    def runtime(self) -> Runtime | None: ...
+    @property
+    def grant_id(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime.datetime: ...
+    @property
+    def expires_at_unix(self) -> int: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def on_behalf_of(self) -> str: ...
+    @property
+    def agents(self) -> list[str]: ...
+    @property
+    def chain(self) -> list[dict[str, Json]]: ...
+    @property
+    def scopes(self) -> list[Scope]: ...
+    def attenuate(
+        self,
+        *,
+        to: str,
+        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        ttl: int | str | None = None,
+        purpose: str | None = None,
+        max_depth: int | None = None,
+        key: str | None = None,
+    ) -> Credential: ...
+
+class Decision:
+    @property
+    def effect(self) -> Effect: ...
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def reasons(self) -> list[tuple[str, str]]: ...
+    @property
+    def decision_id(self) -> str: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def chain(self) -> list[str]: ...
+    @property
+    def on_behalf_of(self) -> str | None: ...
+    @property
+    def grant_id(self) -> str | None: ...
+    @property
+    def policies(self) -> list[str]: ...
+    @property
+    def approval_request(self) -> dict[str, Json] | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def decided_at_ms(self) -> int: ...
+    def to_dict(self) -> dict[str, Json]: ...
+    def __bool__(self) -> bool: ...
+
+class Receipt:
+    @property
+    def token(self) -> str: ...
+    @property
+    def approval(self) -> dict[str, Json]: ...
+    @property
+    def id(self) -> str: ...
+
+class Audit:
+    def verify(self) -> dict[str, Json]: ...
+    def explain(self, decision_id: str) -> dict[str, Json]: ...
+    def events(
+        self,
+        *,
+        since: datetime.datetime | float | None = None,
+        until: datetime.datetime | float | None = None,
+        actor: str | None = None,
+        on_behalf_of: str | None = None,
+        action: str | None = None,
+        effect: Effect | None = None,
+        decision_id: str | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Json]]: ...
+    def export_prov(
+        self,
+        *,
+        since: datetime.datetime | float | None = None,
+        until: datetime.datetime | float | None = None,
+        actor: str | None = None,
+        on_behalf_of: str | None = None,
+        action: str | None = None,
+        effect: Effect | None = None,
+    ) -> dict[str, Json]: ...
+    def flush(self) -> None: ...
+
+class Runtime:
+    @staticmethod
+    def open(
+        path: str | os.PathLike[str] | None = None,
+        *,
+        issuer: str | None = None,
+        durability: Durability = "sync",
+        alg: Literal["ES256", "EdDSA"] | None = None,
+        default_ttl: int | str | None = None,
+        max_ttl: int | str | None = None,
+        require_permit: bool = False,
+        require_proof: bool = False,
+        checkpoint_every: int | None = None,
+        record_args: Sequence[str] | None = None,
+    ) -> Runtime: ...
+    @staticmethod
+    def in_memory(
+        issuer: str | None = None,
+        *,
+        durability: Durability = "sync",
+        alg: Literal["ES256", "EdDSA"] | None = None,
+        default_ttl: int | str | None = None,
+        max_ttl: int | str | None = None,
+        require_permit: bool = False,
+        require_proof: bool = False,
+        checkpoint_every: int | None = None,
+        record_args: Sequence[str] | None = None,
+    ) -> Runtime: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def audit(self) -> Audit: ...
+    def register_agent(
+        self,
+        id: str,
+        *,
+        owner: str,
+        attributes: Mapping[str, Json] | None = None,
+        max_delegation_depth: int | None = None,
+        org: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        public_key: Mapping[str, Json] | None = None,
+        alg: Literal["ES256", "EdDSA"] | None = None,
+    ) -> dict[str, Json]: ...
+    def get_agent(self, id: str) -> dict[str, Json]: ...
+    def list_agents(self, *, owner: str | None = None, status: str | None = None) -> list[dict[str, Json]]: ...
+    def suspend_agent(self, id: str) -> dict[str, Json]: ...
+    def resume_agent(self, id: str) -> dict[str, Json]: ...
+    def revoke_agent(self, id: str) -> dict[str, Json]: ...
+    def rotate_agent_key(self, id: str, public_key: Mapping[str, Json] | None = None) -> dict[str, Json]: ...
+    def delegate(
+        self,
+        *,
+        to: str,
+        on_behalf_of: str,
+        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        ttl: int | str | None = None,
+        purpose: str | None = None,
+        max_depth: int | None = None,
+    ) -> Credential: ...
+    def attenuate(
+        self,
+        parent: Credential | str,
+        *,
+        to: str,
+        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        ttl: int | str | None = None,
+        purpose: str | None = None,
+        max_depth: int | None = None,
+        key: str | None = None,
+    ) -> Credential: ...
+    def verify(self, token: str) -> Credential: ...
+    def revoke(self, cred_or_grant_id: Credential | str) -> list[str]: ...
+    def load_policies(self, text_or_path: str | os.PathLike[str]) -> int: ...
+    def upsert_resource(
+        self, id: str, *, data_class: str | None = None, attributes: Mapping[str, Json] | None = None
+    ) -> dict[str, Json]: ...
+    def check(
+        self,
+        cred: Credential | str,
+        action: str,
+        resource: str | None = None,
+        args: Mapping[str, Json] | None = None,
+        context: Mapping[str, Json] | None = None,
+        approval: Receipt | str | None = None,
+        proof: str | None = None,
+    ) -> Decision: ...
+    def action_hash(
+        self, cred: Credential | str, action: str, resource: str | None = None, args: Mapping[str, Json] | None = None
+    ) -> str: ...
+    def record_outcome(
+        self,
+        decision_id: str,
+        ok: bool,
+        error: str | None = None,
+        result_digest: str | None = None,
+        duration: float | None = None,
+    ) -> None: ...
+    def approve(self, request_id: str, approver: str) -> Receipt: ...
+    def deny_approval(self, request_id: str, approver: str) -> dict[str, Json]: ...
+    def get_approval(self, request_id: str) -> dict[str, Json]: ...
+    def jwks(self) -> dict[str, Json]: ...
+    def authority_keys(self) -> list[dict[str, Json]]: ...
+    def rotate_authority_key(self, alg: Literal["ES256", "EdDSA"] | None = None) -> dict[str, Json]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Runtime: ...
+    def __exit__(self, t: object, v: object, tb: object) -> bool: ...

@@ -1,0 +1,369 @@
+"""``@guard``: check a tool call before it runs, record what it did after.
+
+One decorator for plain functions, ``async def`` functions, generators and async generators.
+The identity comes from :func:`~runtime_identity.acting_as` (or ``guarded.call_as(cred, ...)``);
+without one the call raises :class:`~runtime_identity.exceptions.NoIdentityContext`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
+
+from ._native import Credential, Decision, Receipt, Runtime
+from .context import Identity, acting_as, current_identity, default_runtime
+from .exceptions import ApprovalRequired, Denied, NoIdentityContext, RuntimeIdentityError
+
+__all__ = ["ApprovalRequest", "Guarded", "guard"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+#: Parameters never sent as arguments by default (bound methods' receivers).
+_RECEIVERS = frozenset({"self", "cls"})
+#: Top-level argument types sent by default; others are left out of the check and digest.
+_JSON_TYPES = (str, int, float, bool, type(None), list, tuple, dict)
+
+
+@dataclass
+class ApprovalRequest:
+    """A call waiting for a person: handed to ``on_approval``. ``approve(approver)`` asks the
+    runtime for the receipt (only a ``user:`` principal may approve)."""
+
+    id: str
+    reason: str
+    expires_at: int
+    action_hash: str
+    decision: Decision
+    runtime: Runtime = field(repr=False)
+
+    @property
+    def action(self) -> str:
+        return self.decision.action
+
+    @property
+    def resource(self) -> str:
+        return self.decision.resource
+
+    @property
+    def actor(self) -> str | None:
+        return self.decision.actor
+
+    def approve(self, approver: str) -> Receipt:
+        """Approves the request as ``approver``; returns the single-use receipt."""
+        return self.runtime.approve(self.id, approver)
+
+    def deny(self, approver: str) -> None:
+        """Denies the request as ``approver``."""
+        self.runtime.deny_approval(self.id, approver)
+
+
+#: ``on_approval(request)`` returns a Receipt (or its token) to proceed, or None to refuse.
+OnApproval = Callable[[ApprovalRequest], "Receipt | str | None | Awaitable[Receipt | str | None]"]
+
+
+class Guarded(Protocol[P, R_co]):
+    """A guarded function: call it inside ``acting_as``, or with ``call_as(cred, ...)``."""
+
+    __wrapped__: Callable[P, R_co]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def call_as(self, cred: Credential | str, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+class _Spec(Generic[P, R]):
+    """What one guarded function checks, worked out once."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        action: str,
+        resource: str | Callable[..., str] | None,
+        args: Callable[..., dict[str, Any]] | list[str] | tuple[str, ...] | None,
+        runtime: Runtime | None,
+        on_approval: OnApproval | None,
+    ) -> None:
+        if not isinstance(action, str):
+            raise TypeError("guard(action): the action is a dotted name such as 'payments.refund'")
+        self.fn = fn
+        self.action = action
+        self.resource = resource
+        self.args = args
+        self.runtime = runtime
+        self.on_approval = on_approval
+        self.sig = inspect.signature(fn)
+        params = list(self.sig.parameters.values())
+        kinds = {inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY}
+        # Plain signatures bind without inspect (much faster); the rest use Signature.bind.
+        self.simple = all(p.kind in kinds for p in params)
+        self.names = frozenset(p.name for p in params)
+        self.positional = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        self.defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+    def bind(self, a: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments by name, defaults applied (a TypeError like the call's own)."""
+        if not self.simple:
+            b = self.sig.bind(*a, **kw)
+            b.apply_defaults()
+            out: dict[str, Any] = {}
+            for name, value in b.arguments.items():
+                kind = self.sig.parameters[name].kind
+                if kind == inspect.Parameter.VAR_KEYWORD:
+                    out.update(value)
+                elif kind == inspect.Parameter.VAR_POSITIONAL:
+                    out[name] = list(value)
+                else:
+                    out[name] = value
+            return out
+        if len(a) > len(self.positional):
+            raise TypeError(f"{self.fn.__name__}() takes {len(self.positional)} positional arguments but {len(a)} were given")
+        bound = dict(zip(self.positional, a))
+        for k, v in kw.items():
+            if k not in self.names:
+                raise TypeError(f"{self.fn.__name__}() got an unexpected keyword argument '{k}'")
+            if k in bound:
+                raise TypeError(f"{self.fn.__name__}() got multiple values for argument '{k}'")
+            bound[k] = v
+        if len(bound) < len(self.names):
+            for k, v in self.defaults.items():
+                bound.setdefault(k, v)
+            missing = [n for n in self.names if n not in bound]
+            if missing:
+                raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
+        return bound
+
+    def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        """The resource and the arguments to check."""
+        bound = self.bind(a, kw)
+        if self.args is None:
+            args = {k: v for k, v in bound.items() if k not in _RECEIVERS and isinstance(v, _JSON_TYPES)}
+        elif callable(self.args):
+            args = self.args(*a, **kw)
+        else:
+            args = {k: bound[k] for k in self.args if k in bound}
+        if self.resource is None:
+            resource = None
+        elif isinstance(self.resource, str):
+            resource = self.resource.format_map(bound)
+        else:
+            resource = self.resource(*a, **kw)
+        return resource, args
+
+    def runtime_for(self, ident: Identity) -> Runtime:
+        rt = self.runtime or ident.runtime
+        if rt is None and isinstance(ident.credential, Credential):
+            rt = ident.credential.runtime
+        rt = rt or default_runtime()
+        if rt is None:
+            raise NoIdentityContext(
+                f"no runtime to check `{self.action}`: pass guard(runtime=...), acting_as(cred, runtime) "
+                "or call set_default_runtime"
+            )
+        return rt
+
+    def identity(self, ident: Identity | None) -> Identity:
+        ident = ident or current_identity()
+        if ident is None:
+            raise NoIdentityContext(
+                f"`{self.fn.__name__}` is guarded (`{self.action}`) but runs with no identity: "
+                "call it inside `with acting_as(cred):` or use `.call_as(cred, ...)`"
+            )
+        return ident
+
+    def first_check(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime, str | None, dict[str, Any]]:
+        rt = self.runtime_for(ident)
+        resource, args = self.request(a, kw)
+        d = rt.check(ident.credential, self.action, resource, args, ident.context)
+        return d, rt, resource, args
+
+    def after_approval(
+        self, d: Decision, rt: Runtime, ident: Identity, resource: str | None, args: dict[str, Any], receipt: Receipt | str | None
+    ) -> Decision:
+        if not receipt:
+            raise ApprovalRequired(d)
+        again = rt.check(ident.credential, self.action, resource, args, ident.context, receipt)
+        if not again.allowed:
+            raise Denied(again)
+        return again
+
+    def prompt(self, d: Decision, rt: Runtime) -> ApprovalRequest:
+        r = d.approval_request or {}
+        return ApprovalRequest(
+            id=str(r.get("id", "")),
+            reason=str(r.get("reason", "")),
+            expires_at=int(r.get("expires_at", 0)),
+            action_hash=str(r.get("action_hash", "")),
+            decision=d,
+            runtime=rt,
+        )
+
+    def decide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
+        d, rt, resource, args = self.first_check(ident, a, kw)
+        if d.allowed:
+            return d, rt
+        if d.effect != "require_approval":
+            raise Denied(d)
+        if self.on_approval is None:
+            raise ApprovalRequired(d)
+        receipt = self.on_approval(self.prompt(d, rt))
+        if inspect.isawaitable(receipt):
+            close = getattr(receipt, "close", None)
+            if close is not None:
+                close()
+            raise TypeError("an async on_approval needs an async (or async generator) tool")
+        return self.after_approval(d, rt, ident, resource, args, cast("Receipt | str | None", receipt)), rt
+
+    async def adecide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
+        d, rt, resource, args = self.first_check(ident, a, kw)
+        if d.allowed:
+            return d, rt
+        if d.effect != "require_approval":
+            raise Denied(d)
+        if self.on_approval is None:
+            raise ApprovalRequired(d)
+        receipt = self.on_approval(self.prompt(d, rt))
+        if inspect.isawaitable(receipt):
+            receipt = await receipt
+        return self.after_approval(d, rt, ident, resource, args, cast("Receipt | str | None", receipt)), rt
+
+
+def _record(rt: Runtime, d: Decision, start: float, error: BaseException | None) -> None:
+    """Records the outcome; a failure to record never replaces the tool's result or error."""
+    try:
+        rt.record_outcome(
+            d.decision_id,
+            error is None,
+            error=None if error is None else type(error).__name__,
+            duration=perf_counter() - start,
+        )
+    except RuntimeIdentityError as e:
+        warnings.warn(f"the outcome of decision {d.decision_id} was not recorded: {e}", RuntimeWarning, stacklevel=3)
+
+
+def guard(
+    action: str,
+    *,
+    resource: str | Callable[..., str] | None = None,
+    args: Callable[..., dict[str, Any]] | list[str] | tuple[str, ...] | None = None,
+    runtime: Runtime | None = None,
+    on_approval: OnApproval | None = None,
+) -> Callable[[Callable[P, R]], Guarded[P, R]]:
+    """Checks every call of the decorated function as ``action`` before it runs.
+
+    ``resource``: a template over the bound arguments (``"customer/{customer_id}"``) or a
+    function of the call's arguments. ``args``: the arguments checked against constraints —
+    by default every bound argument (defaults applied; ``self``/``cls`` and values that are not
+    JSON-like left out), else a list of names or a function of the call's arguments returning
+    a dict. A deny raises :class:`Denied`; ``require_approval`` calls ``on_approval(request)``
+    (sync, or async for async tools) and proceeds with the receipt it returns, or raises
+    :class:`ApprovalRequired`. After the call the outcome (ok or the exception's type, and the
+    duration) is recorded; the tool's exceptions propagate unchanged.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Guarded[P, R]:
+        spec = _Spec(fn, action, resource, args, runtime, on_approval)
+        wrapper: Callable[..., Any]
+        if inspect.isasyncgenfunction(fn):
+
+            @functools.wraps(fn)
+            def agen_wrapper(*a: Any, **kw: Any) -> AsyncIterator[Any]:
+                return _astream(spec, current_identity(), a, kw)
+
+            wrapper = agen_wrapper
+        elif inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*a: Any, **kw: Any) -> Iterator[Any]:
+                return _stream(spec, spec.identity(None), a, kw)
+
+            wrapper = gen_wrapper
+        elif inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def coro_wrapper(*a: Any, **kw: Any) -> Any:
+                return await _acall(spec, None, a, kw)
+
+            wrapper = coro_wrapper
+        else:
+
+            @functools.wraps(fn)
+            def sync_wrapper(*a: Any, **kw: Any) -> Any:
+                ident = spec.identity(None)
+                d, rt = spec.decide(ident, a, kw)
+                start = perf_counter()
+                try:
+                    result = fn(*a, **kw)
+                except BaseException as e:
+                    _record(rt, d, start, e)
+                    raise
+                _record(rt, d, start, None)
+                return result
+
+            wrapper = sync_wrapper
+
+        call_as: Callable[..., Any]
+        if inspect.iscoroutinefunction(fn):
+
+            async def acall_as(cred: Credential | str, *a: Any, **kw: Any) -> Any:
+                with acting_as(cred, runtime):
+                    return await wrapper(*a, **kw)
+
+            call_as = acall_as
+        else:
+            # Generators take the identity when they are created, so the block may end first.
+
+            def scall_as(cred: Credential | str, *a: Any, **kw: Any) -> Any:
+                with acting_as(cred, runtime):
+                    return wrapper(*a, **kw)
+
+            call_as = scall_as
+        setattr(wrapper, "call_as", call_as)
+        setattr(wrapper, "__runtime_identity_action__", action)
+        return cast(Guarded[P, R], wrapper)
+
+    return decorate
+
+
+async def _acall(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+    ident = spec.identity(ident)
+    d, rt = await spec.adecide(ident, a, kw)
+    start = perf_counter()
+    try:
+        result = await cast(Callable[..., Awaitable[Any]], spec.fn)(*a, **kw)
+    except BaseException as e:
+        _record(rt, d, start, e)
+        raise
+    _record(rt, d, start, None)
+    return result
+
+
+def _stream(spec: _Spec[Any, Any], ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> Iterator[Any]:
+    d, rt = spec.decide(ident, a, kw)
+    start = perf_counter()
+    try:
+        result = yield from cast(Callable[..., Iterator[Any]], spec.fn)(*a, **kw)
+    except BaseException as e:
+        _record(rt, d, start, e)
+        raise
+    _record(rt, d, start, None)
+    return result
+
+
+async def _astream(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ...], kw: dict[str, Any]) -> AsyncIterator[Any]:
+    ident = spec.identity(ident)
+    d, rt = await spec.adecide(ident, a, kw)
+    start = perf_counter()
+    try:
+        async for item in cast(Callable[..., AsyncIterator[Any]], spec.fn)(*a, **kw):
+            yield item
+    except BaseException as e:
+        _record(rt, d, start, e)
+        raise
+    _record(rt, d, start, None)

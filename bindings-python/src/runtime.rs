@@ -1,0 +1,637 @@
+//! `Runtime` and its `Audit` view: argument conversion around the core's `Runtime`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
+use runtime_identity::check::CheckRequest;
+use runtime_identity::duration::parse_duration;
+use runtime_identity::runtime::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
+use runtime_identity::{
+    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, Jwk, PrivateKey,
+    Runtime, Scope,
+};
+use serde_json::{Map, Value};
+
+use crate::convert::{opt_map, ser_to_py, to_json, to_py, IntoPy};
+use crate::credential::{scopes_of, PyCredential, PyReceipt};
+use crate::decision::PyDecision;
+
+/// One trust domain: the authority, the agent registry, delegation, the runtime check and the
+/// audit log. Safe to share between threads; checks release the GIL.
+#[pyclass(frozen, module = "runtime_identity._native", name = "Runtime")]
+#[derive(Debug)]
+pub struct PyRuntime {
+    pub(crate) inner: Arc<Runtime>,
+}
+
+/// Seconds from an int or a duration string (`"15m"`).
+fn seconds(ttl: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    match ttl {
+        None => Ok(None),
+        Some(t) if t.is_none() => Ok(None),
+        Some(t) => match t.cast::<PyString>() {
+            Ok(s) => parse_duration(s.to_str()?).py().map(Some),
+            Err(_) => t
+                .extract::<u64>()
+                .map(Some)
+                .map_err(|_| PyTypeError::new_err("a ttl is a number of seconds or a string like \"15m\"")),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
+fn options(
+    issuer: Option<String>,
+    durability: &str,
+    alg: Option<&str>,
+    default_ttl: Option<&Bound<'_, PyAny>>,
+    max_ttl: Option<&Bound<'_, PyAny>>,
+    require_permit: bool,
+    require_proof: bool,
+    checkpoint_every: Option<u64>,
+    record_args: Option<Vec<String>>,
+) -> PyResult<RuntimeOptions> {
+    let mut audit = AuditOptions { durability: Durability::parse(durability).py()?, ..AuditOptions::default() };
+    if let Some(n) = checkpoint_every {
+        audit.checkpoint_every = n;
+    }
+    audit.record_args = record_args.unwrap_or_default();
+    let mut o = RuntimeOptions {
+        issuer,
+        default_ttl: seconds(default_ttl)?.unwrap_or(DEFAULT_TTL_SECONDS),
+        max_ttl: seconds(max_ttl)?.unwrap_or(DEFAULT_MAX_TTL_SECONDS),
+        require_permit,
+        require_proof,
+        audit,
+        ..RuntimeOptions::default()
+    };
+    if let Some(a) = alg {
+        o.alg = Algorithm::parse(a).py()?;
+    }
+    Ok(o)
+}
+
+/// The token of a `Credential` or a token string.
+enum Presented<'a> {
+    Credential(&'a Credential),
+    Token(String),
+}
+
+fn presented<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Presented<'a>> {
+    if let Ok(c) = obj.cast::<PyCredential>() {
+        // The credential lives as long as `obj`, which outlives the call.
+        let cred: &'a PyCredential = c.get();
+        return Ok(Presented::Credential(&cred.inner));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Presented::Token(s.to_str()?.to_owned()));
+    }
+    Err(PyTypeError::new_err("expected a Credential or a token string"))
+}
+
+/// What `attenuate` needs, converted.
+pub struct AttenuateArgs {
+    request: AttenuateRequest,
+    key: Option<PrivateKey>,
+}
+
+impl AttenuateArgs {
+    pub fn new(
+        to: String,
+        scopes: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        purpose: Option<String>,
+        max_depth: Option<u32>,
+        key: Option<String>,
+    ) -> PyResult<Self> {
+        let scopes: Vec<Scope> = scopes_of(scopes)?;
+        let key = key.map(|k| PrivateKey::from_secret_json(&k)).transpose().py()?;
+        Ok(Self { request: AttenuateRequest { to, scopes, ttl: seconds(ttl)?, purpose, max_depth }, key })
+    }
+}
+
+impl PyRuntime {
+    pub(crate) fn attenuate_token(
+        &self,
+        py: Python<'_>,
+        me: Py<PyRuntime>,
+        parent: &str,
+        args: AttenuateArgs,
+    ) -> PyResult<PyCredential> {
+        let rt = &self.inner;
+        let cred = py
+            .detach(|| match &args.key {
+                Some(k) => rt.attenuate_with_key(parent, &args.request, k),
+                None => rt.attenuate(parent, &args.request),
+            })
+            .py()?;
+        Ok(PyCredential { inner: cred, runtime: Some(me) })
+    }
+
+    fn credential(&self, slf: &Bound<'_, Self>, inner: Credential) -> PyCredential {
+        PyCredential { inner, runtime: Some(slf.clone().unbind()) }
+    }
+}
+
+#[pymethods]
+impl PyRuntime {
+    /// Opens the runtime folder (`path`, else `$RUNTIME_IDENTITY_HOME`, else
+    /// `./.runtime-identity`), creating it on first use.
+    #[staticmethod]
+    #[pyo3(signature = (path=None, *, issuer=None, durability="sync", alg=None, default_ttl=None, max_ttl=None,
+        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
+    fn open(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        issuer: Option<String>,
+        durability: &str,
+        alg: Option<&str>,
+        default_ttl: Option<&Bound<'_, PyAny>>,
+        max_ttl: Option<&Bound<'_, PyAny>>,
+        require_permit: bool,
+        require_proof: bool,
+        checkpoint_every: Option<u64>,
+        record_args: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        let o = options(
+            issuer,
+            durability,
+            alg,
+            default_ttl,
+            max_ttl,
+            require_permit,
+            require_proof,
+            checkpoint_every,
+            record_args,
+        )?;
+        let rt = py.detach(|| Runtime::open(path.as_deref(), o)).py()?;
+        Ok(Self { inner: Arc::new(rt) })
+    }
+
+    /// A runtime whose state and audit log live in memory only (tests, notebooks).
+    #[staticmethod]
+    #[pyo3(signature = (issuer=None, *, durability="sync", alg=None, default_ttl=None, max_ttl=None,
+        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
+    fn in_memory(
+        issuer: Option<String>,
+        durability: &str,
+        alg: Option<&str>,
+        default_ttl: Option<&Bound<'_, PyAny>>,
+        max_ttl: Option<&Bound<'_, PyAny>>,
+        require_permit: bool,
+        require_proof: bool,
+        checkpoint_every: Option<u64>,
+        record_args: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        let o = options(
+            issuer,
+            durability,
+            alg,
+            default_ttl,
+            max_ttl,
+            require_permit,
+            require_proof,
+            checkpoint_every,
+            record_args,
+        )?;
+        Ok(Self { inner: Arc::new(Runtime::in_memory(o).py()?) })
+    }
+
+    /// The trust domain's issuer.
+    #[getter]
+    fn issuer(&self) -> &str {
+        self.inner.issuer()
+    }
+
+    /// Registers an agent owned by `owner`. Without `public_key` (a JWK dict) a key is generated
+    /// and kept in the runtime folder. Returns the agent record.
+    #[pyo3(signature = (id, *, owner, attributes=None, max_delegation_depth=None, org=None, name=None,
+        description=None, public_key=None, alg=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per agent field")]
+    fn register_agent(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        owner: String,
+        attributes: Option<&Bound<'_, PyAny>>,
+        max_delegation_depth: Option<u32>,
+        org: Option<String>,
+        name: Option<String>,
+        description: Option<String>,
+        public_key: Option<&Bound<'_, PyAny>>,
+        alg: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let public_key: Option<Jwk> = match public_key.filter(|k| !k.is_none()) {
+            Some(k) => Some(
+                serde_json::from_value(to_json(k)?)
+                    .map_err(|e| PyTypeError::new_err(format!("public_key is not a JWK: {e}")))?,
+            ),
+            None => None,
+        };
+        let spec = AgentSpec {
+            owner: Some(owner),
+            org,
+            name,
+            description,
+            attributes: attributes.filter(|a| !a.is_none()).map(to_json).transpose()?,
+            max_delegation_depth,
+            public_key,
+            alg: alg.map(Algorithm::parse).transpose().py()?,
+        };
+        let rec = py.detach(|| self.inner.register_agent(id, spec)).py()?;
+        ser_to_py(py, &rec)
+    }
+
+    /// One agent's record.
+    fn get_agent(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &self.inner.get_agent(id).py()?)
+    }
+
+    /// Agents, optionally of one owner and/or one status (`active`, `suspended`, `revoked`).
+    #[pyo3(signature = (*, owner=None, status=None))]
+    fn list_agents(&self, py: Python<'_>, owner: Option<&str>, status: Option<&str>) -> PyResult<Py<PyAny>> {
+        let filter = AgentFilter {
+            owner: owner.map(runtime_identity::PrincipalId::parse).transpose().py()?,
+            status: status
+                .map(|s| serde_json::from_value(Value::String(s.to_owned())))
+                .transpose()
+                .map_err(|_| PyTypeError::new_err("status is `active`, `suspended` or `revoked`"))?,
+        };
+        ser_to_py(py, &self.inner.list_agents(&filter).py()?)
+    }
+
+    /// Suspends an agent: every credential whose chain contains it is refused from the next
+    /// check on.
+    fn suspend_agent(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &py.detach(|| self.inner.suspend_agent(id)).py()?)
+    }
+
+    /// Resumes a suspended agent.
+    fn resume_agent(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &py.detach(|| self.inner.resume_agent(id)).py()?)
+    }
+
+    /// Revokes an agent for good.
+    fn revoke_agent(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &py.detach(|| self.inner.revoke_agent(id)).py()?)
+    }
+
+    /// Replaces an agent's key (with `public_key`, a JWK dict, or a generated one).
+    #[pyo3(signature = (id, public_key=None))]
+    fn rotate_agent_key(&self, py: Python<'_>, id: &str, public_key: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let jwk: Option<Jwk> = match public_key.filter(|k| !k.is_none()) {
+            Some(k) => Some(
+                serde_json::from_value(to_json(k)?)
+                    .map_err(|e| PyTypeError::new_err(format!("public_key is not a JWK: {e}")))?,
+            ),
+            None => None,
+        };
+        ser_to_py(py, &py.detach(|| self.inner.rotate_agent_key(id, jwk.as_ref())).py()?)
+    }
+
+    /// The authority grants `scopes` to agent `to` on behalf of `on_behalf_of`.
+    #[pyo3(signature = (*, to, on_behalf_of, scopes, ttl=None, purpose=None, max_depth=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per grant field")]
+    fn delegate(
+        slf: &Bound<'_, Self>,
+        to: String,
+        on_behalf_of: String,
+        scopes: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        purpose: Option<String>,
+        max_depth: Option<u32>,
+    ) -> PyResult<PyCredential> {
+        let req = DelegateRequest { to, on_behalf_of, scopes: scopes_of(scopes)?, ttl: seconds(ttl)?, purpose, max_depth };
+        let this = slf.get();
+        let cred = slf.py().detach(|| this.inner.delegate(&req)).py()?;
+        Ok(this.credential(slf, cred))
+    }
+
+    /// A narrower credential from `parent` (a Credential or token) for sub-agent `to`.
+    #[pyo3(signature = (parent, *, to, scopes, ttl=None, purpose=None, max_depth=None, key=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per grant field")]
+    fn attenuate(
+        slf: &Bound<'_, Self>,
+        parent: &Bound<'_, PyAny>,
+        to: String,
+        scopes: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        purpose: Option<String>,
+        max_depth: Option<u32>,
+        key: Option<String>,
+    ) -> PyResult<PyCredential> {
+        let args = AttenuateArgs::new(to, scopes, ttl, purpose, max_depth, key)?;
+        let token = match presented(parent)? {
+            Presented::Credential(c) => c.token().to_owned(),
+            Presented::Token(t) => t,
+        };
+        slf.get().attenuate_token(slf.py(), slf.clone().unbind(), &token, args)
+    }
+
+    /// Verifies a token completely and returns the credential.
+    fn verify(slf: &Bound<'_, Self>, token: &str) -> PyResult<PyCredential> {
+        let this = slf.get();
+        let cred = slf.py().detach(|| this.inner.verify(token)).py()?;
+        Ok(this.credential(slf, cred))
+    }
+
+    /// Revokes a grant (a Credential's leaf grant, or a grant id) and everything attenuated
+    /// from it. Returns the grant ids revoked now.
+    fn revoke(&self, py: Python<'_>, cred_or_grant_id: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let id = match cred_or_grant_id.cast::<PyCredential>() {
+            Ok(c) => c.get().inner.grant_id().to_owned(),
+            Err(_) => cred_or_grant_id
+                .extract::<String>()
+                .map_err(|_| PyTypeError::new_err("expected a Credential or a grant id"))?,
+        };
+        py.detach(|| self.inner.revoke(&id)).py()
+    }
+
+    /// Replaces the policies in force (all or nothing) with Cedar text, or the `*.cedar` files
+    /// of a path (a file or a folder). Returns the number of policies.
+    fn load_policies(&self, py: Python<'_>, text_or_path: &Bound<'_, PyAny>) -> PyResult<usize> {
+        if let Ok(s) = text_or_path.cast::<PyString>() {
+            let s = s.to_str()?;
+            let path = std::path::Path::new(s);
+            if !s.contains('\n') && !s.contains('(') && path.exists() {
+                return py.detach(|| self.inner.load_policy_files(&[path])).py();
+            }
+            return py.detach(|| self.inner.load_policy_text(s)).py();
+        }
+        let path: PathBuf = text_or_path
+            .extract()
+            .map_err(|_| PyTypeError::new_err("expected Cedar text or a path to .cedar files"))?;
+        py.detach(|| self.inner.load_policy_files(&[path.as_path()])).py()
+    }
+
+    /// Registers (or replaces) a resource's data class and attributes.
+    #[pyo3(signature = (id, *, data_class=None, attributes=None))]
+    fn upsert_resource(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        data_class: Option<&str>,
+        attributes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let attributes = attributes.filter(|a| !a.is_none()).map(to_json).transpose()?;
+        ser_to_py(py, &py.detach(|| self.inner.upsert_resource(id, data_class, attributes)).py()?)
+    }
+
+    /// Checks one call before it runs (credential, scope, policies, limits, approval) and
+    /// records the decision. Never raises for a deny: read `decision.allowed`.
+    #[pyo3(signature = (cred, action, resource=None, args=None, context=None, approval=None, proof=None))]
+    #[allow(clippy::too_many_arguments, reason = "the check's inputs")]
+    fn check(
+        &self,
+        py: Python<'_>,
+        cred: &Bound<'_, PyAny>,
+        action: &str,
+        resource: Option<&str>,
+        args: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        approval: Option<&Bound<'_, PyAny>>,
+        proof: Option<&str>,
+    ) -> PyResult<PyDecision> {
+        let presented = presented(cred)?;
+        let args: Option<Map<String, Value>> = opt_map(args)?;
+        let context: Option<Value> = context.filter(|c| !c.is_none()).map(to_json).transpose()?;
+        let approval: Option<String> = match approval.filter(|a| !a.is_none()) {
+            Some(a) => Some(match a.cast::<PyReceipt>() {
+                Ok(r) => r.get().inner.token.clone(),
+                Err(_) => a.extract::<String>().map_err(|_| PyTypeError::new_err("approval is a Receipt or its token"))?,
+            }),
+            None => None,
+        };
+        let req = CheckRequest {
+            action,
+            resource,
+            args: args.as_ref(),
+            context: context.as_ref(),
+            approval: approval.as_deref(),
+            proof,
+        };
+        let rt = &self.inner;
+        let decision = py.detach(|| match &presented {
+            Presented::Credential(c) => rt.check(*c, &req),
+            Presented::Token(t) => rt.check(t.as_str(), &req),
+        });
+        Ok(PyDecision { inner: decision })
+    }
+
+    /// The `action_hash` a check binds approvals and proofs to.
+    #[pyo3(signature = (cred, action, resource=None, args=None))]
+    fn action_hash(
+        &self,
+        cred: &Bound<'_, PyAny>,
+        action: &str,
+        resource: Option<&str>,
+        args: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let args = opt_map(args)?;
+        let req = CheckRequest { action, resource, args: args.as_ref(), ..Default::default() };
+        match presented(cred)? {
+            Presented::Credential(c) => self.inner.action_hash(c, &req),
+            Presented::Token(t) => self.inner.action_hash(t.as_str(), &req),
+        }
+        .py()
+    }
+
+    /// Records what the action allowed by `decision_id` did.
+    #[pyo3(signature = (decision_id, ok, error=None, result_digest=None, duration=None))]
+    fn record_outcome(
+        &self,
+        py: Python<'_>,
+        decision_id: &str,
+        ok: bool,
+        error: Option<String>,
+        result_digest: Option<String>,
+        duration: Option<f64>,
+    ) -> PyResult<()> {
+        let outcome = Outcome {
+            ok,
+            error,
+            result_digest,
+            duration: duration.filter(|d| d.is_finite() && *d >= 0.0).map(std::time::Duration::from_secs_f64),
+        };
+        py.detach(|| self.inner.record_outcome(decision_id, &outcome)).py()
+    }
+
+    /// A person (a `user:` principal) approves a pending request; returns the single-use receipt.
+    fn approve(&self, py: Python<'_>, request_id: &str, approver: &str) -> PyResult<PyReceipt> {
+        Ok(PyReceipt { inner: py.detach(|| self.inner.approve(request_id, approver)).py()? })
+    }
+
+    /// A person denies a pending request.
+    fn deny_approval(&self, py: Python<'_>, request_id: &str, approver: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &py.detach(|| self.inner.deny_approval(request_id, approver)).py()?)
+    }
+
+    /// One approval request.
+    fn get_approval(&self, py: Python<'_>, request_id: &str) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &self.inner.get_approval(request_id).py()?)
+    }
+
+    /// The audit log: `verify()`, `explain(decision_id)`, `events(...)`, `export_prov(...)`.
+    #[getter]
+    fn audit(&self) -> PyAudit {
+        PyAudit { inner: Arc::clone(&self.inner) }
+    }
+
+    /// The authority's public keys as a JWKS dict.
+    fn jwks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &self.inner.jwks().py()?)
+    }
+
+    /// The authority's keys with their history.
+    fn authority_keys(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        ser_to_py(py, &self.inner.authority_keys().py()?)
+    }
+
+    /// Starts signing with a new authority key; the old one keeps verifying.
+    #[pyo3(signature = (alg=None))]
+    fn rotate_authority_key(&self, py: Python<'_>, alg: Option<&str>) -> PyResult<Py<PyAny>> {
+        let alg = alg.map(Algorithm::parse).transpose().py()?;
+        ser_to_py(py, &py.detach(|| self.inner.rotate_authority_key(alg)).py()?)
+    }
+
+    /// Flushes the audit log and writes its closing checkpoint.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.audit().close()).py()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _t: Option<&Bound<'_, PyAny>>,
+        _v: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Runtime(issuer={:?})", self.inner.issuer())
+    }
+}
+
+/// The audit log of a runtime.
+#[pyclass(frozen, module = "runtime_identity._native", name = "Audit")]
+#[derive(Debug)]
+pub struct PyAudit {
+    inner: Arc<Runtime>,
+}
+
+fn unix_ms(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
+    let secs: f64 = if v.hasattr("timestamp")? { v.call_method0("timestamp")?.extract()? } else { v.extract()? };
+    Ok(Some((secs * 1000.0).round() as i64))
+}
+
+#[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
+fn filter_of(
+    since: Option<&Bound<'_, PyAny>>,
+    until: Option<&Bound<'_, PyAny>>,
+    actor: Option<String>,
+    on_behalf_of: Option<String>,
+    action: Option<String>,
+    effect: Option<&str>,
+    decision_id: Option<String>,
+    r#type: Option<String>,
+    limit: Option<usize>,
+) -> PyResult<EventFilter> {
+    let effect = match effect {
+        None => None,
+        Some("allow") => Some(Effect::Allow),
+        Some("deny") => Some(Effect::Deny),
+        Some("require_approval") => Some(Effect::RequireApproval),
+        Some(other) => {
+            return Err(PyTypeError::new_err(format!("effect `{other}` is not allow, deny or require_approval")))
+        }
+    };
+    Ok(EventFilter {
+        since_ms: unix_ms(since)?,
+        until_ms: unix_ms(until)?,
+        actor,
+        on_behalf_of,
+        action,
+        effect,
+        decision_id,
+        kind: r#type,
+        limit,
+    })
+}
+
+#[pymethods]
+impl PyAudit {
+    /// Recomputes the hash chain and checks every checkpoint signature and the store's
+    /// checkpoint. Returns `{ok, events, checkpoints, last_seq, head, first_bad_seq, kind, message}`.
+    fn verify(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let r = py.detach(|| self.inner.audit().verify()).py()?;
+        ser_to_py(py, &r)
+    }
+
+    /// The provenance of one decision: chain (issuer, actor, grant id, times, scopes),
+    /// reasons, policies, approval and outcome.
+    fn explain(&self, py: Python<'_>, decision_id: &str) -> PyResult<Py<PyAny>> {
+        let p = py.detach(|| self.inner.audit().explain(decision_id)).py()?;
+        let d = ser_to_py(py, &p)?;
+        d.bind(py).cast::<PyDict>()?.set_item("text", p.to_string())?;
+        Ok(d)
+    }
+
+    /// Events passing every filter given (`since`/`until`: datetime or Unix seconds).
+    #[pyo3(signature = (*, since=None, until=None, actor=None, on_behalf_of=None, action=None, effect=None,
+        decision_id=None, r#type=None, limit=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
+    fn events(
+        &self,
+        py: Python<'_>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+        actor: Option<String>,
+        on_behalf_of: Option<String>,
+        action: Option<String>,
+        effect: Option<&str>,
+        decision_id: Option<String>,
+        r#type: Option<String>,
+        limit: Option<usize>,
+    ) -> PyResult<Py<PyAny>> {
+        let f = filter_of(since, until, actor, on_behalf_of, action, effect, decision_id, r#type, limit)?;
+        let events = py.detach(|| self.inner.audit().events(&f)).py()?;
+        ser_to_py(py, &events)
+    }
+
+    /// The calls passing the filters as a W3C PROV-JSON document.
+    #[pyo3(signature = (*, since=None, until=None, actor=None, on_behalf_of=None, action=None, effect=None))]
+    #[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
+    fn export_prov(
+        &self,
+        py: Python<'_>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+        actor: Option<String>,
+        on_behalf_of: Option<String>,
+        action: Option<String>,
+        effect: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let f = filter_of(since, until, actor, on_behalf_of, action, effect, None, None, None)?;
+        let doc = py.detach(|| self.inner.audit().export_prov(&f)).py()?;
+        to_py(py, &doc)
+    }
+
+    /// Writes everything queued to the log now.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.audit().flush()).py()
+    }
+}
