@@ -3,30 +3,37 @@
 import datetime
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, final
 
-Json = Any
-Effect = Literal["allow", "deny", "require_approval"]
-Durability = Literal["sync", "buffered"]
+from typing_extensions import TypeAlias
+
+_Json: TypeAlias = Any
+_Effect: TypeAlias = Literal["allow", "deny", "require_approval"]
+_Durability: TypeAlias = Literal["sync", "buffered"]
+_Alg: TypeAlias = Literal["ES256", "EdDSA"]
+
+__all__ = ["Audit", "Credential", "Decision", "ERROR_CODES", "EVENT_TYPES", "REASON_CODES", "Receipt", "Runtime", "Scope", "__version__"]
 
 ERROR_CODES: Final[list[str]]
 REASON_CODES: Final[list[str]]
 EVENT_TYPES: Final[list[str]]
 __version__: Final[str]
 
+@final
 class Scope:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         actions: str | Sequence[str],
         resources: Sequence[str] | None = None,
         data_classes: Sequence[str] | None = None,
-        constraints: Mapping[str, Mapping[str, Json]] | None = None,
-        limits: Mapping[str, Json] | None = None,
-    ) -> None: ...
+        constraints: Mapping[str, Mapping[str, _Json]] | None = None,
+        limits: Mapping[str, _Json] | None = None,
+    ) -> Scope: ...
     @staticmethod
-    def from_dict(d: Mapping[str, Json]) -> Scope: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def from_dict(d: Mapping[str, _Json]) -> Scope: ...
+    def to_dict(self) -> dict[str, _Json]: ...
 
+@final
 class Credential:
     @property
     def token(self) -> str: ...
@@ -45,23 +52,24 @@ class Credential:
     @property
     def agents(self) -> list[str]: ...
     @property
-    def chain(self) -> list[dict[str, Json]]: ...
+    def chain(self) -> list[dict[str, _Json]]: ...
     @property
     def scopes(self) -> list[Scope]: ...
     def attenuate(
         self,
         *,
         to: str,
-        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        scopes: Scope | Mapping[str, _Json] | Iterable[Scope | Mapping[str, _Json]],
         ttl: int | str | None = None,
         purpose: str | None = None,
         max_depth: int | None = None,
         key: str | None = None,
     ) -> Credential: ...
 
+@final
 class Decision:
     @property
-    def effect(self) -> Effect: ...
+    def effect(self) -> _Effect: ...
     @property
     def allowed(self) -> bool: ...
     @property
@@ -83,27 +91,29 @@ class Decision:
     @property
     def policies(self) -> list[str]: ...
     @property
-    def approval_request(self) -> dict[str, Json] | None: ...
+    def approval_request(self) -> dict[str, _Json] | None: ...
     @property
     def action(self) -> str: ...
     @property
     def resource(self) -> str: ...
     @property
     def decided_at_ms(self) -> int: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def to_dict(self) -> dict[str, _Json]: ...
     def __bool__(self) -> bool: ...
 
+@final
 class Receipt:
     @property
     def token(self) -> str: ...
     @property
-    def approval(self) -> dict[str, Json]: ...
+    def approval(self) -> dict[str, _Json]: ...
     @property
     def id(self) -> str: ...
 
+@final
 class Audit:
-    def verify(self) -> dict[str, Json]: ...
-    def explain(self, decision_id: str) -> dict[str, Json]: ...
+    def verify(self) -> dict[str, _Json]: ...
+    def explain(self, decision_id: str) -> dict[str, _Json]: ...
     def events(
         self,
         *,
@@ -112,11 +122,11 @@ class Audit:
         actor: str | None = None,
         on_behalf_of: str | None = None,
         action: str | None = None,
-        effect: Effect | None = None,
+        effect: _Effect | None = None,
         decision_id: str | None = None,
         type: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Json]]: ...
+    ) -> list[dict[str, _Json]]: ...
     def export_prov(
         self,
         *,
@@ -125,18 +135,19 @@ class Audit:
         actor: str | None = None,
         on_behalf_of: str | None = None,
         action: str | None = None,
-        effect: Effect | None = None,
-    ) -> dict[str, Json]: ...
+        effect: _Effect | None = None,
+    ) -> dict[str, _Json]: ...
     def flush(self) -> None: ...
 
+@final
 class Runtime:
     @staticmethod
     def open(
         path: str | os.PathLike[str] | None = None,
         *,
         issuer: str | None = None,
-        durability: Durability = "sync",
-        alg: Literal["ES256", "EdDSA"] | None = None,
+        durability: _Durability = "sync",
+        alg: _Alg | None = None,
         default_ttl: int | str | None = None,
         max_ttl: int | str | None = None,
         require_permit: bool = False,
@@ -148,8 +159,8 @@ class Runtime:
     def in_memory(
         issuer: str | None = None,
         *,
-        durability: Durability = "sync",
-        alg: Literal["ES256", "EdDSA"] | None = None,
+        durability: _Durability = "sync",
+        alg: _Alg | None = None,
         default_ttl: int | str | None = None,
         max_ttl: int | str | None = None,
         require_permit: bool = False,
@@ -166,26 +177,26 @@ class Runtime:
         id: str,
         *,
         owner: str,
-        attributes: Mapping[str, Json] | None = None,
+        attributes: Mapping[str, _Json] | None = None,
         max_delegation_depth: int | None = None,
         org: str | None = None,
         name: str | None = None,
         description: str | None = None,
-        public_key: Mapping[str, Json] | None = None,
-        alg: Literal["ES256", "EdDSA"] | None = None,
-    ) -> dict[str, Json]: ...
-    def get_agent(self, id: str) -> dict[str, Json]: ...
-    def list_agents(self, *, owner: str | None = None, status: str | None = None) -> list[dict[str, Json]]: ...
-    def suspend_agent(self, id: str) -> dict[str, Json]: ...
-    def resume_agent(self, id: str) -> dict[str, Json]: ...
-    def revoke_agent(self, id: str) -> dict[str, Json]: ...
-    def rotate_agent_key(self, id: str, public_key: Mapping[str, Json] | None = None) -> dict[str, Json]: ...
+        public_key: Mapping[str, _Json] | None = None,
+        alg: _Alg | None = None,
+    ) -> dict[str, _Json]: ...
+    def get_agent(self, id: str) -> dict[str, _Json]: ...
+    def list_agents(self, *, owner: str | None = None, status: str | None = None) -> list[dict[str, _Json]]: ...
+    def suspend_agent(self, id: str) -> dict[str, _Json]: ...
+    def resume_agent(self, id: str) -> dict[str, _Json]: ...
+    def revoke_agent(self, id: str) -> dict[str, _Json]: ...
+    def rotate_agent_key(self, id: str, public_key: Mapping[str, _Json] | None = None) -> dict[str, _Json]: ...
     def delegate(
         self,
         *,
         to: str,
         on_behalf_of: str,
-        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        scopes: Scope | Mapping[str, _Json] | Iterable[Scope | Mapping[str, _Json]],
         ttl: int | str | None = None,
         purpose: str | None = None,
         max_depth: int | None = None,
@@ -195,7 +206,7 @@ class Runtime:
         parent: Credential | str,
         *,
         to: str,
-        scopes: Scope | Mapping[str, Json] | Iterable[Scope | Mapping[str, Json]],
+        scopes: Scope | Mapping[str, _Json] | Iterable[Scope | Mapping[str, _Json]],
         ttl: int | str | None = None,
         purpose: str | None = None,
         max_depth: int | None = None,
@@ -205,20 +216,20 @@ class Runtime:
     def revoke(self, cred_or_grant_id: Credential | str) -> list[str]: ...
     def load_policies(self, text_or_path: str | os.PathLike[str]) -> int: ...
     def upsert_resource(
-        self, id: str, *, data_class: str | None = None, attributes: Mapping[str, Json] | None = None
-    ) -> dict[str, Json]: ...
+        self, id: str, *, data_class: str | None = None, attributes: Mapping[str, _Json] | None = None
+    ) -> dict[str, _Json]: ...
     def check(
         self,
         cred: Credential | str,
         action: str,
         resource: str | None = None,
-        args: Mapping[str, Json] | None = None,
-        context: Mapping[str, Json] | None = None,
+        args: Mapping[str, _Json] | None = None,
+        context: Mapping[str, _Json] | None = None,
         approval: Receipt | str | None = None,
         proof: str | None = None,
     ) -> Decision: ...
     def action_hash(
-        self, cred: Credential | str, action: str, resource: str | None = None, args: Mapping[str, Json] | None = None
+        self, cred: Credential | str, action: str, resource: str | None = None, args: Mapping[str, _Json] | None = None
     ) -> str: ...
     def record_outcome(
         self,
@@ -229,11 +240,11 @@ class Runtime:
         duration: float | None = None,
     ) -> None: ...
     def approve(self, request_id: str, approver: str) -> Receipt: ...
-    def deny_approval(self, request_id: str, approver: str) -> dict[str, Json]: ...
-    def get_approval(self, request_id: str) -> dict[str, Json]: ...
-    def jwks(self) -> dict[str, Json]: ...
-    def authority_keys(self) -> list[dict[str, Json]]: ...
-    def rotate_authority_key(self, alg: Literal["ES256", "EdDSA"] | None = None) -> dict[str, Json]: ...
+    def deny_approval(self, request_id: str, approver: str) -> dict[str, _Json]: ...
+    def get_approval(self, request_id: str) -> dict[str, _Json]: ...
+    def jwks(self) -> dict[str, _Json]: ...
+    def authority_keys(self) -> list[dict[str, _Json]]: ...
+    def rotate_authority_key(self, alg: _Alg | None = None) -> dict[str, _Json]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Runtime: ...
     def __exit__(self, t: object, v: object, tb: object) -> bool: ...
