@@ -1,7 +1,8 @@
 //! JSON values as Cedar values: untyped (open attributes) and typed (declared attributes and
 //! arguments).
 //!
-//! Integers become `Long`, booleans and strings stay, arrays become sets, objects records, a
+//! Integers become `Long` (so do integral floats: `10.0` is the JSON number `10`), booleans and
+//! strings stay, arrays become sets, objects records, a
 //! `null` member is left out, and a float becomes a `decimal` only when its shortest exact
 //! form has at most four fractional digits. Anything else is an error: never rounded, never
 //! dropped, because a dropped value could make a `has`-guarded `forbid` silently not apply.
@@ -98,8 +99,17 @@ pub(crate) fn decimal_literal(f: f64) -> Option<String> {
     }
 }
 
+/// The integer a JSON number denotes, if it is one: `10` and `10.0` are the same JSON number
+/// (RFC 8785 writes both as `10`), so both are `Long` 10 — as they are in the action hash.
+fn integral(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
 fn number(n: &serde_json::Number, path: &Path<'_>, as_decimal: bool) -> Result<RestrictedExpression> {
-    if let Some(i) = n.as_i64() {
+    if let Some(i) = integral(n) {
         if !as_decimal {
             return Ok(RestrictedExpression::new_long(i));
         }
@@ -162,7 +172,7 @@ pub(crate) fn typed(value: &Value, ty: &ValueType, path: &Path<'_>) -> Result<Op
     Ok(Some(match (ty, value) {
         (_, Value::Null) => return Ok(None),
         (ValueType::Bool, Value::Bool(b)) => RestrictedExpression::new_bool(*b),
-        (ValueType::Long, Value::Number(n)) if n.is_i64() => number(n, path, false)?,
+        (ValueType::Long, Value::Number(n)) if integral(n).is_some() => number(n, path, false)?,
         (ValueType::Decimal, Value::Number(n)) => number(n, path, true)?,
         (ValueType::String, Value::String(s)) => RestrictedExpression::new_string(s.clone()),
         (ValueType::Set(elem), Value::Array(items)) => {

@@ -116,6 +116,23 @@ fn float_arguments_become_decimals() {
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
 }
 
+/// `10.0` and `10` are one JSON number (frameworks such as pydantic turn ints into floats):
+/// both compare as the integer in policies, as they hash the same in `action_hash`.
+#[test]
+fn integral_floats_are_integers() {
+    let e = engine(
+        r#"@id("big") forbid (principal, action, resource) when { context.args has amount && context.args.amount > 80 };"#,
+    );
+    for (amount, forbidden) in [(json!(90.0), true), (json!(90), true), (json!(10.0), false), (json!(-0.0), false)] {
+        let out = Call::r1().args(json!({ "amount": amount })).eval(&e).unwrap();
+        assert!(out.errors.is_empty() && out.permit_errors.is_empty(), "{amount}: {out:?}");
+        assert_eq!(!out.forbids.is_empty(), forbidden, "{amount}");
+    }
+    // A fraction stays a decimal: comparing it with `>` on a Long is an error, reported.
+    let out = Call::r1().args(json!({"amount": 90.5})).eval(&e).unwrap();
+    assert_eq!(out.errors.len(), 1, "{out:?}");
+}
+
 #[test]
 fn null_arguments_are_left_out() {
     let e = engine(r#"@id("has") forbid (principal, action, resource) when { context.args has note };"#);

@@ -34,6 +34,7 @@ fn values_convert_or_name_the_bad_input() {
         "argument `a.s[0]` must be a string"
     );
     assert_eq!(typed(&json!({"n": 1.5}), &ty, &root).unwrap_err().message(), "argument `a.n` must be an integer");
+    assert!(typed(&json!({"n": 2.0}), &ty, &root).unwrap().is_some(), "an integral float is an integer");
     assert_eq!(
         typed(&json!(true), &ValueType::Decimal, &root).unwrap_err().message(),
         "argument `a` must be a number with at most 4 fractional digits"
