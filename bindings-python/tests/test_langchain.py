@@ -134,7 +134,7 @@ def test_middleware_maps_require_approval_to_an_interrupt(scenario: Scenario) ->
         (pending,) = out["__interrupt__"]
         assert pending.value["type"] == "runtime_identity.approval"
         assert pending.value["request"]["reason"].startswith("refunds over 80")
-        assert pending.value["args"] == {"customer_id": "42", "amount": 90}
+        assert pending.value["args"] == {"customer_id": "42", "amount": 90.0, "currency": "USD"}
         out = agent.invoke(Command(resume={"approved": True, "approver": ALICE}), cfg)
     tool_msgs = [m for m in out["messages"] if isinstance(m, ToolMessage)]
     assert tool_msgs[-1].status == "success" and tool_msgs[-1].content == "refunded 90.0 USD to 42"

@@ -120,7 +120,7 @@ class RuntimeIdentityMiddleware(AgentMiddleware):  # type: ignore[type-arg]
     def _decide(self, request: Any) -> tuple[Decision, Identity, Runtime]:
         tc = request.tool_call
         name = str(tc["name"])
-        args: dict[str, Any] = dict(tc.get("args") or {})
+        args = _call_args(request)
         context = getattr(getattr(request, "runtime", None), "context", None)
         ident = identity_from(context, self.runtime)
         rt = runtime_for(ident, self.runtime)
@@ -181,6 +181,22 @@ class RuntimeIdentityMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             raise
         _record(rt, d, out, start)
         return out
+
+
+def _call_args(request: Any) -> dict[str, Any]:
+    """The arguments the tool will receive: the model's, validated by the tool's schema with
+    its defaults filled in (so a defaulted argument is checked like a given one)."""
+    raw: dict[str, Any] = dict(request.tool_call.get("args") or {})
+    schema = getattr(getattr(request, "tool", None), "args_schema", None)
+    validate = getattr(schema, "model_validate", None)
+    if validate is None:
+        return raw
+    try:
+        dumped: dict[str, Any] = validate(raw).model_dump(mode="json")
+    except Exception:
+        # Arguments the tool will refuse anyway: check them as the model sent them.
+        return raw
+    return dumped
 
 
 def _record(rt: Runtime, d: Decision, out: Any, start: float) -> None:
