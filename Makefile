@@ -7,7 +7,10 @@ CARGO ?= cargo
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test fmt-check lint test-rust bench clean
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: all build demo test fmt-check lint test-rust python test-python bench clean
 
 all: build
 
@@ -29,7 +32,23 @@ test-rust:
 	$(CARGO) test --workspace --lib --bins --tests --examples --locked
 	$(CARGO) test --workspace --doc --locked
 
-test: fmt-check lint test-rust
+# The Python package: a venv of its own, the wheel built by maturin through pip (release
+# profile, sharing the core with `cargo bench`), the test extras from PyPI.
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+python: $(PY)
+	$(PY) -m pip install -q "./bindings-python[test]"
+
+test-python: python
+	cd bindings-python && ../$(PY) -m pytest
+	$(PY) -m mypy.stubtest runtime_identity._native
+	$(PY) -m mypy --strict bindings-python/python/runtime_identity bindings-python/tests/typed_example.py
+	$(PY) -c "import doctest, runtime_identity as r; f = doctest.testmod(r).failed; assert f == 0, f"
+	$(PY) bindings-python/tests/typed_example.py > /dev/null
+
+test: fmt-check lint test-rust test-python
 	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
 	@echo "make test: all suites passed"
 

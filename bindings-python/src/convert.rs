@@ -37,9 +37,7 @@ fn to_json_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
             return Ok(Value::Number(u.into()));
         }
         let f: f64 = obj.extract()?;
-        return Number::from_f64(f)
-            .map(Value::Number)
-            .ok_or_else(|| PyTypeError::new_err("integer out of range"));
+        return Number::from_f64(f).map(Value::Number).ok_or_else(|| PyTypeError::new_err("integer out of range"));
     }
     if obj.is_instance_of::<PyFloat>() {
         let f: f64 = obj.extract()?;
@@ -70,11 +68,7 @@ pub fn dict_to_map(d: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
 fn dict_to_map_at(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<Map<String, Value>> {
     let mut m = Map::new();
     for (k, v) in d.iter() {
-        let key = k
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("dict keys must be str"))?
-            .to_str()?
-            .to_owned();
+        let key = k.cast::<PyString>().map_err(|_| PyTypeError::new_err("dict keys must be str"))?.to_str()?.to_owned();
         m.insert(key, to_json_at(&v, depth + 1)?);
     }
     Ok(m)

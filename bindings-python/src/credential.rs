@@ -169,7 +169,9 @@ impl PyScope {
             actions.clone()
         };
         m.insert("actions".into(), to_json(&actions)?);
-        for (k, v) in [("resources", resources), ("data_classes", data_classes), ("constraints", constraints), ("limits", limits)] {
+        for (k, v) in
+            [("resources", resources), ("data_classes", data_classes), ("constraints", constraints), ("limits", limits)]
+        {
             if let Some(v) = v.filter(|v| !v.is_none()) {
                 m.insert(k.into(), to_json(v)?);
             }

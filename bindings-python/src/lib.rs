@@ -17,18 +17,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credential::PyScope>()?;
     m.add_class::<credential::PyReceipt>()?;
     m.add_class::<decision::PyDecision>()?;
-    m.add(
-        "ERROR_CODES",
-        runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-    )?;
-    m.add(
-        "REASON_CODES",
-        runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-    )?;
-    m.add(
-        "EVENT_TYPES",
-        runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-    )?;
+    m.add("ERROR_CODES", runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
+    m.add("REASON_CODES", runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
+    m.add("EVENT_TYPES", runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -11,8 +11,8 @@ use runtime_identity::check::CheckRequest;
 use runtime_identity::duration::parse_duration;
 use runtime_identity::runtime::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, Jwk, PrivateKey,
-    Runtime, Scope,
+    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, Jwk, PrivateKey, Runtime,
+    Scope,
 };
 use serde_json::{Map, Value};
 
@@ -307,7 +307,8 @@ impl PyRuntime {
         purpose: Option<String>,
         max_depth: Option<u32>,
     ) -> PyResult<PyCredential> {
-        let req = DelegateRequest { to, on_behalf_of, scopes: scopes_of(scopes)?, ttl: seconds(ttl)?, purpose, max_depth };
+        let req =
+            DelegateRequest { to, on_behalf_of, scopes: scopes_of(scopes)?, ttl: seconds(ttl)?, purpose, max_depth };
         let this = slf.get();
         let cred = slf.py().detach(|| this.inner.delegate(&req)).py()?;
         Ok(this.credential(slf, cred))
@@ -404,7 +405,9 @@ impl PyRuntime {
         let approval: Option<String> = match approval.filter(|a| !a.is_none()) {
             Some(a) => Some(match a.cast::<PyReceipt>() {
                 Ok(r) => r.get().inner.token.clone(),
-                Err(_) => a.extract::<String>().map_err(|_| PyTypeError::new_err("approval is a Receipt or its token"))?,
+                Err(_) => {
+                    a.extract::<String>().map_err(|_| PyTypeError::new_err("approval is a Receipt or its token"))?
+                }
             }),
             None => None,
         };

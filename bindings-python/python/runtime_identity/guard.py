@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
@@ -71,7 +71,8 @@ OnApproval = Callable[[ApprovalRequest], "Receipt | str | None | Awaitable[Recei
 class Guarded(Protocol[P, R_co]):
     """A guarded function: call it inside ``acting_as``, or with ``call_as(cred, ...)``."""
 
-    __wrapped__: Callable[P, R_co]
+    @property
+    def __wrapped__(self) -> Callable[P, R_co]: ...
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
 
@@ -218,7 +219,7 @@ class _Spec(Generic[P, R]):
             if close is not None:
                 close()
             raise TypeError("an async on_approval needs an async (or async generator) tool")
-        return self.after_approval(d, rt, ident, resource, args, cast("Receipt | str | None", receipt)), rt
+        return self.after_approval(d, rt, ident, resource, args, receipt), rt
 
     async def adecide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
         d, rt, resource, args = self.first_check(ident, a, kw)
@@ -231,7 +232,7 @@ class _Spec(Generic[P, R]):
         receipt = self.on_approval(self.prompt(d, rt))
         if inspect.isawaitable(receipt):
             receipt = await receipt
-        return self.after_approval(d, rt, ident, resource, args, cast("Receipt | str | None", receipt)), rt
+        return self.after_approval(d, rt, ident, resource, args, receipt), rt
 
 
 def _record(rt: Runtime, d: Decision, start: float, error: BaseException | None) -> None:
@@ -313,7 +314,7 @@ def guard(
 
             async def acall_as(cred: Credential | str, *a: Any, **kw: Any) -> Any:
                 with acting_as(cred, runtime):
-                    return await wrapper(*a, **kw)
+                    return await cast(Callable[..., Awaitable[Any]], wrapper)(*a, **kw)
 
             call_as = acall_as
         else:
@@ -344,11 +345,13 @@ async def _acall(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ..
     return result
 
 
-def _stream(spec: _Spec[Any, Any], ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> Iterator[Any]:
+def _stream(
+    spec: _Spec[Any, Any], ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]
+) -> Generator[Any, Any, Any]:
     d, rt = spec.decide(ident, a, kw)
     start = perf_counter()
     try:
-        result = yield from cast(Callable[..., Iterator[Any]], spec.fn)(*a, **kw)
+        result = yield from cast(Callable[..., Generator[Any, Any, Any]], spec.fn)(*a, **kw)
     except BaseException as e:
         _record(rt, d, start, e)
         raise

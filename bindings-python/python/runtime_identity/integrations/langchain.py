@@ -80,14 +80,14 @@ def guard_tool(
         coroutine=arefusing(coroutine) if coroutine is not None else None,
         name=tool.name,
         description=tool.description,
-        args_schema=tool.args_schema,  # type: ignore[arg-type]
+        args_schema=tool.args_schema,
         return_direct=tool.return_direct,
         response_format=tool.response_format,
         handle_tool_error=True if on_deny == "message" else tool.handle_tool_error,
     )
 
 
-class RuntimeIdentityMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class RuntimeIdentityMiddleware(AgentMiddleware):
     """Checks every tool call of an agent before it runs.
 
     ``actions`` maps tool names to actions (or is a function of the name; default: the name);
