@@ -11,8 +11,8 @@ use runtime_identity::check::CheckRequest;
 use runtime_identity::duration::parse_duration;
 use runtime_identity::runtime::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, Jwk, PrivateKey, Runtime,
-    Scope,
+    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, FixedClock, Jwk,
+    PrivateKey, Runtime, Scope,
 };
 use serde_json::{Map, Value};
 
@@ -26,6 +26,8 @@ use crate::decision::PyDecision;
 #[derive(Debug)]
 pub struct PyRuntime {
     pub(crate) inner: Arc<Runtime>,
+    /// The clock, when the runtime was made with `fixed_time` (tests, vectors, benchmarks).
+    clock: Option<FixedClock>,
 }
 
 /// Seconds from an int or a duration string (`"15m"`).
@@ -54,6 +56,7 @@ fn options(
     require_proof: bool,
     checkpoint_every: Option<u64>,
     record_args: Option<Vec<String>>,
+    clock: Option<&FixedClock>,
 ) -> PyResult<RuntimeOptions> {
     let mut audit = AuditOptions { durability: Durability::parse(durability).py()?, ..AuditOptions::default() };
     if let Some(n) = checkpoint_every {
@@ -72,7 +75,15 @@ fn options(
     if let Some(a) = alg {
         o.alg = Algorithm::parse(a).py()?;
     }
+    if let Some(c) = clock {
+        o.clock = Arc::new(c.clone());
+    }
     Ok(o)
+}
+
+/// A fixed clock at `t` (Unix seconds), if given.
+fn fixed(t: Option<i64>) -> Option<FixedClock> {
+    t.map(FixedClock::at)
 }
 
 /// The token of a `Credential` or a token string.
@@ -143,7 +154,7 @@ impl PyRuntime {
     /// `./.runtime-identity`), creating it on first use.
     #[staticmethod]
     #[pyo3(signature = (path=None, *, issuer=None, durability="sync", alg=None, default_ttl=None, max_ttl=None,
-        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None))]
+        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None, fixed_time=None))]
     #[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
     fn open(
         py: Python<'_>,
@@ -157,7 +168,9 @@ impl PyRuntime {
         require_proof: bool,
         checkpoint_every: Option<u64>,
         record_args: Option<Vec<String>>,
+        fixed_time: Option<i64>,
     ) -> PyResult<Self> {
+        let clock = fixed(fixed_time);
         let o = options(
             issuer,
             durability,
@@ -168,15 +181,16 @@ impl PyRuntime {
             require_proof,
             checkpoint_every,
             record_args,
+            clock.as_ref(),
         )?;
         let rt = py.detach(|| Runtime::open(path.as_deref(), o)).py()?;
-        Ok(Self { inner: Arc::new(rt) })
+        Ok(Self { inner: Arc::new(rt), clock })
     }
 
     /// A runtime whose state and audit log live in memory only (tests, notebooks).
     #[staticmethod]
     #[pyo3(signature = (issuer=None, *, durability="sync", alg=None, default_ttl=None, max_ttl=None,
-        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None))]
+        require_permit=false, require_proof=false, checkpoint_every=None, record_args=None, fixed_time=None))]
     #[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
     fn in_memory(
         issuer: Option<String>,
@@ -188,7 +202,9 @@ impl PyRuntime {
         require_proof: bool,
         checkpoint_every: Option<u64>,
         record_args: Option<Vec<String>>,
+        fixed_time: Option<i64>,
     ) -> PyResult<Self> {
+        let clock = fixed(fixed_time);
         let o = options(
             issuer,
             durability,
@@ -199,8 +215,20 @@ impl PyRuntime {
             require_proof,
             checkpoint_every,
             record_args,
+            clock.as_ref(),
         )?;
-        Ok(Self { inner: Arc::new(Runtime::in_memory(o).py()?) })
+        Ok(Self { inner: Arc::new(Runtime::in_memory(o).py()?), clock })
+    }
+
+    /// Sets the time of a runtime made with `fixed_time` (Unix seconds).
+    fn set_time(&self, unix_seconds: i64) -> PyResult<()> {
+        match &self.clock {
+            Some(c) => {
+                c.set(unix_seconds);
+                Ok(())
+            }
+            None => Err(PyTypeError::new_err("set_time needs a runtime made with fixed_time=...")),
+        }
     }
 
     /// The trust domain's issuer.

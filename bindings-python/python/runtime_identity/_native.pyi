@@ -154,6 +154,7 @@ class Runtime:
         require_proof: bool = False,
         checkpoint_every: int | None = None,
         record_args: Sequence[str] | None = None,
+        fixed_time: int | None = None,
     ) -> Runtime: ...
     @staticmethod
     def in_memory(
@@ -167,7 +168,9 @@ class Runtime:
         require_proof: bool = False,
         checkpoint_every: int | None = None,
         record_args: Sequence[str] | None = None,
+        fixed_time: int | None = None,
     ) -> Runtime: ...
+    def set_time(self, unix_seconds: int) -> None: ...
     @property
     def issuer(self) -> str: ...
     @property
