@@ -1,0 +1,45 @@
+'use strict'
+// runtime-identity for Node: identity, scoped delegation, runtime checks and tamper-evident
+// audit for AI agents. Every rule is in the Rust core; this package converts and wraps.
+const { native, Runtime } = require('./lib/runtime')
+const errors = require('./lib/errors')
+const { actingAs, currentIdentity, setDefaultRuntime } = require('./lib/context')
+const { guard, ApprovalRequest } = require('./lib/guard')
+
+const REASON_CODES = Object.freeze([
+  'granted', 'approved', 'credential_invalid', 'credential_expired', 'grant_revoked', 'agent_suspended',
+  'agent_revoked', 'agent_unknown', 'action_not_granted', 'resource_not_granted', 'data_class_not_granted',
+  'constraint_violated', 'argument_missing', 'policy_forbid', 'no_permit', 'limit_max_uses', 'limit_rate',
+  'limit_budget', 'approval_required', 'approval_invalid', 'proof_required', 'proof_invalid', 'request_invalid',
+  'internal_error',
+])
+
+module.exports = {
+  Runtime,
+  Credential: native.Credential,
+  Decision: native.Decision,
+  Receipt: native.Receipt,
+  Audit: native.Audit,
+  guard,
+  actingAs,
+  currentIdentity,
+  setDefaultRuntime,
+  ApprovalRequest,
+  ERROR_CODES: errors.ERROR_CODES,
+  REASON_CODES,
+  EVENT_TYPES: Object.freeze(native.eventTypes()),
+  VERSION: native.version(),
+  RuntimeIdentityError: errors.RuntimeIdentityError,
+  InvalidCredentialError: errors.InvalidCredentialError,
+  DelegationError: errors.DelegationError,
+  AgentError: errors.AgentError,
+  InvalidArgumentError: errors.InvalidArgumentError,
+  PolicyError: errors.PolicyError,
+  ApprovalError: errors.ApprovalError,
+  StoreError: errors.StoreError,
+  AuditError: errors.AuditError,
+  InternalError: errors.InternalError,
+  DeniedError: errors.DeniedError,
+  ApprovalRequiredError: errors.ApprovalRequiredError,
+  NoIdentityContextError: errors.NoIdentityContextError,
+}

@@ -1,0 +1,159 @@
+'use strict'
+// `guard(action, fn, options)`: check every call before it runs, record what it did after.
+const { performance } = require('node:perf_hooks')
+const { currentIdentity, actingAs, getDefaultRuntime } = require('./context')
+const { DeniedError, ApprovalRequiredError, NoIdentityContextError, RuntimeIdentityError } = require('./errors')
+const { runtimeOf } = require('./runtime')
+
+const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
+const isPlainObject = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
+
+/** Fills `{name}` / `{a.b}` from the call's single object argument. */
+function fillTemplate(template, callArgs) {
+  const source = callArgs[0]
+  return template.replace(/\{([^{}]+)\}/g, (_, path) => {
+    let v = source
+    for (const key of path.split('.')) v = v === null || v === undefined ? undefined : v[key]
+    if (v === undefined || v === null) {
+      throw new TypeError(`resource template "${template}": the call's argument has no "${path}"`)
+    }
+    return String(v)
+  })
+}
+
+/** A call waiting for a person, handed to `onApproval`. */
+class ApprovalRequest {
+  constructor(decision, runtime) {
+    const r = decision.approvalRequest || {}
+    this.id = r.id
+    this.reason = r.reason
+    this.expiresAt = r.expires_at
+    this.actionHash = r.action_hash
+    this.decision = decision
+    Object.defineProperty(this, 'runtime', { value: runtime, enumerable: false })
+  }
+  get action() { return this.decision.action }
+  get resource() { return this.decision.resource }
+  get actor() { return this.decision.actor }
+  /** Approves as `approver` (a `user:` principal); returns the single-use receipt. */
+  approve(approver) { return this.runtime.approve(this.id, approver) }
+  /** Denies as `approver`. */
+  deny(approver) { return this.runtime.denyApproval(this.id, approver) }
+}
+
+function record(rt, d, start, error) {
+  try {
+    rt.recordOutcome(d.decisionId, {
+      ok: !error,
+      error: error ? String((error && error.name) || 'Error') : undefined,
+      durationMs: performance.now() - start,
+    })
+  } catch (e) {
+    // The tool's result or error is what the caller gets; a failure to record is a warning.
+    process.emitWarning(`the outcome of decision ${d.decisionId} was not recorded: ${e && e.message}`, 'RuntimeIdentityWarning')
+  }
+}
+
+function guard(action, fn, options = {}) {
+  if (typeof action !== 'string') throw new TypeError("guard(action, fn): action is a dotted name such as 'payments.refund'")
+  if (typeof fn !== 'function') throw new TypeError('guard(action, fn): fn must be a function')
+  const { resource, args, runtime, onApproval } = options
+
+  function identity() {
+    const ident = currentIdentity()
+    if (!ident) {
+      throw new NoIdentityContextError(
+        `${fn.name || 'a function'} is guarded (${action}) but runs with no identity: call it inside actingAs(cred, fn) or use .callAs(cred, ...args)`,
+      )
+    }
+    const rt = runtime || ident.runtime || runtimeOf(ident.credential) || getDefaultRuntime()
+    if (!rt) throw new NoIdentityContextError(`no runtime to check ${action}: pass { runtime } to guard or actingAs, or call setDefaultRuntime`)
+    return { ident, rt }
+  }
+
+  function request(callArgs) {
+    let res
+    if (typeof resource === 'string') res = fillTemplate(resource, callArgs)
+    else if (typeof resource === 'function') res = resource(...callArgs)
+    let checked
+    if (typeof args === 'function') checked = args(...callArgs)
+    else if (Array.isArray(args)) checked = Object.fromEntries(args.filter((k) => isPlainObject(callArgs[0]) && k in callArgs[0]).map((k) => [k, callArgs[0][k]]))
+    else if (callArgs.length === 1 && isPlainObject(callArgs[0])) checked = callArgs[0]
+    else checked = {}
+    return { resource: res, args: checked }
+  }
+
+  function afterApproval(d, rt, ident, req, receipt) {
+    if (!receipt) throw new ApprovalRequiredError(d)
+    const again = rt.check(ident.credential, {
+      action, resource: req.resource, args: req.args, context: ident.context || undefined,
+      approval: typeof receipt === 'string' ? receipt : receipt.token,
+    })
+    if (!again.allowed) throw new DeniedError(again)
+    return again
+  }
+
+  function decide(rt, ident, callArgs) {
+    const req = request(callArgs)
+    const d = rt.check(ident.credential, { action, resource: req.resource, args: req.args, context: ident.context || undefined })
+    if (d.allowed) return d
+    if (d.effect !== 'require_approval') throw new DeniedError(d)
+    if (!onApproval) throw new ApprovalRequiredError(d)
+    const answer = onApproval(new ApprovalRequest(d, rt))
+    if (isThenable(answer)) return answer.then((r) => afterApproval(d, rt, ident, req, r))
+    return afterApproval(d, rt, ident, req, answer)
+  }
+
+  function run(self, callArgs, d, rt) {
+    const start = performance.now()
+    let out
+    try {
+      out = fn.apply(self, callArgs)
+    } catch (e) {
+      record(rt, d, start, e)
+      throw e
+    }
+    if (isThenable(out)) {
+      return out.then(
+        (v) => { record(rt, d, start, null); return v },
+        (e) => { record(rt, d, start, e); throw e },
+      )
+    }
+    if (out && typeof out[Symbol.asyncIterator] === 'function' && typeof out.next === 'function') {
+      return stream(out, rt, d, start)
+    }
+    record(rt, d, start, null)
+    return out
+  }
+
+  const guarded = function (...callArgs) {
+    const { ident, rt } = identity()
+    const d = decide(rt, ident, callArgs)
+    if (isThenable(d)) return d.then((allowed) => run(this, callArgs, allowed, rt))
+    return run(this, callArgs, d, rt)
+  }
+  Object.defineProperty(guarded, 'name', { value: fn.name })
+  Object.defineProperty(guarded, 'length', { value: fn.length })
+  guarded.callAs = (cred, ...callArgs) => actingAs(cred, () => guarded(...callArgs), { runtime })
+  guarded.action = action
+  guarded.wrapped = fn
+  return guarded
+}
+
+/** Yields the tool's items; the outcome is recorded when it ends, fails or is stopped early. */
+async function* stream(inner, rt, d, start) {
+  let finished = false
+  try {
+    yield* inner
+    finished = true
+    record(rt, d, start, null)
+  } catch (e) {
+    finished = true
+    record(rt, d, start, e)
+    throw e
+  } finally {
+    if (!finished) record(rt, d, start, { name: 'Cancelled' })
+  }
+}
+
+module.exports = { guard, ApprovalRequest, RuntimeIdentityError }

@@ -1,0 +1,71 @@
+'use strict'
+// The native classes with every method's errors converted to this package's error classes,
+// and each credential remembering the runtime that made it.
+const native = require('../binding.js')
+const { fromNative } = require('./errors')
+
+const runtimes = new WeakMap()
+
+/** The Runtime that made or verified a credential, if any. */
+function runtimeOf(cred) {
+  return cred !== null && typeof cred === 'object' ? runtimes.get(cred) || null : null
+}
+
+function converting(fn) {
+  return function (...args) {
+    try {
+      return fn.apply(this, args)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+}
+
+function wrapMethods(Class, names, after) {
+  for (const name of names) {
+    const original = Class.prototype[name]
+    if (typeof original !== 'function') throw new Error(`native ${Class.name}.${name} is missing`)
+    const wrapped = converting(original)
+    const value = after ? function (...args) { return after(this, wrapped.apply(this, args)) } : wrapped
+    Object.defineProperty(Class.prototype, name, { value, writable: false, configurable: true })
+  }
+}
+
+const remember = (rt, out) => {
+  if (out instanceof native.Credential) runtimes.set(out, rt)
+  return out
+}
+
+wrapMethods(native.Runtime, ['delegate', 'attenuate', 'verify'], remember)
+wrapMethods(native.Runtime, [
+  'setTime', 'registerAgent', 'getAgent', 'listAgents', 'suspendAgent', 'resumeAgent', 'revokeAgent', 'rotateAgentKey',
+  'revoke', 'loadPolicies', 'upsertResource', 'check', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
+  'authorityKeys', 'rotateAuthorityKey', 'close',
+])
+wrapMethods(native.Credential, ['attenuate'], (cred, out) => {
+  const rt = runtimes.get(cred)
+  if (rt) runtimes.set(out, rt)
+  return out
+})
+wrapMethods(native.Audit, ['verify', 'explain', 'events', 'exportProv', 'flush'])
+// The static factories are read-only on the native class, so the exported `Runtime` is a
+// small class of its own: its factories convert errors too, and `instanceof Runtime` holds
+// for every runtime they make (instance methods are the native class's, wrapped above).
+const open = converting(native.Runtime.open.bind(native.Runtime))
+const inMemory = converting(native.Runtime.inMemory.bind(native.Runtime))
+class Runtime {
+  constructor() {
+    throw new TypeError('use Runtime.open(path, options) or Runtime.inMemory(options)')
+  }
+  static open(path, options) {
+    return open(path, options)
+  }
+  static inMemory(options) {
+    return inMemory(options)
+  }
+  static [Symbol.hasInstance](x) {
+    return x instanceof native.Runtime
+  }
+}
+
+module.exports = { native, Runtime, runtimeOf }
