@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test fmt-check lint test-rust python test-python bench clean
+.PHONY: all build demo test fmt-check lint test-rust python test-python node test-node bench clean
 
 all: build
 
@@ -48,7 +48,18 @@ test-python: python
 	$(PY) -c "import doctest, runtime_identity as r; f = doctest.testmod(r).failed; assert f == 0, f"
 	$(PY) bindings-python/tests/typed_example.py > /dev/null
 
-test: fmt-check lint test-rust test-python
+# The Node package: `npm ci` runs its `prepare` script, which builds the addon with the napi
+# cli (release profile, the same target folder). The generated binding.js/binding.d.ts are
+# committed: a rebuild that changes them fails the test.
+node:
+	cd bindings-node && npm ci --no-audit --no-fund
+
+test-node: node
+	cd bindings-node && node --test test/
+	cd bindings-node && npx tsc -p test/tsconfig.json
+	git diff --exit-code -- bindings-node/binding.js bindings-node/binding.d.ts
+
+test: fmt-check lint test-rust test-python test-node
 	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
 	@echo "make test: all suites passed"
 

@@ -128,17 +128,17 @@ export declare class Runtime {
   /** The authority grants scopes to an agent on behalf of a principal. */
   delegate(o: DelegateOptions): Credential
   /** A narrower credential from `parent` (a Credential or token) for a sub-agent. */
-  attenuate(parent: Presented, options: AttenuateOptions): Credential
+  attenuate(parent: Credential | string, options: AttenuateOptions): Credential
   /** Verifies a token completely and returns the credential. */
   verify(token: string): Credential
   /** Revokes a grant (a Credential's leaf grant, or a grant id) and all attenuated from it. */
-  revoke(credOrGrantId: Presented): Array<string>
+  revoke(credOrGrantId: Credential | string): Array<string>
   /** Replaces the policies in force with Cedar text, or the `.cedar` files of a path. */
   loadPolicies(textOrPath: string): number
   /** Registers (or replaces) a resource's data class and attributes. */
   upsertResource(id: string, options?: { dataClass?: string; attributes?: Record<string, unknown> }): Record<string, unknown>
   /** Checks one call before it runs and records the decision. Synchronous: microseconds. */
-  check(cred: Presented, req: CheckRequest): Decision
+  check(cred: Credential | string, req: CheckRequest): Decision
   /** Records what the action allowed by `decisionId` did. */
   recordOutcome(decisionId: string, outcome: OutcomeInput): void
   /** A person approves a pending request; returns the single-use receipt. */

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use runtime_identity::{Runtime, Scope};
 use serde_json::{json, Value};
@@ -58,7 +57,10 @@ impl Credential {
     }
 
     /// The links: issuer, actor, grant id, times, depth, purpose, scopes.
-    #[napi(getter, ts_return_type = "Array<{ issuer: string; actor: string; grantId: string; issuedAt: number; expiresAt: number; depth: number; maxDepth: number; purpose: string | null; scopes: Array<Record<string, unknown>> }>")]
+    #[napi(
+        getter,
+        ts_return_type = "Array<{ issuer: string; actor: string; grantId: string; issuedAt: number; expiresAt: number; depth: number; maxDepth: number; purpose: string | null; scopes: Array<Record<string, unknown>> }>"
+    )]
     pub fn chain(&self) -> Value {
         Value::Array(
             self.inner
@@ -132,9 +134,6 @@ pub fn scopes_of(v: Value) -> napi::Result<Vec<Scope>> {
         })
         .collect()
 }
-
-/// A credential or a token string, as an agent presents it.
-pub type Presented<'a> = Either<&'a Credential, String>;
 
 /// A signed, single-use approval receipt: pass `token` as `approval` to the check it approves.
 #[napi]

@@ -14,7 +14,7 @@ use runtime_identity::{
 use serde_json::Value;
 
 use crate::convert::{invalid, json, object, seconds, IntoJs};
-use crate::credential::{scopes_of, Credential, Presented, Receipt};
+use crate::credential::{scopes_of, Credential, Receipt};
 use crate::decision::Decision;
 
 /// How a runtime is opened.
@@ -45,7 +45,8 @@ pub struct RuntimeOptions {
 
 fn core_options(o: RuntimeOptions) -> napi::Result<(CoreOptions, Option<FixedClock>)> {
     let durability = Durability::parse(o.durability.as_deref().unwrap_or("sync")).js()?;
-    let mut audit = AuditOptions { durability, record_args: o.record_args.unwrap_or_default(), ..AuditOptions::default() };
+    let mut audit =
+        AuditOptions { durability, record_args: o.record_args.unwrap_or_default(), ..AuditOptions::default() };
     if let Some(n) = o.checkpoint_every {
         audit.checkpoint_every = u64::from(n);
     }
@@ -318,7 +319,10 @@ impl Runtime {
     }
 
     /// Agents, optionally of one owner and/or status.
-    #[napi(ts_args_type = "filter?: { owner?: string; status?: 'active' | 'suspended' | 'revoked' }", ts_return_type = "Array<Record<string, any>>")]
+    #[napi(
+        ts_args_type = "filter?: { owner?: string; status?: 'active' | 'suspended' | 'revoked' }",
+        ts_return_type = "Array<Record<string, any>>"
+    )]
     pub fn list_agents(&self, filter: Option<Value>) -> napi::Result<Value> {
         let f = filter.unwrap_or(Value::Null);
         let owner = f.get("owner").and_then(Value::as_str).map(PrincipalId::parse).transpose().js()?;
@@ -372,7 +376,11 @@ impl Runtime {
 
     /// A narrower credential from `parent` (a Credential or token) for a sub-agent.
     #[napi]
-    pub fn attenuate(&self, parent: Presented<'_>, options: AttenuateOptions) -> napi::Result<Credential> {
+    pub fn attenuate(
+        &self,
+        parent: Either<&Credential, String>,
+        options: AttenuateOptions,
+    ) -> napi::Result<Credential> {
         let token = match parent {
             Either::A(c) => c.inner.token().to_owned(),
             Either::B(t) => t,
@@ -388,7 +396,7 @@ impl Runtime {
 
     /// Revokes a grant (a Credential's leaf grant, or a grant id) and all attenuated from it.
     #[napi]
-    pub fn revoke(&self, cred_or_grant_id: Presented<'_>) -> napi::Result<Vec<String>> {
+    pub fn revoke(&self, cred_or_grant_id: Either<&Credential, String>) -> napi::Result<Vec<String>> {
         let id = match cred_or_grant_id {
             Either::A(c) => c.inner.grant_id().to_owned(),
             Either::B(id) => id,
@@ -410,7 +418,10 @@ impl Runtime {
     }
 
     /// Registers (or replaces) a resource's data class and attributes.
-    #[napi(ts_args_type = "id: string, options?: { dataClass?: string; attributes?: Record<string, unknown> }", ts_return_type = "Record<string, unknown>")]
+    #[napi(
+        ts_args_type = "id: string, options?: { dataClass?: string; attributes?: Record<string, unknown> }",
+        ts_return_type = "Record<string, unknown>"
+    )]
     pub fn upsert_resource(&self, id: String, options: Option<Value>) -> napi::Result<Value> {
         let o = options.unwrap_or(Value::Null);
         let data_class = o.get("dataClass").and_then(Value::as_str);
@@ -420,7 +431,7 @@ impl Runtime {
 
     /// Checks one call before it runs and records the decision. Synchronous: microseconds.
     #[napi]
-    pub fn check(&self, cred: Presented<'_>, req: CheckRequest) -> napi::Result<Decision> {
+    pub fn check(&self, cred: Either<&Credential, String>, req: CheckRequest) -> napi::Result<Decision> {
         let args = object(req.args, "args")?;
         let core = CoreCheckRequest {
             action: &req.action,
@@ -512,7 +523,9 @@ pub struct Audit {
 #[napi]
 impl Audit {
     /// Recomputes the chain, checks every checkpoint signature and the store's checkpoint.
-    #[napi(ts_return_type = "{ ok: boolean; events: number; checkpoints: number; last_seq: number; head: string; stored_checkpoint?: number; first_bad_seq?: number; kind?: string; message?: string }")]
+    #[napi(
+        ts_return_type = "{ ok: boolean; events: number; checkpoints: number; last_seq: number; head: string; stored_checkpoint?: number; first_bad_seq?: number; kind?: string; message?: string }"
+    )]
     pub fn verify(&self) -> napi::Result<Value> {
         json(&self.inner.audit().verify().js()?)
     }
