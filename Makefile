@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test fmt-check lint test-rust python test-python node test-node bench clean
+.PHONY: all build demo test fmt-check lint test-rust python test-python node test-node bench bench-rust bench-python bench-node clean
 
 all: build
 
@@ -63,8 +63,19 @@ test: fmt-check lint test-rust test-python test-node
 	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
 	@echo "make test: all suites passed"
 
-bench:
+# Benchmarks (not part of `make test`): criterion for the core, then ours next to the peers
+# on the shared scenario from Python and from Node, each path verified before it is timed.
+bench: bench-rust bench-python bench-node
+
+bench-rust:
 	$(CARGO) bench -p runtime-identity --locked
+
+bench-python: python
+	$(PY) -m pip install -q -r bench/python/peers/requirements.txt
+	$(PY) bench/python/run.py --md bench/python/results.md
+
+bench-node: node
+	cd bench/node && npm ci --no-audit --no-fund && node run.js --md results.md
 
 clean:
 	$(CARGO) clean

@@ -100,19 +100,20 @@ def decide(o: Ours, req: dict[str, Any]) -> bool:
     return d.allowed
 
 
-def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], Any]:
-    """A zero-argument closure: the guarded tool called as the agent (a deny raises Denied,
-    which the closure catches, as an application would)."""
+def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
+    """A zero-argument closure: the guarded tool called as the agent; True when it ran (a deny
+    raises Denied, which the closure catches, as an application would)."""
     tool = guard(req["action"], resource="{resource}", args=lambda resource, **kw: kw)(_tool)
     cred = o.creds[req["agent"]]
     resource, args = req["resource"], dict(req["context"])
 
-    def run() -> Any:
+    def run() -> bool:
         with acting_as(cred):
             try:
-                return tool(resource, **args)
+                tool(resource, **args)
+                return True
             except Denied:
-                return None
+                return False
 
     return run
 
@@ -121,11 +122,11 @@ def _tool(resource: str, **args: Any) -> str:
     return resource
 
 
-def raw_check(o: Ours, req: dict[str, Any]) -> Callable[[], Any]:
+def raw_check(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
     cred = o.creds[req["agent"]]
     check = o.rt.check
     action, resource, args = req["action"], req["resource"], dict(req["context"])
-    return lambda: check(cred, action, resource, args)
+    return lambda: check(cred, action, resource, args).allowed
 
 
 def bare_call(req: dict[str, Any]) -> Callable[[], Any]:

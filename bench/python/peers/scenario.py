@@ -16,10 +16,8 @@ Scenario = Mapping[str, Any]
 _HERE = Path(__file__).resolve().parent
 #: The repository's copy of the shared scenario (the one ``ours.py`` reads too).
 SCENARIO = _HERE.parent.parent / "scenario.json"
-#: The shared benchmark folder: ``shared/`` sits beside the repository checkout.
-SHARED_BENCH = _HERE.parents[3] / "shared" / "bench"
-#: The 20 rules as plain Cedar, as the peers were given them.
-CEDAR_POLICIES = SHARED_BENCH / "policies" / "cedar.cedar"
+#: The 20 rules as plain Cedar, as the peers were given them (a copy of the shared file).
+CEDAR_POLICIES = _HERE.parent.parent / "policies" / "cedar.cedar"
 
 
 def load_scenario(path: Path | None = None) -> dict[str, Any]:
