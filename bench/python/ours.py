@@ -103,7 +103,7 @@ def decide(o: Ours, req: dict[str, Any]) -> bool:
 def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
     """A zero-argument closure: the guarded tool called as the agent; True when it ran (a deny
     raises Denied, which the closure catches, as an application would)."""
-    tool = guard(req["action"], resource="{resource}", args=lambda resource, **kw: kw)(_tool)
+    tool = guard(req["action"], resource="{resource}")(_tool)
     cred = o.creds[req["agent"]]
     resource, args = req["resource"], dict(req["context"])
 
@@ -118,7 +118,8 @@ def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
     return run
 
 
-def _tool(resource: str, **args: Any) -> str:
+def _tool(resource: str, amount: float | None = None, currency: str | None = None) -> str:
+    """A tool with named parameters (the arguments of the scenario's requests)."""
     return resource
 
 

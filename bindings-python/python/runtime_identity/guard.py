@@ -142,6 +142,11 @@ class _Spec(Generic[P, R]):
 
     def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """The resource and the arguments to check."""
+        if callable(self.args) and not isinstance(self.resource, str):
+            # Both come from functions of the call: no binding needed.
+            args = self.args(*a, **kw)
+            resource = self.resource(*a, **kw) if self.resource is not None else None
+            return resource, args
         bound = self.bind(a, kw)
         if self.args is None:
             args = {k: v for k, v in bound.items() if k not in _RECEIVERS and isinstance(v, _JSON_TYPES)}
