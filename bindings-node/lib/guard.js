@@ -8,9 +8,8 @@ const { runtimeOf } = require('./runtime')
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
 const isPlainObject = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
 
-/** Fills `{name}` / `{a.b}` from the call's single object argument. */
-function fillTemplate(template, callArgs) {
-  const source = callArgs[0]
+/** Fills `{name}` / `{a.b}` from an object (the call's object argument, a tool's input). */
+function fillTemplate(template, source) {
   return template.replace(/\{([^{}]+)\}/g, (_, path) => {
     let v = source
     for (const key of path.split('.')) v = v === null || v === undefined ? undefined : v[key]
@@ -73,12 +72,12 @@ function guard(action, fn, options = {}) {
 
   function request(callArgs) {
     let res
-    if (typeof resource === 'string') res = fillTemplate(resource, callArgs)
+    if (typeof resource === 'string') res = fillTemplate(resource, callArgs[0])
     else if (typeof resource === 'function') res = resource(...callArgs)
     let checked
     if (typeof args === 'function') checked = args(...callArgs)
     else if (Array.isArray(args)) checked = Object.fromEntries(args.filter((k) => isPlainObject(callArgs[0]) && k in callArgs[0]).map((k) => [k, callArgs[0][k]]))
-    else if (callArgs.length === 1 && isPlainObject(callArgs[0])) checked = callArgs[0]
+    else if (isPlainObject(callArgs[0])) checked = callArgs[0]
     else checked = {}
     return { resource: res, args: checked }
   }
@@ -156,4 +155,4 @@ async function* stream(inner, rt, d, start) {
   }
 }
 
-module.exports = { guard, ApprovalRequest, RuntimeIdentityError }
+module.exports = { guard, ApprovalRequest, RuntimeIdentityError, fillTemplate, record }
