@@ -165,6 +165,11 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2))
+  // ours.build opens each runtime in a fresh folder under os.tmpdir(): point that at a scratch
+  // folder of this run, removed at exit (the audit logs of a full run take some hundreds of MB).
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'rid-bench-node-'))
+  process.env.TMPDIR = scratch
+  process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }))
   const scenario = h.loadScenario()
   const timing = args.quick ? QUICK : FULL
   /** @type {import('./peers/harness').Path<any>[]} */
