@@ -17,8 +17,10 @@ all: build
 build:
 	$(CARGO) build --workspace --all-targets --locked
 
-demo: build
+demo: build python node
 	$(CARGO) run -q -p runtime-identity --example quickstart --locked
+	$(PY) examples/python/quickstart.py
+	node examples/node/quickstart.mjs
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -61,6 +63,8 @@ test-node: node
 
 test: fmt-check lint test-rust test-python test-node
 	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
+	$(PY) examples/python/quickstart.py > /dev/null
+	node examples/node/quickstart.mjs > /dev/null
 	@echo "make test: all suites passed"
 
 # Benchmarks (not part of `make test`): criterion for the core, then ours next to the peers
