@@ -407,13 +407,7 @@ impl Runtime {
     /// Replaces the policies in force with Cedar text, or the `.cedar` files of a path.
     #[napi]
     pub fn load_policies(&self, text_or_path: String) -> napi::Result<u32> {
-        let path = std::path::Path::new(&text_or_path);
-        let n = if !text_or_path.contains('\n') && !text_or_path.contains('(') && path.exists() {
-            self.inner.load_policy_files(&[path])
-        } else {
-            self.inner.load_policy_text(&text_or_path)
-        }
-        .js()?;
+        let n = self.inner.load_policy_source(&text_or_path).js()?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 

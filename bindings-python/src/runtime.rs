@@ -387,11 +387,7 @@ impl PyRuntime {
     fn load_policies(&self, py: Python<'_>, text_or_path: &Bound<'_, PyAny>) -> PyResult<usize> {
         if let Ok(s) = text_or_path.cast::<PyString>() {
             let s = s.to_str()?;
-            let path = std::path::Path::new(s);
-            if !s.contains('\n') && !s.contains('(') && path.exists() {
-                return py.detach(|| self.inner.load_policy_files(&[path])).py();
-            }
-            return py.detach(|| self.inner.load_policy_text(s)).py();
+            return py.detach(|| self.inner.load_policy_source(s)).py();
         }
         let path: PathBuf = text_or_path
             .extract()

@@ -184,7 +184,7 @@ impl AuditLog {
             flusher_wake: Condvar::new(),
         });
         // Catch up with the file now: a torn line left by a crash is set aside at open.
-        shared.write_batch(Vec::new(), true, false)?;
+        shared.write_lines(&[], true, false)?;
         let flusher = if buffered {
             let s = Arc::clone(&shared);
             let handle = std::thread::Builder::new()
@@ -354,7 +354,7 @@ impl Shared {
         drop(q);
         let (prepared, slots): (Vec<Prepared>, Vec<Option<Slot>>) = items.into_iter().unzip();
         let buffered = slots.iter().all(Option::is_none);
-        let res = self.write_batch_keep(prepared, durable, close);
+        let res = self.write_batch(prepared, durable, close);
         let outcome = res.as_ref().map(|_| ()).map_err(|(e, _)| (e.code(), e.message().to_owned()));
         for slot in slots.iter().flatten() {
             let _ = slot.set(outcome.clone());
@@ -380,7 +380,7 @@ impl Shared {
         outcome
     }
 
-    fn write_batch_keep(
+    fn write_batch(
         &self,
         batch: Vec<Prepared>,
         durable: bool,
@@ -390,10 +390,6 @@ impl Shared {
             Ok(()) => Ok(()),
             Err(e) => Err((e, batch)),
         }
-    }
-
-    fn write_batch(&self, batch: Vec<Prepared>, durable: bool, close: bool) -> Result<()> {
-        self.write_lines(&batch, durable, close)
     }
 
     fn write_lines(&self, batch: &[Prepared], durable: bool, close: bool) -> Result<()> {

@@ -118,6 +118,18 @@ impl Runtime {
         self.load_policies(&read_policy_files(paths)?)
     }
 
+    /// Loads `text_or_path`: the `.cedar` files of a path when it names an existing file or
+    /// folder (one line, no `(`: Cedar text always has one), otherwise Cedar text. The rule
+    /// every binding's `load_policies` follows.
+    pub fn load_policy_source(&self, text_or_path: &str) -> Result<usize> {
+        let path = Path::new(text_or_path);
+        if !text_or_path.contains('\n') && !text_or_path.contains('(') && path.exists() {
+            self.load_policy_files(&[path])
+        } else {
+            self.load_policy_text(text_or_path)
+        }
+    }
+
     /// Reloads `policies/*.cedar` from the runtime folder (none for an in-memory runtime).
     pub fn reload_policies(&self) -> Result<usize> {
         match &self.policy_dir {
