@@ -305,6 +305,13 @@ impl PrivateKey {
         Err(Error::new(ErrorCode::InternalError, "could not generate a key"))
     }
 
+    /// The key whose secret is these 32 bytes (the P-256 scalar, or the Ed25519 seed): for
+    /// importing a key held elsewhere and for fixtures. Error `key_invalid` if the bytes are
+    /// not a valid P-256 scalar.
+    pub fn from_bytes(alg: Algorithm, secret: &[u8; 32]) -> Result<Self> {
+        Self::from_seed(alg, secret)
+    }
+
     fn from_seed(alg: Algorithm, seed: &[u8; 32]) -> Result<Self> {
         let inner = match alg {
             Algorithm::Es256 => PrivateInner::Es256(

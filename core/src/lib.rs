@@ -29,6 +29,7 @@ pub mod check;
 pub mod clock;
 pub mod duration;
 pub mod error;
+pub mod ids;
 pub mod keys;
 pub mod policy;
 pub mod principal;

@@ -28,7 +28,12 @@ pub struct ProofClaims {
 
 /// Signs a proof for the call with `action_hash` (the agent side).
 pub fn sign_proof(key: &PrivateKey, action_hash: &str, iat: i64) -> Result<String> {
-    let claims = ProofClaims { action_hash: action_hash.to_owned(), iat, jti: uuid::Uuid::new_v4().to_string() };
+    sign_proof_with_id(key, action_hash, iat, &uuid::Uuid::new_v4().to_string())
+}
+
+/// Signs a proof with a chosen `jti` (fixtures and vectors; it must never repeat).
+pub fn sign_proof_with_id(key: &PrivateKey, action_hash: &str, iat: i64, jti: &str) -> Result<String> {
+    let claims = ProofClaims { action_hash: action_hash.to_owned(), iat, jti: jti.to_owned() };
     let header = serde_json::json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": PROOF_TYP});
     let header = serde_json::to_vec(&header).map_err(|e| crate::err!(InternalError, "{e}"))?;
     let payload = serde_json::to_vec(&claims).map_err(|e| crate::err!(InternalError, "{e}"))?;

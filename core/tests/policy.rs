@@ -107,6 +107,27 @@ fn the_scenarios_timed_requests_decide_as_expected() {
     assert_eq!(v5.code(), Some(ReasonCode::CredentialExpired));
 }
 
+/// Regression: the entities of one (agent, resource) were reused for the next call with
+/// another action, so that call was judged by the first action's policies.
+#[test]
+fn each_call_is_judged_by_its_own_action_whatever_came_before_on_the_resource() {
+    let s = scenario();
+    s.rt.load_policy_text(&format!(
+        "{SCENARIO_POLICIES}\n@id(\"X1\")\nforbid (principal, action == Action::\"crm.read\", resource)\nwhen {{ context.args has secret }};"
+    ))
+    .unwrap();
+    for _ in 0..2 {
+        let read = check(&s, &s.support, "crm.read", "customer/42", json!({}));
+        assert_eq!(read.code(), Some(ReasonCode::Granted), "{read:?}");
+        let big = check(&s, &s.support, "payments.refund", "customer/42", json!({"amount": 90, "currency": "USD"}));
+        assert_eq!((big.effect, big.policies.clone()), (Effect::RequireApproval, vec!["A01".to_owned()]), "{big:?}");
+        let forbidden = check(&s, &s.support, "crm.read", "customer/42", json!({"secret": 1}));
+        assert_eq!((forbidden.code(), forbidden.policies.clone()), (Some(ReasonCode::PolicyForbid), vec!["X1".to_owned()]));
+        let refund = check(&s, &s.support, "payments.refund", "customer/42", json!({"amount": 50, "currency": "USD", "secret": 1}));
+        assert_eq!(refund.code(), Some(ReasonCode::Granted), "{refund:?}");
+    }
+}
+
 #[test]
 fn a_forbid_overrides_a_grant_and_a_cleared_agent_passes_it() {
     let s = scenario();

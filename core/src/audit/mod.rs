@@ -31,7 +31,17 @@ pub use sink::LOG_FILE;
 pub use verify::{TamperKind, VerifyReport};
 
 use crate::error::Result;
-use crate::keys::PublicKey;
+use crate::keys::{Jwks, PublicKey};
+
+/// Verifies a log without a runtime — what a third party (an auditor) runs, given the log,
+/// the authority's issuer and public keys (a JWKS that includes retired and removed keys) and,
+/// to detect a cut-off tail, the newest checkpoint the operator's store reports (`anchor`).
+/// Without an anchor, events after the last checkpoint in the log can be dropped unnoticed.
+pub fn verify_log(reader: impl BufRead, issuer: &str, jwks: &Jwks, anchor: Option<StoredCheckpoint>) -> Result<VerifyReport> {
+    let keys: Vec<PublicKey> = jwks.keys.iter().filter_map(|k| PublicKey::from_jwk(k).ok()).collect();
+    let key_of = |kid: &str| keys.iter().find(|k| k.kid() == kid).cloned();
+    verify::verify(reader, &verify::Trust { issuer, key_of: &key_of, stored: anchor })
+}
 
 impl AuditLog {
     fn open_reader(&self) -> Result<Box<dyn BufRead + Send>> {

@@ -29,8 +29,9 @@ pub struct PolicyEngine {
     entities: EntityCache,
 }
 
-/// (version, agent, resource, action if its groups matter).
-type EntityKey = (u64, String, String, Option<String>);
+/// (entities version, agent, resource, action): the cached entry carries the request's action
+/// uid, so the action is always part of the key.
+type EntityKey = (u64, String, String, String);
 
 /// Entity stores of recent calls.
 #[derive(Debug, Default)]
@@ -151,7 +152,7 @@ impl PolicyEngine {
             version,
             req.principal.id.to_owned(),
             req.resource.id.to_owned(),
-            action_groups.then(|| req.action.to_owned()),
+            req.action.to_owned(),
         );
         if let Some(hit) = self.entities.0.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);

@@ -16,7 +16,7 @@ fn agent_id(id: &str) -> Result<PrincipalId> {
 
 impl Runtime {
     /// Refuses a public key the authority or any agent already uses: one key, one principal.
-    fn refuse_known_key(&self, key: &PublicKey) -> Result<()> {
+    pub(super) fn refuse_known_key(&self, key: &PublicKey) -> Result<()> {
         let loaded = self.loaded()?;
         let taken = loaded.keys.contains_key(key.kid())
             || loaded.agents.values().any(|a| a.keys.iter().any(|k| k.kid == key.kid()));

@@ -32,7 +32,7 @@ impl Runtime {
         now: i64,
     ) -> Result<ApprovalRequest> {
         let record = ApprovalRecord {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: self.options.ids.next_id(now.saturating_mul(1000)),
             action_hash: hash.to_owned(),
             action: call.action.to_owned(),
             resource: call.resource.to_owned(),

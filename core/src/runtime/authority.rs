@@ -22,13 +22,25 @@ impl Runtime {
     /// Starts signing with a new key (of `alg`, or the runtime's). The previous key is retired:
     /// tokens it signed keep verifying until they expire or the key is removed.
     pub fn rotate_authority_key(&self, alg: Option<Algorithm>) -> Result<AuthorityKeyRecord> {
-        let key = PrivateKey::generate(alg.unwrap_or(self.options.alg))?;
+        self.install_authority_key(PrivateKey::generate(alg.unwrap_or(self.options.alg))?)
+    }
+
+    /// Starts signing with a key held elsewhere (the content of a key file, `{"alg","kid","d"}`),
+    /// e.g. moved from a secrets manager. The previous key is retired as by a rotation.
+    /// Error `key_invalid` for a malformed key or one that another principal already uses.
+    pub fn import_authority_key(&self, secret_json: &str) -> Result<AuthorityKeyRecord> {
+        let key = PrivateKey::from_secret_json(secret_json)?;
+        self.refuse_known_key(key.public_key())?;
+        self.install_authority_key(key)
+    }
+
+    fn install_authority_key(&self, key: PrivateKey) -> Result<AuthorityKeyRecord> {
         let kid = key.kid().to_owned();
         self.store.rotate_authority_key(key, self.now())?;
         self.authority_keys()?
             .into_iter()
             .find(|k| k.kid == kid)
-            .ok_or_else(|| Error::new(ErrorCode::InternalError, "rotated key is missing"))
+            .ok_or_else(|| Error::new(ErrorCode::InternalError, "the new authority key is missing"))
     }
 
     /// Removes a retired authority key: tokens it signed stop verifying at once.

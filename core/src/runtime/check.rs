@@ -71,13 +71,13 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(req: &CheckRequest<'_>, now_ms: i64) -> Self {
+    fn new(req: &CheckRequest<'_>, decision_id: String, now_ms: i64) -> Self {
         Self {
             decision: Decision {
                 effect: Effect::Deny,
                 allowed: false,
                 reasons: Vec::new(),
-                decision_id: uuid::Uuid::now_v7().to_string(),
+                decision_id,
                 actor: None,
                 chain: Vec::new(),
                 on_behalf_of: None,
@@ -120,7 +120,7 @@ impl Runtime {
     /// to record, is a deny with a reason.
     pub fn check<'a>(&self, credential: impl Into<Presented<'a>>, req: &CheckRequest<'_>) -> Decision {
         let now_ms = self.options.clock.now_ms();
-        let mut draft = Draft::new(req, now_ms);
+        let mut draft = Draft::new(req, self.options.ids.next_id(now_ms), now_ms);
         match self.check_steps(credential.into(), req, &mut draft) {
             Ok(Ok((effect, reason))) => draft.finish(effect, reason),
             Ok(Err((code, message))) => draft.deny(code, message),

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::audit::{AuditLog, AuditOptions, Sink, LOG_FILE};
 use crate::clock::{Clock, SystemClock};
+use crate::ids::{IdSource, RandomIds};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
@@ -54,6 +55,8 @@ pub struct RuntimeOptions {
     pub max_ttl: u64,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Where grant, decision and approval ids come from (random UUIDv7 by default).
+    pub ids: Arc<dyn IdSource>,
     /// Also require an explicit Cedar `permit` for every call (grants alone do not suffice).
     pub require_permit: bool,
     /// Require a proof of possession with every check.
@@ -70,6 +73,7 @@ impl Default for RuntimeOptions {
             default_ttl: DEFAULT_TTL_SECONDS,
             max_ttl: DEFAULT_MAX_TTL_SECONDS,
             clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
             require_permit: false,
             require_proof: false,
             audit: AuditOptions::default(),
