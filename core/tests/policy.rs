@@ -122,8 +122,17 @@ fn each_call_is_judged_by_its_own_action_whatever_came_before_on_the_resource() 
         let big = check(&s, &s.support, "payments.refund", "customer/42", json!({"amount": 90, "currency": "USD"}));
         assert_eq!((big.effect, big.policies.clone()), (Effect::RequireApproval, vec!["A01".to_owned()]), "{big:?}");
         let forbidden = check(&s, &s.support, "crm.read", "customer/42", json!({"secret": 1}));
-        assert_eq!((forbidden.code(), forbidden.policies.clone()), (Some(ReasonCode::PolicyForbid), vec!["X1".to_owned()]));
-        let refund = check(&s, &s.support, "payments.refund", "customer/42", json!({"amount": 50, "currency": "USD", "secret": 1}));
+        assert_eq!(
+            (forbidden.code(), forbidden.policies.clone()),
+            (Some(ReasonCode::PolicyForbid), vec!["X1".to_owned()])
+        );
+        let refund = check(
+            &s,
+            &s.support,
+            "payments.refund",
+            "customer/42",
+            json!({"amount": 50, "currency": "USD", "secret": 1}),
+        );
         assert_eq!(refund.code(), Some(ReasonCode::Granted), "{refund:?}");
     }
 }

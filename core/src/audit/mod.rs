@@ -37,7 +37,12 @@ use crate::keys::{Jwks, PublicKey};
 /// the authority's issuer and public keys (a JWKS that includes retired and removed keys) and,
 /// to detect a cut-off tail, the newest checkpoint the operator's store reports (`anchor`).
 /// Without an anchor, events after the last checkpoint in the log can be dropped unnoticed.
-pub fn verify_log(reader: impl BufRead, issuer: &str, jwks: &Jwks, anchor: Option<StoredCheckpoint>) -> Result<VerifyReport> {
+pub fn verify_log(
+    reader: impl BufRead,
+    issuer: &str,
+    jwks: &Jwks,
+    anchor: Option<StoredCheckpoint>,
+) -> Result<VerifyReport> {
     let keys: Vec<PublicKey> = jwks.keys.iter().filter_map(|k| PublicKey::from_jwk(k).ok()).collect();
     let key_of = |kid: &str| keys.iter().find(|k| k.kid() == kid).cloned();
     verify::verify(reader, &verify::Trust { issuer, key_of: &key_of, stored: anchor })

@@ -148,12 +148,7 @@ impl PolicyEngine {
         let Some(version) = req.entities_version else {
             return Ok(Arc::new(build_entities(req, &self.hints, types, action_groups)?));
         };
-        let key = (
-            version,
-            req.principal.id.to_owned(),
-            req.resource.id.to_owned(),
-            req.action.to_owned(),
-        );
+        let key = (version, req.principal.id.to_owned(), req.resource.id.to_owned(), req.action.to_owned());
         if let Some(hit) = self.entities.0.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use crate::audit::{AuditLog, AuditOptions, Sink, LOG_FILE};
 use crate::clock::{Clock, SystemClock};
-use crate::ids::{IdSource, RandomIds};
 use crate::error::{Error, ErrorCode, Result};
+use crate::ids::{IdSource, RandomIds};
 use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
