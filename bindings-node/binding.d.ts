@@ -155,6 +155,11 @@ export declare class Runtime {
   authorityKeys(): Array<Record<string, unknown>>
   /** Starts signing with a new authority key; the old one keeps verifying. */
   rotateAuthorityKey(alg?: string | undefined | null): Record<string, unknown>
+  /**
+   * Starts signing with an authority key held elsewhere: a key file's content
+   * (`{"alg", "kid", "d"}`) as a string or an object. The previous key is retired.
+   */
+  importAuthorityKey(key: string | Record<string, unknown>): Record<string, unknown>
   /** Flushes the audit log and writes its closing checkpoint. */
   close(): void
 }
@@ -293,6 +298,13 @@ export interface RuntimeOptions {
   /** Fix the clock at this Unix time (tests, vectors, benchmarks); see `setTime`. */
   fixedTime?: number
 }
+
+/**
+ * Verifies an audit log file without a runtime, as a third party does: with the issuer, the
+ * authority's JWKS and the newest checkpoint the operator's store reports (`anchor`,
+ * `{seq, hash}`; without it a cut-off tail after the last checkpoint goes unnoticed).
+ */
+export declare function verifyAuditLog(path: string, options: { issuer: string; jwks: { keys: Record<string, unknown>[] }; anchor?: { seq: number; hash: string } | null }): Record<string, unknown>
 
 /** The version of the core. */
 export declare function version(): string

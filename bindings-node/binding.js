@@ -843,4 +843,5 @@ module.exports.Runtime = nativeBinding.Runtime
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.eventTypes = nativeBinding.eventTypes
 module.exports.reasonCodes = nativeBinding.reasonCodes
+module.exports.verifyAuditLog = nativeBinding.verifyAuditLog
 module.exports.version = nativeBinding.version

@@ -98,6 +98,29 @@ export type ReasonCode =
   | 'request_invalid'
   | 'internal_error'
 
+/** What audit verification found: `ok`, `events`, `checkpoints`, and where it broke. */
+export interface AuditReport {
+  ok: boolean
+  events: number
+  checkpoints: number
+  last_seq: number
+  head: string
+  stored_checkpoint?: number
+  first_bad_seq?: number
+  kind?: 'edited' | 'removed' | 'reordered' | 'inserted' | 'truncated' | 'bad_checkpoint_signature'
+  message?: string
+}
+
+/**
+ * Verifies an audit log file without a runtime, as a third party does: with the issuer, the
+ * authority's JWKS and the newest checkpoint the operator's store reports (`anchor`; without
+ * it a cut-off tail after the last checkpoint goes unnoticed).
+ */
+export declare function verifyAuditLog(
+  path: string,
+  options: { issuer: string; jwks: { keys: Record<string, unknown>[] }; anchor?: { seq: number; hash: string } | null },
+): AuditReport
+
 export declare const ERROR_CODES: readonly ErrorCode[]
 export declare const REASON_CODES: readonly ReasonCode[]
 export declare const EVENT_TYPES: readonly string[]

@@ -1,7 +1,7 @@
 'use strict'
 // runtime-identity for Node: identity, scoped delegation, runtime checks and tamper-evident
 // audit for AI agents. Every rule is in the Rust core; this package converts and wraps.
-const { native, Runtime } = require('./lib/runtime')
+const { native, Runtime, verifyAuditLog } = require('./lib/runtime')
 const errors = require('./lib/errors')
 const { actingAs, currentIdentity, setDefaultRuntime } = require('./lib/context')
 const { guard, ApprovalRequest } = require('./lib/guard')
@@ -25,6 +25,7 @@ module.exports = {
   currentIdentity,
   setDefaultRuntime,
   ApprovalRequest,
+  verifyAuditLog,
   ERROR_CODES: errors.ERROR_CODES,
   REASON_CODES,
   EVENT_TYPES: Object.freeze(native.eventTypes()),

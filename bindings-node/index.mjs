@@ -6,6 +6,7 @@ const m = require('./index.js')
 
 export const {
   Runtime, Credential, Decision, Receipt, Audit, guard, actingAs, currentIdentity, setDefaultRuntime, ApprovalRequest,
+  verifyAuditLog,
   ERROR_CODES, REASON_CODES, EVENT_TYPES, VERSION, RuntimeIdentityError, InvalidCredentialError, DelegationError,
   AgentError, InvalidArgumentError, PolicyError, ApprovalError, StoreError, AuditError, InternalError, DeniedError,
   ApprovalRequiredError, NoIdentityContextError,

@@ -40,7 +40,7 @@ wrapMethods(native.Runtime, ['delegate', 'attenuate', 'verify'], remember)
 wrapMethods(native.Runtime, [
   'setTime', 'registerAgent', 'getAgent', 'listAgents', 'suspendAgent', 'resumeAgent', 'revokeAgent', 'rotateAgentKey',
   'revoke', 'loadPolicies', 'upsertResource', 'check', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
-  'authorityKeys', 'rotateAuthorityKey', 'close',
+  'authorityKeys', 'rotateAuthorityKey', 'importAuthorityKey', 'close',
 ])
 wrapMethods(native.Credential, ['attenuate'], (cred, out) => {
   const rt = runtimes.get(cred)
@@ -68,4 +68,7 @@ class Runtime {
   }
 }
 
-module.exports = { native, Runtime, runtimeOf }
+/** Verifies an audit log file without a runtime (a third party's check). */
+const verifyAuditLog = converting(native.verifyAuditLog)
+
+module.exports = { native, Runtime, runtimeOf, verifyAuditLog }

@@ -26,6 +26,24 @@ pub fn event_types() -> Vec<String> {
     runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str().to_owned()).collect()
 }
 
+/// Verifies an audit log file without a runtime, as a third party does: with the issuer, the
+/// authority's JWKS and the newest checkpoint the operator's store reports (`anchor`,
+/// `{seq, hash}`; without it a cut-off tail after the last checkpoint goes unnoticed).
+#[napi(
+    ts_args_type = "path: string, options: { issuer: string; jwks: { keys: Record<string, unknown>[] }; anchor?: { seq: number; hash: string } | null }",
+    ts_return_type = "Record<string, unknown>"
+)]
+pub fn verify_audit_log(path: String, options: serde_json::Value) -> napi::Result<serde_json::Value> {
+    use convert::IntoJs as _;
+    let issuer = options.get("issuer").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let null = serde_json::Value::Null;
+    let jwks = options.get("jwks").unwrap_or(&null);
+    let report =
+        runtime_identity::audit::verify_log_file(std::path::Path::new(&path), issuer, jwks, options.get("anchor"))
+            .js()?;
+    convert::json(&report)
+}
+
 /// The version of the core.
 #[napi]
 pub fn version() -> String {

@@ -500,6 +500,17 @@ impl Runtime {
         json(&self.inner.rotate_authority_key(alg).js()?)
     }
 
+    /// Starts signing with an authority key held elsewhere: a key file's content
+    /// (`{"alg", "kid", "d"}`) as a string or an object. The previous key is retired.
+    #[napi(ts_args_type = "key: string | Record<string, unknown>", ts_return_type = "Record<string, unknown>")]
+    pub fn import_authority_key(&self, key: Value) -> napi::Result<Value> {
+        let text = match key {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        json(&self.inner.import_authority_key(&text).js()?)
+    }
+
     /// Flushes the audit log and writes its closing checkpoint.
     #[napi]
     pub fn close(&self) -> napi::Result<()> {

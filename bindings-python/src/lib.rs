@@ -6,7 +6,29 @@ mod credential;
 mod decision;
 mod runtime;
 
+use std::path::PathBuf;
+
 use pyo3::prelude::*;
+
+use crate::convert::{ser_to_py, to_json, IntoPy};
+
+/// Verifies an audit log file without a runtime, as a third party does: with the issuer, the
+/// authority's JWKS and the newest checkpoint the operator's store reports (`anchor`,
+/// `{"seq", "hash"}`; without it a cut-off tail after the last checkpoint goes unnoticed).
+#[pyfunction]
+#[pyo3(signature = (path, *, issuer, jwks, anchor=None))]
+fn verify_audit_log(
+    py: Python<'_>,
+    path: PathBuf,
+    issuer: &str,
+    jwks: &Bound<'_, PyAny>,
+    anchor: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let jwks = to_json(jwks)?;
+    let anchor = anchor.map(to_json).transpose()?;
+    let report = py.detach(|| runtime_identity::audit::verify_log_file(&path, issuer, &jwks, anchor.as_ref())).py()?;
+    ser_to_py(py, &report)
+}
 
 /// The native module.
 #[pymodule]
@@ -17,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credential::PyScope>()?;
     m.add_class::<credential::PyReceipt>()?;
     m.add_class::<decision::PyDecision>()?;
+    m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
     m.add("ERROR_CODES", runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("REASON_CODES", runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("EVENT_TYPES", runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;

@@ -527,6 +527,16 @@ impl PyRuntime {
         ser_to_py(py, &py.detach(|| self.inner.rotate_authority_key(alg)).py()?)
     }
 
+    /// Starts signing with an authority key held elsewhere: a key file's content
+    /// (`{"alg", "kid", "d"}`) as a str or a dict. The previous key is retired.
+    fn import_authority_key(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let text = match key.cast::<PyString>() {
+            Ok(s) => s.to_str()?.to_owned(),
+            Err(_) => to_json(key)?.to_string(),
+        };
+        ser_to_py(py, &py.detach(|| self.inner.import_authority_key(&text)).py()?)
+    }
+
     /// Flushes the audit log and writes its closing checkpoint.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.inner.audit().close()).py()

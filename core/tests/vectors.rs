@@ -291,6 +291,32 @@ fn every_vector_passes_through_the_rust_api() {
     assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Codes only a broken environment produces (a failing disk, a corrupted store): tested in the
+/// core with injected failures (`fail_closed.rs`, `audit.rs`), not expressible as vectors.
+const ENVIRONMENT_ONLY: &[&str] =
+    &["internal_error", "store_corrupt", "store_unavailable", "audit_corrupt", "audit_unavailable"];
+
+#[test]
+fn the_vectors_cover_every_reason_and_error_code() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, file) in vector_files() {
+        for case in file["cases"].as_array().unwrap() {
+            for step in case["steps"].as_array().unwrap() {
+                let e = &step["expect"];
+                seen.extend(e["error"].as_str().map(str::to_owned));
+                seen.extend(
+                    e["reasons"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_owned)),
+                );
+            }
+        }
+    }
+    let reasons = runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str());
+    let errors = runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str());
+    let missing: Vec<&str> =
+        reasons.chain(errors).filter(|c| !seen.contains(*c) && !ENVIRONMENT_ONLY.contains(c)).collect();
+    assert!(missing.is_empty(), "no vector expects {missing:?}");
+}
+
 fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
     e.downcast_ref::<String>()
         .cloned()

@@ -28,6 +28,7 @@ from ._native import (
     Runtime,
     Scope,
     __version__,
+    verify_audit_log,
 )
 from .context import Identity, acting_as, current_identity, default_runtime, set_default_runtime
 from .exceptions import (
@@ -112,4 +113,5 @@ __all__ = [
     "exceptions",
     "guard",
     "set_default_runtime",
+    "verify_audit_log",
 ]

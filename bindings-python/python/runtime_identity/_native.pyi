@@ -12,12 +12,32 @@ _Effect: TypeAlias = Literal["allow", "deny", "require_approval"]
 _Durability: TypeAlias = Literal["sync", "buffered"]
 _Alg: TypeAlias = Literal["ES256", "EdDSA"]
 
-__all__ = ["Audit", "Credential", "Decision", "ERROR_CODES", "EVENT_TYPES", "REASON_CODES", "Receipt", "Runtime", "Scope", "__version__"]
+__all__ = [
+    "Audit",
+    "Credential",
+    "Decision",
+    "ERROR_CODES",
+    "EVENT_TYPES",
+    "REASON_CODES",
+    "Receipt",
+    "Runtime",
+    "Scope",
+    "__version__",
+    "verify_audit_log",
+]
 
 ERROR_CODES: Final[list[str]]
 REASON_CODES: Final[list[str]]
 EVENT_TYPES: Final[list[str]]
 __version__: Final[str]
+
+def verify_audit_log(
+    path: str | os.PathLike[str],
+    *,
+    issuer: str,
+    jwks: Mapping[str, _Json],
+    anchor: Mapping[str, _Json] | None = None,
+) -> dict[str, _Json]: ...
 
 @final
 class Scope:
@@ -248,6 +268,7 @@ class Runtime:
     def jwks(self) -> dict[str, _Json]: ...
     def authority_keys(self) -> list[dict[str, _Json]]: ...
     def rotate_authority_key(self, alg: _Alg | None = None) -> dict[str, _Json]: ...
+    def import_authority_key(self, key: str | Mapping[str, _Json]) -> dict[str, _Json]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Runtime: ...
     def __exit__(self, t: object, v: object, tb: object) -> bool: ...

@@ -30,8 +30,30 @@ pub(crate) use sink::Sink;
 pub use sink::LOG_FILE;
 pub use verify::{TamperKind, VerifyReport};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwks, PublicKey};
+
+/// [`verify_log`] over a log file, with the JWKS and the anchor (`{"seq", "hash"}`) as JSON —
+/// the form an auditor receives them in. Error `invalid_argument` for a malformed JWKS or
+/// anchor, `audit_unavailable` if the file cannot be read.
+pub fn verify_log_file(
+    path: &std::path::Path,
+    issuer: &str,
+    jwks: &serde_json::Value,
+    anchor: Option<&serde_json::Value>,
+) -> Result<VerifyReport> {
+    let bad =
+        |what: &str, e: serde_json::Error| Error::new(ErrorCode::InvalidArgument, format!("{what} is not valid: {e}"));
+    let jwks: Jwks = serde_json::from_value(jwks.clone()).map_err(|e| bad("the JWKS", e))?;
+    let anchor = match anchor.filter(|a| !a.is_null()) {
+        Some(a) => Some(serde_json::from_value::<StoredCheckpoint>(a.clone()).map_err(|e| bad("the anchor", e))?),
+        None => None,
+    };
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::new(ErrorCode::AuditUnavailable, format!("cannot read the log `{}`: {e}", path.display())).with_source(e)
+    })?;
+    verify_log(std::io::BufReader::new(file), issuer, &jwks, anchor)
+}
 
 /// Verifies a log without a runtime — what a third party (an auditor) runs, given the log,
 /// the authority's issuer and public keys (a JWKS that includes retired and removed keys) and,
