@@ -57,9 +57,16 @@ function protect(server, runtime, options = {}) {
 
   async function checked(tool, args, extra, run) {
     const token = tokenOfCall(extra)
-    if (token === null) return toolError(`denied (credential_invalid): the call carries no credential in _meta["${TOKEN_META_KEY}"]`)
     const handler = tool.handler
-    if (typeof handler === 'function' && typeof handler.action === 'string' && typeof handler.callAs === 'function') {
+    const selfGuarded = typeof handler === 'function' && typeof handler.action === 'string' && typeof handler.callAs === 'function'
+    if (token === null) {
+      // Decided (and recorded) by the core like any other refusal.
+      const name = nameOf(tool)
+      const action = selfGuarded ? handler.action : actionOf(name)
+      const d = runtime.check('', { action, resource: resourceOf(resources[name], args), args: argsOf(args) })
+      return toolError(`${refusal(d)} — the call carries no credential in _meta["${TOKEN_META_KEY}"]`)
+    }
+    if (selfGuarded) {
       // Made with guard: it checks itself (and records its outcome) inside the caller's identity.
       try {
         return await actingAs(token, run, { runtime })

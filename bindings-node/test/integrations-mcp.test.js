@@ -84,7 +84,11 @@ test('no credential, a forged one, and an error result from the tool', async () 
   const { rt, cred } = scenario()
   const client = await connected(crmServer(rt))
   const bare = await client.callTool({ name: 'read_customer', arguments: { customerId: '42' } })
-  assert.deepEqual(text(bare), [true, `denied (credential_invalid): the call carries no credential in _meta["${TOKEN_META_KEY}"]`])
+  const [isError, message] = text(bare)
+  assert.equal(isError, true)
+  assert.match(message, /^denied \(credential_invalid\): .* — the call carries no credential in _meta\["runtime-identity\/token"\]$/)
+  const recorded = rt.audit.events({ type: 'decision' }).at(-1)
+  assert.equal(recorded.reasons[0].code, 'credential_invalid') // recorded like any refusal
   const self = await client.callTool({ name: 'refund', arguments: { customerId: '42', amount: 1 } })
   assert.equal(self.isError, true)
   const token = cred.token
@@ -95,7 +99,8 @@ test('no credential, a forged one, and an error result from the tool', async () 
   const flaky = await client.callTool({ name: 'flaky', arguments: { customerId: '42' }, _meta: credentialMeta(cred) })
   assert.deepEqual(text(flaky), [true, 'upstream failed'])
   assert.deepEqual(rt.audit.events({ type: 'outcome' }).map((e) => [e.outcome.status, e.outcome.error]), [['error', 'ToolError']])
-  assert.equal(rt.audit.events({ type: 'decision' }).length, 2) // no check without a credential
+  // Every call is a recorded decision, those without a credential too (the bare read and refund).
+  assert.equal(rt.audit.events({ type: 'decision' }).length, 4)
   assert.throws(() => credentialMeta(undefined), TypeError)
   assert.throws(() => protect({}, rt), TypeError)
   await client.close()
@@ -111,7 +116,7 @@ test('tools registered after protect, and replaced callbacks, are checked too', 
   assert.deepEqual(text(await client.callTool({ name: 'read', arguments: { customerId: '42' }, _meta: meta })), [false, 'v2 42'])
   assert.deepEqual(text(await client.callTool({ name: 'read', arguments: { customerId: '77' }, _meta: meta })), [true, 'denied (policy_forbid): forbidden by policy F01'])
   assert.deepEqual(text(await client.callTool({ name: 'read', arguments: { customerId: '42' } })).slice(0, 1), [true])
-  assert.deepEqual(rt.audit.events({ type: 'decision' }).map((d) => d.action), ['crm.read', 'crm.read'])
+  assert.deepEqual(rt.audit.events({ type: 'decision' }).map((d) => d.action), ['crm.read', 'crm.read', 'crm.read'])
   await client.close()
 })
 

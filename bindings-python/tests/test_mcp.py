@@ -60,9 +60,10 @@ def test_each_call_is_checked_with_the_callers_credential(scenario: Scenario) ->
     assert results[3][0] and "policy_forbid" in results[3][1]
     assert results[4] == (False, "customer 42")
     assert results[5][0] and "action_not_granted" in results[5][1]
-    assert results[6][0] and "no credential" in results[6][1]
+    assert results[6][0] and "denied (credential_invalid)" in results[6][1] and "no credential" in results[6][1]
     decisions = scenario.rt.audit.events(type="decision")
-    assert [d["actor"] for d in decisions][-2:] == [HELPER, HELPER]
+    assert [d.get("actor") for d in decisions][-3:] == [HELPER, HELPER, None]
+    assert decisions[-1]["reasons"][0]["code"] == "credential_invalid"  # recorded like any refusal
     assert scenario.rt.audit.verify()["ok"]
 
 

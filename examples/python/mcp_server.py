@@ -84,13 +84,14 @@ def main() -> int:
     # The story must have happened as told (this file runs as a test).
     expected = [(False, "customer 42"), (False, "refunded 30 USD"), (True, "denied (constraint_violated)"),
                 (False, "customer 42"), (True, "denied (action_not_granted)"), (True, "denied (resource_not_granted)"),
-                (True, "denied (credential_invalid)"), (True, "denied (credential_invalid): the call carries no credential")]
+                (True, "denied (credential_invalid)"), (True, "denied (credential_invalid)")]
     for (is_error, text), (want_error, prefix) in zip(results, expected, strict=True):
         assert is_error == want_error and text.startswith(prefix), (text, prefix)
 
     report = rt.audit.verify()
     assert report["ok"], report
     decisions = rt.audit.events(type="decision")
+    assert len(decisions) == len(script), "every call, even one without a token, is a recorded decision"
     assert [d.get("actor") for d in decisions if d["effect"] == "allow"] == ["agent:acme/support-bot"] * 2 + ["agent:acme/refund-helper"]
     print(f"\naudit log intact: {report['ok']} ({report['events']} events); the sub-agent's refused refund:")
     refused = [d for d in decisions if d.get("actor") == "agent:acme/refund-helper" and d["action"] == "payments.refund"][-1]

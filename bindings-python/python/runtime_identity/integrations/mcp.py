@@ -73,16 +73,21 @@ def protect(
             return actions(name)
         return actions.get(name, name)
 
-    def self_guarded(name: str) -> bool:
+    def guarded_action(name: str) -> str | None:
+        """The action a `@guard`-ed tool checks itself with; None for other tools."""
         tool = server._tool_manager.get_tool(name)
-        return getattr(getattr(tool, "fn", None), "__runtime_identity_action__", None) is not None
+        action = getattr(getattr(tool, "fn", None), "__runtime_identity_action__", None)
+        return action if isinstance(action, str) else None
 
     async def call_tool(name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         token = _token(context)
         if token is None:
-            raise ToolError(f"denied (credential_invalid): the call carries no credential in `_meta[{TOKEN_META_KEY!r}]`")
+            # Decided (and recorded) by the core like any other refusal.
+            action = guarded_action(name) or action_of(name)
+            d = runtime.check("", action, resource_of(resources.get(name), arguments), arguments)
+            raise ToolError(f"{refusal(d)} — the call carries no credential in `_meta[{TOKEN_META_KEY!r}]`")
         async with acting_as(token, runtime):
-            if self_guarded(name):
+            if guarded_action(name) is not None:
                 try:
                     return await inner(name, arguments, context)
                 except (Denied, ApprovalRequired) as e:
