@@ -80,6 +80,7 @@ test-examples:
 	$(PY) examples/python/langchain_agent.py > /dev/null
 	$(PY) examples/python/mcp_server.py > /dev/null
 	node examples/node/vercel_ai.mjs > /dev/null
+	bash tests/interop/run.sh $(PY) > /dev/null
 
 test: fmt-check lint test-rust test-vectors test-python test-node test-examples
 	@echo "make test: all suites passed"

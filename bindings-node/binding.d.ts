@@ -139,6 +139,12 @@ export declare class Runtime {
   upsertResource(id: string, options?: { dataClass?: string; attributes?: Record<string, unknown> }): Record<string, unknown>
   /** Checks one call before it runs and records the decision. Synchronous: microseconds. */
   check(cred: Credential | string, req: CheckRequest): Decision
+  /**
+   * The SHA-256 (base64url) an approval of this exact call is bound to: RFC 8785 JSON of
+   * `{action, resource, args, actor, on_behalf_of, grant_id}`. Only action, resource and
+   * args of `req` are read.
+   */
+  actionHash(cred: Credential | string, req: CheckRequest): string
   /** Records what the action allowed by `decisionId` did. */
   recordOutcome(decisionId: string, outcome: OutcomeInput): void
   /** A person approves a pending request; returns the single-use receipt. */

@@ -39,7 +39,7 @@ const remember = (rt, out) => {
 wrapMethods(native.Runtime, ['delegate', 'attenuate', 'verify'], remember)
 wrapMethods(native.Runtime, [
   'setTime', 'registerAgent', 'getAgent', 'listAgents', 'suspendAgent', 'resumeAgent', 'revokeAgent', 'rotateAgentKey',
-  'revoke', 'loadPolicies', 'upsertResource', 'check', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
+  'revoke', 'loadPolicies', 'upsertResource', 'check', 'actionHash', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
   'authorityKeys', 'rotateAuthorityKey', 'importAuthorityKey', 'close',
 ])
 wrapMethods(native.Credential, ['attenuate'], (cred, out) => {

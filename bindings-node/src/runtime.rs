@@ -442,6 +442,25 @@ impl Runtime {
         Ok(Decision { inner })
     }
 
+    /// The SHA-256 (base64url) an approval of this exact call is bound to: RFC 8785 JSON of
+    /// `{action, resource, args, actor, on_behalf_of, grant_id}`. Only action, resource and
+    /// args of `req` are read.
+    #[napi]
+    pub fn action_hash(&self, cred: Either<&Credential, String>, req: CheckRequest) -> napi::Result<String> {
+        let args = object(req.args, "args")?;
+        let core = CoreCheckRequest {
+            action: &req.action,
+            resource: req.resource.as_deref(),
+            args: args.as_ref(),
+            ..Default::default()
+        };
+        match cred {
+            Either::A(c) => self.inner.action_hash(&c.inner, &core),
+            Either::B(t) => self.inner.action_hash(t.as_str(), &core),
+        }
+        .js()
+    }
+
     /// Records what the action allowed by `decisionId` did.
     #[napi]
     pub fn record_outcome(&self, decision_id: String, outcome: OutcomeInput) -> napi::Result<()> {
