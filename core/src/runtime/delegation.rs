@@ -335,7 +335,17 @@ impl Runtime {
     /// revoked now (empty if it already was).
     pub fn revoke(&self, grant_id: &str) -> Result<Vec<String>> {
         let id = grant_id.trim();
-        if id.is_empty() || id.len() > crate::token::MAX_JTI_LEN || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        if id.len() > crate::token::MAX_JTI_LEN {
+            // Likely a token: never echo it.
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "a grant id is at most {} bytes; pass a credential or its grant id, not a token",
+                    crate::token::MAX_JTI_LEN
+                ),
+            ));
+        }
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 format!("grant id `{}` is not valid", crate::principal::preview(id)),

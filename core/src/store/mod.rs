@@ -298,7 +298,12 @@ pub(crate) fn decide(
     receipt_expires_at: i64,
 ) -> Result<()> {
     if rec.status != ApprovalStatus::Pending {
-        return Err(crate::err!(ApprovalInvalid, "approval `{}` is already {:?}", rec.id, rec.status));
+        return Err(crate::err!(
+            ApprovalInvalid,
+            "approval `{}` is already {}",
+            rec.id,
+            format!("{:?}", rec.status).to_lowercase()
+        ));
     }
     if rec.expires_at < now {
         return Err(crate::err!(ApprovalInvalid, "approval `{}` expired before it was decided", rec.id));
