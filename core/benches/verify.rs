@@ -113,6 +113,14 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| verify_chain(t, &keys).unwrap_or_else(|e| panic!("{e}")))
             });
             rt.verify_token(token).unwrap_or_else(|e| panic!("{e}"));
+            // A new chain of agents whose keys the runtime has met before: every signature
+            // and rule checked, the decoded `cnf` points reused.
+            group.bench_with_input(BenchmarkId::new("first", links), token, |b, t| {
+                b.iter(|| {
+                    rt.clear_chain_cache();
+                    rt.verify_token(t).unwrap_or_else(|e| panic!("{e}"))
+                })
+            });
             group.bench_with_input(BenchmarkId::new("cached", links), token, |b, t| {
                 b.iter(|| rt.verify_token(t).unwrap_or_else(|e| panic!("{e}")))
             });

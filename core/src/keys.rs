@@ -189,35 +189,18 @@ impl PublicKey {
     /// input that differs from it, an `alg` that does not fit the curve, or private material is
     /// refused.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
+        Self::from_jwk_in(jwk, None)
+    }
+
+    /// [`PublicKey::from_jwk`], with the decoded point looked up in (and added to) `memo`.
+    /// Every check on the JWK's members still runs; only the point decoding is reused.
+    pub fn from_jwk_in(jwk: &Jwk, memo: Option<&KeyMemo>) -> Result<Self> {
         if jwk.d.is_some() {
             return Err(key_err("jwk carries private material `d`; give the public key only"));
         }
-        let inner = match (jwk.kty.as_str(), jwk.crv.as_str()) {
-            ("EC", "P-256") => {
-                let x = b64_fixed::<32>("x", &jwk.x)?;
-                let y_str = jwk.y.as_deref().ok_or_else(|| key_err("jwk member `y` is missing"))?;
-                let y = b64_fixed::<32>("y", y_str)?;
-                let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-                let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
-                    .map_err(|_| key_err("jwk is not a point on P-256"))?;
-                PublicInner::Es256(vk)
-            }
-            ("OKP", "Ed25519") => {
-                if jwk.y.is_some() {
-                    return Err(key_err("an Ed25519 jwk has no member `y`"));
-                }
-                let x = b64_fixed::<32>("x", &jwk.x)?;
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&x)
-                    .map_err(|_| key_err("jwk is not a valid Ed25519 public key"))?;
-                PublicInner::EdDsa(vk)
-            }
-            (kty, crv) => {
-                return Err(key_err(format!(
-                    "unsupported key type `{}`/`{}`; expected EC P-256 or OKP Ed25519",
-                    crate::principal::preview(kty),
-                    crate::principal::preview(crv)
-                )))
-            }
+        let inner = match memo {
+            Some(memo) => memo.decode(jwk)?,
+            None => decode_point(jwk)?,
         };
         let kid = jwk.thumbprint();
         let key = Self { kid, inner };
@@ -392,6 +375,71 @@ impl PrivateKey {
     }
 }
 
+/// The point of a public JWK (the costly part of parsing: decompression or curve checks).
+fn decode_point(jwk: &Jwk) -> Result<PublicInner> {
+    let inner = match (jwk.kty.as_str(), jwk.crv.as_str()) {
+        ("EC", "P-256") => {
+            let x = b64_fixed::<32>("x", &jwk.x)?;
+            let y_str = jwk.y.as_deref().ok_or_else(|| key_err("jwk member `y` is missing"))?;
+            let y = b64_fixed::<32>("y", y_str)?;
+            let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+            let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                .map_err(|_| key_err("jwk is not a point on P-256"))?;
+            PublicInner::Es256(vk)
+        }
+        ("OKP", "Ed25519") => {
+            if jwk.y.is_some() {
+                return Err(key_err("an Ed25519 jwk has no member `y`"));
+            }
+            let x = b64_fixed::<32>("x", &jwk.x)?;
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&x)
+                .map_err(|_| key_err("jwk is not a valid Ed25519 public key"))?;
+            PublicInner::EdDsa(vk)
+        }
+        (kty, crv) => {
+            return Err(key_err(format!(
+                "unsupported key type `{}`/`{}`; expected EC P-256 or OKP Ed25519",
+                crate::principal::preview(kty),
+                crate::principal::preview(crv)
+            )))
+        }
+    };
+    Ok(inner)
+}
+
+/// Decoded public-key points by their exact key material (`kty`, `crv`, `x`, `y`): decoding
+/// an Ed25519 point costs about as much as checking a signature, and the same agent keys
+/// arrive in `cnf` claims again and again. A point never changes, so entries are never
+/// stale; the memo is bounded (cleared when full).
+#[derive(Default)]
+pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, PublicInner>>);
+
+/// The most points a [`KeyMemo`] keeps.
+pub const MAX_MEMO_KEYS: usize = 8192;
+
+impl KeyMemo {
+    fn decode(&self, jwk: &Jwk) -> Result<PublicInner> {
+        let material = format!("{}|{}|{}|{}", jwk.kty, jwk.crv, jwk.x, jwk.y.as_deref().unwrap_or(""));
+        if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&material).cloned()) {
+            return Ok(hit);
+        }
+        let inner = decode_point(jwk)?;
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= MAX_MEMO_KEYS {
+                map.clear();
+            }
+            map.insert(material, inner.clone());
+        }
+        Ok(inner)
+    }
+}
+
+impl fmt::Debug for KeyMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyMemo").field("len", &self.0.read().map(|m| m.len()).unwrap_or(0)).finish()
+    }
+}
+
 /// A JSON Web Key Set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwks {
@@ -403,6 +451,33 @@ pub struct Jwks {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memoized_point_still_gets_every_member_check() {
+        let memo = KeyMemo::default();
+        for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+            let jwk = PrivateKey::generate(alg).unwrap().public_key().to_jwk();
+            let fresh = PublicKey::from_jwk(&jwk).unwrap();
+            let first = PublicKey::from_jwk_in(&jwk, Some(&memo)).unwrap();
+            let again = PublicKey::from_jwk_in(&jwk, Some(&memo)).unwrap();
+            assert_eq!((first.kid(), again.kid()), (fresh.kid(), fresh.kid()));
+            let mut wrong_kid = jwk.clone();
+            wrong_kid.kid = Some("not-the-thumbprint".into());
+            assert_eq!(
+                PublicKey::from_jwk_in(&wrong_kid, Some(&memo)).err().map(|e| e.code()),
+                Some(ErrorCode::KeyInvalid)
+            );
+            let mut wrong_alg = jwk.clone();
+            wrong_alg.alg = Some(if alg == Algorithm::Es256 { "EdDSA" } else { "ES256" }.into());
+            assert_eq!(
+                PublicKey::from_jwk_in(&wrong_alg, Some(&memo)).err().map(|e| e.code()),
+                Some(ErrorCode::AlgorithmNotAllowed)
+            );
+        }
+        let mut bad = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key().to_jwk();
+        bad.x = "AAAA".into();
+        assert!(PublicKey::from_jwk_in(&bad, Some(&memo)).is_err(), "a bad point is not memoized as good");
+    }
 
     #[test]
     fn sign_verify_and_jwk_round_trip_for_both_algorithms() {

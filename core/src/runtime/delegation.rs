@@ -309,7 +309,7 @@ impl Runtime {
         let chain = match self.chains.get(token) {
             Some(chain) => chain,
             None => {
-                let chain = Arc::new(verify_chain(token, &(loaded, loaded.issuer.as_str()))?);
+                let chain = Arc::new(verify_chain(token, &super::state::Trust { loaded, memo: &self.key_memo })?);
                 self.chains.insert(token, Arc::clone(&chain), self.now());
                 chain
             }
@@ -354,6 +354,13 @@ impl Runtime {
         let revoked = self.store.revoke_grant(id, self.now())?;
         self.emit(lifecycle::grant_revoked(id, &revoked, self.now_ms()))?;
         Ok(revoked)
+    }
+
+    /// Forgets every verified chain: the next use of each token verifies it in full (the
+    /// decoded agent keys stay). Nothing needs this for safety — revocation, agent status
+    /// and times are checked on every use; it exists for benchmarks and tests.
+    pub fn clear_chain_cache(&self) {
+        self.chains.clear();
     }
 
     /// Number of verified chains currently cached.

@@ -122,6 +122,8 @@ pub struct Runtime {
     options: RuntimeOptions,
     state: state::StateCache,
     chains: cache::ChainCache,
+    /// Decoded `cnf` key points, reused across verifications.
+    key_memo: crate::keys::KeyMemo,
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
     audit: AuditLog,
@@ -190,6 +192,7 @@ impl Runtime {
             options,
             state,
             chains: cache::ChainCache::default(),
+            key_memo: crate::keys::KeyMemo::default(),
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
             audit,

@@ -25,12 +25,21 @@ pub(super) struct Loaded {
     pub signing_kid: Option<String>,
 }
 
-impl AuthorityKeys for (&Loaded, &str) {
+/// What verification trusts: the loaded authority keys, with decoded `cnf` points reused.
+pub(super) struct Trust<'a> {
+    pub loaded: &'a Loaded,
+    pub memo: &'a crate::keys::KeyMemo,
+}
+
+impl AuthorityKeys for Trust<'_> {
     fn issuer(&self) -> &str {
-        self.1
+        &self.loaded.issuer
     }
     fn key(&self, kid: &str) -> Option<PublicKey> {
-        self.0.keys.get(kid).cloned()
+        self.loaded.keys.get(kid).cloned()
+    }
+    fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
+        PublicKey::from_jwk_in(jwk, Some(self.memo))
     }
 }
 

@@ -28,6 +28,10 @@ pub trait AuthorityKeys {
     fn issuer(&self) -> &str;
     /// A verifying key by `kid`, if the authority (still) has it.
     fn key(&self, kid: &str) -> Option<PublicKey>;
+    /// The key a link's `cnf` names. A runtime reuses decoded points ([`crate::keys::KeyMemo`]).
+    fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
+        PublicKey::from_jwk(jwk)
+    }
 }
 
 fn code_err(code: ErrorCode, msg: impl Into<String>) -> Error {
@@ -188,7 +192,8 @@ fn check_link(
             format!("link {i} is at depth {} but the chain allows {}", claims.rid.depth, claims.rid.max_depth),
         ));
     }
-    let key = PublicKey::from_jwk(&claims.cnf.jwk)
+    let key = authority
+        .cnf_key(&claims.cnf.jwk)
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `cnf` key: {}", e.message())))?;
     if claims.authorization_details.is_empty() {
         return Err(code_err(
