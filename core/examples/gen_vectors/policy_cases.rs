@@ -236,6 +236,13 @@ pub fn policies() -> VectorFile {
         permit.clone(),
         vec![permitted],
     );
+    for (title, value) in [("too small a fraction", json!(1e-7)), ("too large a number", json!(1e21))] {
+        f.case(
+            &format!("an argument Cedar cannot represent ({title}) makes the request invalid, never an allow"),
+            &["request_invalid"],
+            vec![check(&bot, req("crm.read", "customer/42", json!({"x": value})), "deny", &["request_invalid"])],
+        );
+    }
     f.case(
         "policies restrict but never widen a grant",
         &["action_not_granted"],

@@ -195,7 +195,7 @@ impl Runtime {
         }
         let empty = serde_json::Map::new();
         let args = req.args.unwrap_or(&empty);
-        if serde_json::to_vec(args).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_ARGS_BYTES {
+        if json_len(args) > MAX_ARGS_BYTES {
             return Ok(Err((ReasonCode::RequestInvalid, format!("arguments are over {MAX_ARGS_BYTES} bytes"))));
         }
         let ctx: CallContext = match req.context {
@@ -259,6 +259,11 @@ impl Runtime {
         });
         let outcome = match outcome {
             Ok(o) => o,
+            // An argument, attribute or context value Cedar cannot take (a number beyond its
+            // range or precision, a value of the wrong declared type): the caller's input.
+            Err(e) if e.code() == ErrorCode::InvalidArgument => {
+                return Ok(Err((ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))))
+            }
             Err(e) => {
                 return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message()))))
             }
@@ -367,5 +372,24 @@ impl Runtime {
                 format!("scope {scope_index} of grant `{}` permits `{}` on `{resource}`", leaf.grant_id, req.action),
             ),
         )))
+    }
+}
+
+/// The length of `args` as compact JSON, counted without building the text.
+fn json_len(args: &serde_json::Map<String, serde_json::Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    match serde_json::to_writer(&mut n, args) {
+        Ok(()) => n.0,
+        Err(_) => usize::MAX,
     }
 }
