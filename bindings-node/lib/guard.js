@@ -8,16 +8,36 @@ const { runtimeOf } = require('./runtime')
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
 const isPlainObject = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
 
+const compiled = new Map()
+
+/** A template split once into literal text and `{a.b}` paths (templates are few and reused). */
+function compile(template) {
+  let parts = compiled.get(template)
+  if (parts) return parts
+  parts = []
+  let last = 0
+  for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
+    parts.push(template.slice(last, m.index), m[1].split('.'))
+    last = m.index + m[0].length
+  }
+  parts.push(template.slice(last))
+  if (compiled.size < 1024) compiled.set(template, parts)
+  return parts
+}
+
 /** Fills `{name}` / `{a.b}` from an object (the call's object argument, a tool's input). */
 function fillTemplate(template, source) {
-  return template.replace(/\{([^{}]+)\}/g, (_, path) => {
+  const parts = compile(template)
+  let out = parts[0]
+  for (let i = 1; i < parts.length; i += 2) {
     let v = source
-    for (const key of path.split('.')) v = v === null || v === undefined ? undefined : v[key]
+    for (const key of parts[i]) v = v === null || v === undefined ? undefined : v[key]
     if (v === undefined || v === null) {
-      throw new TypeError(`resource template "${template}": the call's argument has no "${path}"`)
+      throw new TypeError(`resource template "${template}": the call's argument has no "${parts[i].join('.')}"`)
     }
-    return String(v)
-  })
+    out += String(v) + parts[i + 1]
+  }
+  return out
 }
 
 /** A call waiting for a person, handed to `onApproval`. */
