@@ -1,27 +1,24 @@
 //! Verified chains, cached until they expire. Only what cannot change is cached: revocation
 //! and agent status are checked on every use.
+//!
+//! The key is the SHA-256 of the token, not the token: a cached entry costs 32 bytes of key
+//! instead of the whole chain of links, and the cache holds no bearer secret. Finding a
+//! different token with the same digest is as hard as breaking SHA-256.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::token::{Token, VerifiedChain};
+use sha2::{Digest, Sha256};
+
+use crate::token::VerifiedChain;
 
 /// The most chains kept.
 pub const MAX_CACHED_CHAINS: usize = 16_384;
 
-/// The length of the token suffix used as the map key: the last link's signature ends the
-/// token, so two different tokens rarely share it, and equal keys are confirmed by comparing
-/// whole tokens.
-const KEY_SUFFIX: usize = 43;
-
-/// A cached chain with the token it was verified from (a secret: zeroized, never printed).
-struct Entry {
-    token: Token,
-    chain: Arc<VerifiedChain>,
-}
+type Key = [u8; 32];
 
 #[derive(Default)]
-pub(super) struct ChainCache(RwLock<HashMap<Box<str>, Entry>>);
+pub(super) struct ChainCache(RwLock<HashMap<Key, Arc<VerifiedChain>>>);
 
 impl std::fmt::Debug for ChainCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,27 +26,26 @@ impl std::fmt::Debug for ChainCache {
     }
 }
 
-fn key_of(token: &str) -> &str {
-    let start = token.len().saturating_sub(KEY_SUFFIX);
-    token.get(start..).unwrap_or(token)
+fn key_of(token: &str) -> Key {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 impl ChainCache {
     pub fn get(&self, token: &str) -> Option<Arc<VerifiedChain>> {
         let map = self.0.read().ok()?;
-        let entry = map.get(key_of(token))?;
-        (entry.token.expose() == token).then(|| Arc::clone(&entry.chain))
+        map.get(&key_of(token)).cloned()
     }
 
     pub fn insert(&self, token: &str, chain: Arc<VerifiedChain>, now: i64) {
+        let key = key_of(token);
         let Ok(mut map) = self.0.write() else { return };
         if map.len() >= MAX_CACHED_CHAINS {
-            map.retain(|_, e| e.chain.expires_at + crate::token::LEEWAY_SECONDS > now);
+            map.retain(|_, c| c.expires_at + crate::token::LEEWAY_SECONDS > now);
             if map.len() >= MAX_CACHED_CHAINS {
                 map.clear();
             }
         }
-        map.insert(key_of(token).into(), Entry { token: Token::new(token.to_owned()), chain });
+        map.insert(key, chain);
     }
 
     pub fn clear(&self) {
