@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-python bench-node clean
+.PHONY: all build demo test fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
 
 all: build
 
@@ -85,19 +85,28 @@ test-examples:
 test: fmt-check lint test-rust test-vectors test-python test-node test-examples
 	@echo "make test: all suites passed"
 
-# Benchmarks (not part of `make test`): criterion for the core, then ours next to the peers
-# on the shared scenario from Python and from Node, each path verified before it is timed.
-bench: bench-rust bench-python bench-node
+# Benchmarks (not part of `make test`): criterion for the core, resident memory per agent and
+# per cached chain, ours next to the peers on the shared scenario from Python and from Node
+# (each path verified before it is timed), then BENCHMARKS.md and its plots from all of them.
+bench: bench-rust bench-memory bench-python bench-node
+	$(MAKE) bench-report
 
 bench-rust:
 	$(CARGO) bench -p runtime-identity --locked
 
+bench-memory:
+	$(CARGO) run --release -p runtime-identity --example bench_memory --locked -- bench/memory.json
+
 bench-python: python
 	$(PY) -m pip install -q -r bench/python/peers/requirements.txt
-	$(PY) bench/python/run.py --md bench/python/results.md
+	$(PY) bench/python/run.py --json bench/python/results.json --md bench/python/results.md
 
 bench-node: node
-	cd bench/node && npm ci --no-audit --no-fund && node run.js --md results.md
+	cd bench/node && npm ci --no-audit --no-fund && node run.js --json results.json --md results.md
+
+bench-report: $(PY)
+	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) bench/report.py
 
 clean:
 	$(CARGO) clean

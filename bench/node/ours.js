@@ -27,6 +27,13 @@ function loadScenario() {
   return JSON.parse(fs.readFileSync(SCENARIO, 'utf8'))
 }
 
+/** The scope objects of the rules naming agent `name` (or any agent). */
+function scopesFor(scenario, name) {
+  return scenario.rules
+    .filter((r) => r.effect === 'allow' && (r.agent === '*' || r.agent === name))
+    .map((r) => ({ actions: [r.action], resources: [`${r.prefix}*`], ...(CONSTRAINTS[r.cond] ? { constraints: CONSTRAINTS[r.cond] } : {}) }))
+}
+
 function build(scenario, { durability = 'buffered', inMemory = false } = {}) {
   const now = scenario.now
   const opts = { issuer: 'org:acme', durability, maxTtl: '60d', fixedTime: now }
@@ -38,9 +45,7 @@ function build(scenario, { durability = 'buffered', inMemory = false } = {}) {
   rt.loadPolicies(F01)
   const creds = {}
   for (const [name, a] of Object.entries(scenario.agents)) {
-    const scopes = scenario.rules
-      .filter((r) => r.effect === 'allow' && (r.agent === '*' || r.agent === name))
-      .map((r) => ({ actions: [r.action], resources: [`${r.prefix}*`], ...(CONSTRAINTS[r.cond] ? { constraints: CONSTRAINTS[r.cond] } : {}) }))
+    const scopes = scopesFor(scenario, name)
     const d = a.delegation
     creds[name] = rt.delegate({
       to: `agent:acme/${name}`,
@@ -89,4 +94,20 @@ function guardedCall(o, req) {
   return () => actingAs(cred, call)
 }
 
-module.exports = { loadScenario, build, decide, bareCall, rawCheck, guardedCall }
+// The same runtime with `agent`'s credential replaced by a `links`-link chain: the original
+// 1-link credential attenuated, with the same scopes, to sub-bot and then leaf-bot (registered
+// here, owned by the same user, no attributes).
+function deepen(o, links, agent = 'support-bot') {
+  let cred = o.creds[agent]
+  const owner = `user:${o.scenario.agents[agent].owner}@acme`
+  const scopes = scopesFor(o.scenario, agent)
+  for (let depth = 1; depth < links; depth++) {
+    const to = `agent:acme/${['sub-bot', 'leaf-bot'][depth - 1]}`
+    o.rt.registerAgent(to, { owner, org: 'acme' })
+    cred = o.rt.attenuate(cred, { to, scopes })
+  }
+  if (cred.chain.length !== links) throw new Error(`expected a ${links}-link chain, got ${cred.chain.length} links`)
+  return { ...o, creds: { ...o.creds, [agent]: cred } }
+}
+
+module.exports = { loadScenario, build, decide, bareCall, rawCheck, guardedCall, deepen }

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from runtime_identity import Credential, Denied, Runtime, Scope, acting_as, guard
 
@@ -55,7 +55,8 @@ class Ours:
     folder: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
 
-def build(scenario: dict[str, Any], durability: str = "buffered", in_memory: bool = False) -> Ours:
+def build(scenario: dict[str, Any], durability: Literal["sync", "buffered"] = "buffered", in_memory: bool = False, extra_policies: str = "") -> Ours:
+    """The scenario in one runtime; ``extra_policies`` (Cedar text) is loaded next to F01."""
     now = int(scenario["now"])
     folder = None
     if in_memory:
@@ -68,7 +69,7 @@ def build(scenario: dict[str, Any], durability: str = "buffered", in_memory: boo
         rt.register_agent(f"agent:acme/{name}", owner=f"user:{a['owner']}@acme", org=a["org"], attributes=attrs)
     for rid, r in scenario["resources"].items():
         rt.upsert_resource(rid, data_class=r.get("data_class"))
-    rt.load_policies(F01)
+    rt.load_policies(F01 + extra_policies)
     creds: dict[str, Credential] = {}
     for name, a in scenario["agents"].items():
         scopes = []
@@ -88,7 +89,7 @@ def build(scenario: dict[str, Any], durability: str = "buffered", in_memory: boo
 LEEWAY = 30
 
 
-def decide(o: Ours, req: dict[str, Any]) -> bool:
+def decide(o: Ours, req: Mapping[str, Any]) -> bool:
     """One request as a raw check (moving the clock for requests that carry `now`)."""
     if "now" in req:
         o.rt.set_time(int(req["now"]) + LEEWAY)
@@ -100,7 +101,7 @@ def decide(o: Ours, req: dict[str, Any]) -> bool:
     return d.allowed
 
 
-def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
+def guarded_call(o: Ours, req: Mapping[str, Any]) -> Callable[[], bool]:
     """A zero-argument closure: the guarded tool called as the agent; True when it ran (a deny
     raises Denied, which the closure catches, as an application would)."""
     tool = guard(req["action"], resource="{resource}")(_tool)
@@ -118,18 +119,33 @@ def guarded_call(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
     return run
 
 
+def deepen(o: Ours, links: int, agent: str = "support-bot") -> Ours:
+    """The same runtime with ``agent``'s credential replaced by a ``links``-link chain: the
+    original 1-link credential attenuated, with the same scopes, to ``sub-bot`` and then
+    ``leaf-bot`` (registered here, owned by the same user, no attributes)."""
+    cred = o.creds[agent]
+    owner = f"user:{o.scenario['agents'][agent]['owner']}@acme"
+    for depth in range(1, links):
+        to = f"agent:acme/{('sub-bot', 'leaf-bot')[depth - 1]}"
+        o.rt.register_agent(to, owner=owner, org="acme")
+        cred = o.rt.attenuate(cred, to=to, scopes=cred.scopes)
+    if len(cred.chain) != links:
+        raise RuntimeError(f"expected a {links}-link chain, got {len(cred.chain)} links")
+    return Ours(o.rt, {**o.creds, agent: cred}, o.scenario, o.folder)
+
+
 def _tool(resource: str, amount: float | None = None, currency: str | None = None) -> str:
     """A tool with named parameters (the arguments of the scenario's requests)."""
     return resource
 
 
-def raw_check(o: Ours, req: dict[str, Any]) -> Callable[[], bool]:
+def raw_check(o: Ours, req: Mapping[str, Any]) -> Callable[[], bool]:
     cred = o.creds[req["agent"]]
     check = o.rt.check
     action, resource, args = req["action"], req["resource"], dict(req["context"])
     return lambda: check(cred, action, resource, args).allowed
 
 
-def bare_call(req: dict[str, Any]) -> Callable[[], Any]:
+def bare_call(req: Mapping[str, Any]) -> Callable[[], Any]:
     resource, args = req["resource"], dict(req["context"])
     return lambda: _tool(resource, **args)

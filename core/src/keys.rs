@@ -198,11 +198,10 @@ impl PublicKey {
         if jwk.d.is_some() {
             return Err(key_err("jwk carries private material `d`; give the public key only"));
         }
-        let inner = match memo {
+        let (inner, kid) = match memo {
             Some(memo) => memo.decode(jwk)?,
-            None => decode_point(jwk)?,
+            None => (decode_point(jwk)?, jwk.thumbprint()),
         };
-        let kid = jwk.thumbprint();
         let key = Self { kid, inner };
         if let Some(alg) = &jwk.alg {
             if alg != key.alg().as_str() {
@@ -407,30 +406,30 @@ fn decode_point(jwk: &Jwk) -> Result<PublicInner> {
     Ok(inner)
 }
 
-/// Decoded public-key points by their exact key material (`kty`, `crv`, `x`, `y`): decoding
-/// an Ed25519 point costs about as much as checking a signature, and the same agent keys
-/// arrive in `cnf` claims again and again. A point never changes, so entries are never
-/// stale; the memo is bounded (cleared when full).
+/// Decoded public-key points and their thumbprints by their exact key material (`kty`, `crv`,
+/// `x`, `y` — all a thumbprint covers): decoding an Ed25519 point costs about as much as
+/// checking a signature, and the same agent keys arrive in `cnf` claims again and again. A
+/// point never changes, so entries are never stale; the memo is bounded (cleared when full).
 #[derive(Default)]
-pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, PublicInner>>);
+pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, (PublicInner, String)>>);
 
 /// The most points a [`KeyMemo`] keeps.
 pub const MAX_MEMO_KEYS: usize = 8192;
 
 impl KeyMemo {
-    fn decode(&self, jwk: &Jwk) -> Result<PublicInner> {
+    fn decode(&self, jwk: &Jwk) -> Result<(PublicInner, String)> {
         let material = format!("{}|{}|{}|{}", jwk.kty, jwk.crv, jwk.x, jwk.y.as_deref().unwrap_or(""));
         if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&material).cloned()) {
             return Ok(hit);
         }
-        let inner = decode_point(jwk)?;
+        let decoded = (decode_point(jwk)?, jwk.thumbprint());
         if let Ok(mut map) = self.0.write() {
             if map.len() >= MAX_MEMO_KEYS {
                 map.clear();
             }
-            map.insert(material, inner.clone());
+            map.insert(material, decoded.clone());
         }
-        Ok(inner)
+        Ok(decoded)
     }
 }
 

@@ -50,8 +50,9 @@ def entities(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def prepare(scenario: Scenario, policy_file: FsPath = CEDAR_POLICIES) -> CedarState:
-    policies = cedarpy.PolicySet.from_str(policy_file.read_text())
+def prepare(scenario: Scenario, policy_file: FsPath = CEDAR_POLICIES, extra: str = "") -> CedarState:
+    """Parses the rules of ``policy_file`` and ``extra`` (more Cedar text) once, and the entities."""
+    policies = cedarpy.PolicySet.from_str(policy_file.read_text() + "\n" + extra)
     ents = cedarpy.Entities.from_json_str(json.dumps(entities(scenario)))
     return CedarState(policies, ents, scenario)
 
@@ -79,12 +80,13 @@ def decide(state: CedarState, request: Request) -> bool:
     return result.allowed
 
 
-def make_path(policy_file: FsPath = CEDAR_POLICIES) -> Path[CedarState]:
-    """The path reading its 20 policies from ``policy_file``."""
+def make_path(policy_file: FsPath = CEDAR_POLICIES, extra: str = "", label: str = "") -> Path[CedarState]:
+    """The path reading its 20 policies from ``policy_file`` (and ``extra`` Cedar text, named
+    ``label`` in the path's name)."""
     return Path(
-        name="is_authorized(PolicySet, Entities handles), {type,id} dict UIDs",
+        name="is_authorized(PolicySet, Entities handles), {type,id} dict UIDs" + (f", {label}" if label else ""),
         library="cedarpy",
-        prepare=lambda scenario: prepare(scenario, policy_file),
+        prepare=lambda scenario: prepare(scenario, policy_file, extra),
         decide=decide,
         call=call,
         packages=("cedarpy",),

@@ -1,0 +1,1 @@
+"""The pieces of ``bench/report.py``: inputs, formatting, sections, bars and plots."""
