@@ -242,7 +242,9 @@ async function main() {
   const out = [`## Node: ns per decision (${args.quick ? 'quick' : 'full'} run: warm-up ${timing.warmupMs} ms, ~${timing.targetMs} ms per repetition, ${timing.reps} repetitions)`, '']
   const vers = versions()
   /** @type {Record<string, unknown>} */
-  const doc = { scenario: path.join(__dirname, '..', 'scenario.json'), cedarPolicies: h.CEDAR_POLICIES, timing, quick: args.quick, host: host(), versions: vers }
+  // Paths relative to the repository, never this machine's.
+  const repo = path.join(__dirname, '..', '..')
+  const doc = { scenario: 'bench/scenario.json', cedarPolicies: path.relative(repo, h.CEDAR_POLICIES), timing, quick: args.quick, host: host(), versions: vers }
   if (args.sections.includes('scenario')) {
     /** @type {Row[]} */
     const rows = [await baseline(scenario, timing)]

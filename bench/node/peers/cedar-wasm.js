@@ -10,6 +10,7 @@
 // Long}`) and 4 `Resource`s (`path`, `data_class`). The context carries `now` (the request's,
 // else the scenario's) and the request's own context (`amount`, `currency`).
 const fs = require('node:fs')
+const path = require('node:path')
 const cedar = require('@cedar-policy/cedar-wasm/nodejs')
 const { CEDAR_POLICIES, requestNow } = require('./harness')
 
@@ -106,7 +107,7 @@ const PATH = {
     }
   },
   packages: ['@cedar-policy/cedar-wasm'],
-  note: `policies: ${CEDAR_POLICIES} (20, pre-parsed); 3 entities passed per call; context {now, amount?, currency?}`,
+  note: `policies: ${path.basename(CEDAR_POLICIES)} (20, pre-parsed); 3 entities passed per call; context {now, amount?, currency?}`,
 }
 
 /** The Cedar engine version embedded in the wasm. */
