@@ -35,6 +35,7 @@ pub fn event_types() -> Vec<String> {
 )]
 pub fn verify_audit_log(path: String, options: serde_json::Value) -> napi::Result<serde_json::Value> {
     use convert::IntoJs as _;
+    // A missing issuer is refused by the core (`issuer_invalid`), like a malformed one.
     let issuer = options.get("issuer").and_then(serde_json::Value::as_str).unwrap_or_default();
     let null = serde_json::Value::Null;
     let jwks = options.get("jwks").unwrap_or(&null);

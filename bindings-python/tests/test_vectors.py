@@ -164,8 +164,7 @@ class _Run:
             log = tmp / "audit.jsonl"
             end = "\n" if step.get("log_ends_with_newline", True) else ""
             log.write_text("\n".join(step["log"]) + end, encoding="utf-8")
-            report = ri.verify_audit_log(log, issuer=step["issuer"], jwks=step["jwks"], anchor=step["anchor"])
-            _subset(report, expect, "audit report")
+            self.outcome(lambda: ri.verify_audit_log(log, issuer=step["issuer"], jwks=step["jwks"], anchor=step["anchor"]), expect)
         else:
             raise AssertionError(f"unknown op {op!r}")
 

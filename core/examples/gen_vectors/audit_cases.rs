@@ -195,6 +195,25 @@ pub fn audit() -> VectorFile {
                "expect": bad(seq_of(&lines[first_cp]), "bad_checkpoint_signature")}),
         )],
     );
+    let mut bad_key = serde_json::to_value(key(Algorithm::Es256, "rogue").public_key().to_jwk()).expect("jwk");
+    bad_key["x"] = json!("AAAA");
+    f.case(
+        "a JWKS with a key that is not a key is refused, not blamed on the log",
+        &["invalid_argument"],
+        vec![op(
+            "verify_audit_log",
+            json!({"issuer": ISSUER, "jwks": {"keys": [bad_key]}, "anchor": anchor, "log": lines,
+               "expect": {"error": "invalid_argument"}}),
+        )],
+    );
+    f.case(
+        "an issuer that is not a principal or URL is refused",
+        &["issuer_invalid"],
+        vec![op(
+            "verify_audit_log",
+            json!({"issuer": "", "jwks": jwks, "anchor": anchor, "log": lines, "expect": {"error": "issuer_invalid"}}),
+        )],
+    );
     f.finish()
 }
 

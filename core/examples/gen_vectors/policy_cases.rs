@@ -301,34 +301,22 @@ pub fn approvals() -> VectorFile {
             with_receipt(big(), "$r", "deny", &["approval_invalid"]),
         ],
     );
-    f.case(
-        "a receipt does not approve other arguments",
-        &["approval_invalid"],
-        vec![
-            ask("a"),
-            op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
-            with_receipt(
-                req("payments.refund", "customer/42", json!({"amount": 95})),
-                "$r",
-                "deny",
-                &["approval_invalid"],
-            ),
-        ],
-    );
-    f.case(
-        "a receipt does not approve another resource",
-        &["approval_invalid"],
-        vec![
-            ask("a"),
-            op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
-            with_receipt(
-                req("payments.refund", "customer/43", json!({"amount": 90})),
-                "$r",
-                "deny",
-                &["approval_invalid"],
-            ),
-        ],
-    );
+    for (what, resource, amount) in [("other arguments", "customer/42", 95), ("another resource", "customer/43", 90)] {
+        f.case(
+            &format!("a receipt does not approve {what}"),
+            &["approval_invalid"],
+            vec![
+                ask("a"),
+                op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
+                with_receipt(
+                    req("payments.refund", resource, json!({"amount": amount})),
+                    "$r",
+                    "deny",
+                    &["approval_invalid"],
+                ),
+            ],
+        );
+    }
     f.case(
         "a receipt expires",
         &["approval_invalid"],

@@ -65,7 +65,17 @@ pub fn verify_log(
     jwks: &Jwks,
     anchor: Option<StoredCheckpoint>,
 ) -> Result<VerifyReport> {
-    let keys: Vec<PublicKey> = jwks.keys.iter().filter_map(|k| PublicKey::from_jwk(k).ok()).collect();
+    crate::runtime::validate_issuer(issuer)?;
+    // A key the auditor was given but cannot read is a bad input, not a bad checkpoint.
+    let keys = jwks
+        .keys
+        .iter()
+        .map(|k| {
+            PublicKey::from_jwk(k).map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("a key of the JWKS is not valid: {}", e.message()))
+            })
+        })
+        .collect::<Result<Vec<PublicKey>>>()?;
     let key_of = |kid: &str| keys.iter().find(|k| k.kid() == kid).cloned();
     verify::verify(reader, &verify::Trust { issuer, key_of: &key_of, stored: anchor })
 }
