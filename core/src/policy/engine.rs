@@ -10,6 +10,7 @@ use super::actions::group_prefix;
 use super::hints::SchemaHints;
 use super::index::Index;
 use super::load::load;
+use super::memo::OutcomeMemo;
 use super::outcome::PolicyOutcome;
 use super::request::{build_entities, build_request, Built, Types};
 use super::schema::{schema_text, SchemaActions};
@@ -27,6 +28,7 @@ pub struct PolicyEngine {
     count: usize,
     schema_text: String,
     entities: EntityCache,
+    outcomes: OutcomeMemo,
 }
 
 /// (entities version, agent, resource, action): the cached entry carries the request's action
@@ -64,6 +66,7 @@ impl PolicyEngine {
             index: Index::default(),
             schema_text: schema_text(&hints, &SchemaActions::default()),
             entities: EntityCache::default(),
+            outcomes: OutcomeMemo::default(),
             hints,
             types: Types::new().ok(),
             authorizer: Authorizer::new(),
@@ -86,6 +89,7 @@ impl PolicyEngine {
             count: loaded.policies.len(),
             schema_text: loaded.schema_text,
             entities: EntityCache::default(),
+            outcomes: OutcomeMemo::default(),
         })
     }
 
@@ -120,9 +124,14 @@ impl PolicyEngine {
             [universal, slice].into_iter().flatten().map(|s| &s.restrict).filter(|s| !s.is_empty()).collect();
         let allow: Vec<&PolicySet> =
             [universal, slice].into_iter().flatten().map(|s| &s.allow).filter(|s| !s.is_empty()).collect();
-        let mut outcome = PolicyOutcome::default();
         if restrict.is_empty() && allow.is_empty() {
-            return Ok(outcome);
+            return Ok(PolicyOutcome::default());
+        }
+        // An identical earlier call under the same policies and attributes: its outcome.
+        let reads_now = [universal, slice].into_iter().flatten().any(|s| s.reads_now);
+        let (hit, slot) = self.outcomes.lookup(req, reads_now);
+        if let Some(outcome) = hit {
+            return Ok(PolicyOutcome::clone(&outcome));
         }
         let types = self
             .types
@@ -132,6 +141,7 @@ impl PolicyEngine {
         let built = self.entities_for(req, types, action_groups)?;
         let request = build_request(req, &self.hints, &built)?;
         let entities = &built.entities;
+        let mut outcome = PolicyOutcome::default();
         for set in restrict {
             outcome.add_restrict(&self.authorizer.is_authorized(&request, set, entities));
         }
@@ -139,6 +149,9 @@ impl PolicyEngine {
             outcome.add_allow(&self.authorizer.is_authorized(&request, set, entities), |id| self.index.flags(id));
         }
         outcome.sort();
+        if let Some(slot) = slot {
+            self.outcomes.store(slot, req, Arc::new(outcome.clone()));
+        }
         Ok(outcome)
     }
 

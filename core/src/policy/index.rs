@@ -31,6 +31,8 @@ pub(crate) struct Slice {
     /// groups (otherwise it is left out of the store: `action in` an exact action and
     /// `action ==` need no entity).
     pub(crate) needs_action_groups: bool,
+    /// Whether a policy can read `context.now`.
+    pub(crate) reads_now: bool,
 }
 
 impl Slice {
@@ -38,6 +40,7 @@ impl Slice {
         let mut slice = Slice::default();
         for lp in policies {
             slice.needs_action_groups |= !lp.named.groups.is_empty();
+            slice.reads_now |= lp.reads_now;
             let set = match lp.policy.effect() {
                 Effect::Forbid => &mut slice.restrict,
                 Effect::Permit => &mut slice.allow,

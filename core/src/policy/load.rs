@@ -9,6 +9,7 @@ use cedar_policy::{ActionConstraint, Effect, Policy, PolicyId, Template};
 use super::actions::{group_prefix, is_exact_action};
 use super::diagnostics::Problems;
 use super::hints::SchemaHints;
+use super::memo::reads_now;
 use super::schema::{schema_text, SchemaActions};
 use super::split::{statements, Statement};
 use super::validate::validate;
@@ -55,6 +56,8 @@ pub(crate) struct LoadedPolicy {
     pub(crate) named: SchemaActions,
     /// Its `@approval` / `@proof` reasons, if it is such a rule.
     pub(crate) flags: Flags,
+    /// Whether it can read `context.now` (see [`super::memo::reads_now`]).
+    pub(crate) reads_now: bool,
     /// Where the text it was parsed from starts: source index and byte offset.
     pub(crate) origin: (usize, usize),
 }
@@ -156,7 +159,16 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        ok.then(|| LoadedPolicy { policy: p.new_id(PolicyId::new(id)), scope, named, flags, origin: (si, stmt.start) })
+        // A policy Cedar cannot show as JSON is assumed to read the time.
+        let reads_now = p.to_json().map_or(true, |est| reads_now(&est));
+        ok.then(|| LoadedPolicy {
+            policy: p.new_id(PolicyId::new(id)),
+            scope,
+            named,
+            flags,
+            reads_now,
+            origin: (si, stmt.start),
+        })
     }
 }
 

@@ -81,6 +81,7 @@ mod engine;
 mod hints;
 mod index;
 mod load;
+mod memo;
 mod outcome;
 mod request;
 mod schema;

@@ -1,8 +1,9 @@
 //! Tests of the policy module: loading and validation (`load`), evaluation (`evaluate`),
-//! slicing by action (`slicing`), and value conversion (`values`).
+//! slicing by action (`slicing`), value conversion (`values`) and the outcome memo (`memo`).
 
 mod evaluate;
 mod load;
+mod memo;
 mod slicing;
 mod values;
 
@@ -55,6 +56,8 @@ pub(super) struct Call {
     pub env: Option<Value>,
     pub risk: Option<Value>,
     pub now: i64,
+    /// The entities version vouched for (`None`: attributes are not vouched for, no memo).
+    pub version: Option<u64>,
 }
 
 impl Call {
@@ -73,6 +76,7 @@ impl Call {
             env: None,
             risk: None,
             now: 1_767_225_600,
+            version: None,
         }
     }
 
@@ -126,7 +130,7 @@ impl Call {
             env: self.env.as_ref(),
             risk: self.risk.as_ref(),
             now: self.now,
-            entities_version: None,
+            entities_version: self.version,
         })
     }
 }
