@@ -1,10 +1,13 @@
 //! `check` with a cached credential: the scenario's request R1 under 20 rules, the same with
-//! 1,000 and 10,000 extra policies on other actions, and with a limit counter.
+//! 1,000 and 10,000 extra policies on other actions, and with a limit counter (in-memory
+//! runtime, token strings); and R1 as the bindings run it (a folder runtime with buffered audit,
+//! a verified `Credential`).
 #![allow(clippy::panic, reason = "a benchmark whose setup fails must stop loudly")]
 
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use runtime_identity::audit::{AuditOptions, Durability};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::{AgentSpec, DelegateRequest, FixedClock, Runtime, Scope};
@@ -15,12 +18,20 @@ const NOW: i64 = 1_796_000_000;
 const POLICIES: &str = include_str!("../../examples/policies/scenario.cedar");
 
 fn runtime(extra: usize) -> (Runtime, String, String) {
-    let options = RuntimeOptions {
+    let rt = Runtime::in_memory(options(Durability::Sync)).unwrap_or_else(|e| panic!("{e}"));
+    setup(rt, extra)
+}
+
+fn options(durability: Durability) -> RuntimeOptions {
+    RuntimeOptions {
         issuer: Some("org:acme".into()),
         clock: Arc::new(FixedClock::at(NOW)),
+        audit: AuditOptions { durability, ..AuditOptions::default() },
         ..RuntimeOptions::default()
-    };
-    let rt = Runtime::in_memory(options).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+fn setup(rt: Runtime, extra: usize) -> (Runtime, String, String) {
     rt.register_agent(
         "agent:acme/support-bot",
         AgentSpec { owner: Some("user:alice@acme".into()), org: Some("acme".into()), ..Default::default() },
@@ -88,6 +99,13 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let folder =
+        Runtime::open(Some(&dir.path().join("rt")), options(Durability::Buffered)).unwrap_or_else(|e| panic!("{e}"));
+    let (rt, plain, _) = setup(folder, 0);
+    let cred = rt.verify(&plain).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rt.check(&cred, &req).allowed);
+    c.bench_function("check/R1/folder, credential", |b| b.iter(|| rt.check(&cred, &req)));
 }
 
 criterion_group!(benches, bench);

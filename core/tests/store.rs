@@ -261,3 +261,49 @@ fn a_folder_others_can_write_is_refused_and_new_files_are_private() {
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     open(&home).unwrap();
 }
+
+fn delegated(rt: &Runtime) -> runtime_identity::Credential {
+    rt.delegate(&DelegateRequest {
+        to: BOT.into(),
+        on_behalf_of: ALICE.into(),
+        scopes: narrow_scopes(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_change_by_another_runtime_on_the_folder_is_seen_by_the_next_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = open(dir.path()).unwrap();
+    reader.register_agent(BOT, spec()).unwrap();
+    let cred = delegated(&reader);
+    let writer = open(dir.path()).unwrap();
+    // Each change lands well within the time an unchanged signal is trusted: only the signal
+    // can tell the reader.
+    for round in 0..20 {
+        reader.verify(cred.token()).unwrap();
+        writer.suspend_agent(BOT).unwrap();
+        assert_eq!(code_of(reader.verify(cred.token())), ErrorCode::AgentSuspended, "round {round}");
+        writer.resume_agent(BOT).unwrap();
+    }
+    let mode = std::fs::metadata(dir.path().join(runtime_identity::store::SIGNAL_FILE)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the signal file must be private");
+}
+
+#[test]
+fn a_change_that_was_not_signalled_is_seen_within_the_recheck_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = open(dir.path()).unwrap();
+    reader.register_agent(BOT, spec()).unwrap();
+    let cred = delegated(&reader);
+    reader.verify(cred.token()).unwrap();
+    // A writer that cannot signal (as one that died between its commit and the signal).
+    let signal = dir.path().join(runtime_identity::store::SIGNAL_FILE);
+    std::fs::remove_file(&signal).unwrap();
+    std::fs::create_dir(&signal).unwrap();
+    let writer = open(dir.path()).unwrap();
+    writer.suspend_agent(BOT).unwrap();
+    std::thread::sleep(runtime_identity::store::RECHECK_EVERY + std::time::Duration::from_millis(20));
+    assert_eq!(code_of(reader.verify(cred.token())), ErrorCode::AgentSuspended);
+}

@@ -170,11 +170,14 @@ fn hash_map(m: &Map<String, Value>, h: &mut impl Hasher, size: &mut usize) {
     }
 }
 
+/// The outcomes whose keys share one hash.
+type Bucket = Vec<(Key, Arc<PolicyOutcome>)>;
+
 /// Recent outcomes by the hash of their key (randomly seeded: callers choose arguments).
 #[derive(Debug, Default)]
 pub(crate) struct OutcomeMemo {
     seed: RandomState,
-    entries: RwLock<HashMap<u64, Vec<(Key, Arc<PolicyOutcome>)>>>,
+    entries: RwLock<HashMap<u64, Bucket>>,
 }
 
 /// A lookup's place in the memo, to store the outcome under once it is computed.

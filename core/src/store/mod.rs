@@ -20,7 +20,7 @@ use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
 
 pub use memory::MemoryStore;
-pub use sqlite::{SqliteStore, DB_FILE, KEYS_DIR};
+pub use sqlite::{SqliteStore, DB_FILE, KEYS_DIR, RECHECK_EVERY, SIGNAL_FILE};
 
 /// One of the authority's keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

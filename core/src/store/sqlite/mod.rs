@@ -1,15 +1,17 @@
 //! The embedded default store: one folder with `store.db` (SQLite, WAL) and `keys/`.
 //!
 //! Several processes may open the same folder: every change runs in an `IMMEDIATE`
-//! transaction, and readers notice other processes' commits through `PRAGMA data_version`.
+//! transaction, and readers notice other processes' commits through `PRAGMA data_version`,
+//! asked when the change signal `store.rev` says so (see [`signal`]).
 
 mod rows;
 mod setup;
+mod signal;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
@@ -18,6 +20,8 @@ use self::rows::{
     write_approval,
 };
 use self::setup::{check_header, create_private_file, init_schema, mkdir, set_wal};
+use self::signal::{ChangeSignal, Seen};
+pub use self::signal::{RECHECK_EVERY, SIGNAL_FILE};
 use super::memory::record_of;
 use super::{
     approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
@@ -40,10 +44,11 @@ pub struct SqliteStore {
     dir: PathBuf,
     keys: PathBuf,
     conn: Mutex<Connection>,
-    /// `(data_version, generation)` last read; re-read when another connection commits or
-    /// this one changed state.
-    seen: Mutex<(i64, u64)>,
+    /// What the last database check found; checked again when another connection commits,
+    /// this one changed state, or the signal says so.
+    seen: Mutex<Seen>,
     state_dirty: AtomicBool,
+    signal: ChangeSignal,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -68,7 +73,15 @@ impl SqliteStore {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         init_schema(&mut conn)?;
-        Ok(Self { dir, keys, conn: Mutex::new(conn), seen: Mutex::new((-1, 0)), state_dirty: AtomicBool::new(true) })
+        let signal = ChangeSignal::open(&dir);
+        Ok(Self {
+            dir,
+            keys,
+            conn: Mutex::new(conn),
+            seen: Mutex::new(Seen::never()),
+            state_dirty: AtomicBool::new(true),
+            signal,
+        })
     }
 
     /// The runtime folder.
@@ -90,13 +103,17 @@ impl SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         let out = f(&tx)?;
-        if state {
+        let generation = if state {
             tx.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'", [])
                 .map_err(db_err)?;
-        }
+            Some(read_generation(&tx)?)
+        } else {
+            None
+        };
         tx.commit().map_err(db_err)?;
-        if state {
+        if let Some(generation) = generation {
             self.state_dirty.store(true, Ordering::SeqCst);
+            self.signal.announce(generation);
         }
         Ok(out)
     }
@@ -385,24 +402,29 @@ impl Store for SqliteStore {
     }
 
     fn revision(&self) -> Result<u64> {
+        // The signal first: a change announced after this read is seen by the next call.
+        let signal = self.signal.read();
+        let poisoned = || Error::new(ErrorCode::InternalError, "store lock is poisoned");
+        if !self.state_dirty.load(Ordering::SeqCst) {
+            let seen = self.seen.lock().map_err(|_| poisoned())?;
+            if seen.still_current(signal, Instant::now()) {
+                return Ok(seen.generation);
+            }
+        }
         let conn = self.conn()?;
         let data_version: i64 = conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(db_err)?;
-        let mut seen = self.seen.lock().map_err(|_| Error::new(ErrorCode::InternalError, "store lock is poisoned"))?;
+        let mut seen = self.seen.lock().map_err(|_| poisoned())?;
         let dirty = self.state_dirty.swap(false, Ordering::SeqCst);
-        if dirty || seen.0 != data_version {
-            let generation: String = conn
-                .prepare_cached("SELECT value FROM meta WHERE key = 'generation'")
-                .and_then(|mut s| s.query_row([], |r| r.get(0)))
-                .map_err(db_err)?;
-            let generation = generation
-                .parse::<u64>()
-                .map_err(|_| corrupt(format!("`{DB_FILE}` holds generation `{generation}`")))?;
-            *seen = (data_version, generation);
+        if dirty || seen.data_version != data_version {
+            seen.generation = read_generation(&conn)?;
+            seen.data_version = data_version;
         }
-        Ok(seen.1)
+        seen.signal = signal;
+        seen.checked = Some(Instant::now());
+        Ok(seen.generation)
     }
 
     fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()> {
@@ -518,4 +540,13 @@ impl Store for SqliteStore {
             Ok(n == 1)
         })
     }
+}
+
+/// The generation of the state, as committed (or as changed by the open transaction).
+fn read_generation(conn: &Connection) -> Result<u64> {
+    let generation: String = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'generation'")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(db_err)?;
+    generation.parse::<u64>().map_err(|_| corrupt(format!("`{DB_FILE}` holds generation `{generation}`")))
 }
