@@ -482,7 +482,8 @@ fn sync_decisions_are_in_the_file_when_check_returns_and_buffered_ones_within_10
 
     let buf_dir = tmp.path().join("buffered");
     let rt = Runtime::open(Some(&buf_dir), file_options(&clock, 0, Durability::Buffered)).unwrap();
-    let cred = bot_grant(&rt, narrow_scopes());
+    let cred =
+        bot_grant(&rt, vec![scope(json!({"actions": ["crm.read", "payments.refund"], "resources": ["customer/*"]}))]);
     let d = rt.check(&cred, &read);
     std::thread::sleep(std::time::Duration::from_millis(250));
     assert!(std::fs::read_to_string(buf_dir.join(LOG_FILE)).unwrap().contains(&d.decision_id));
@@ -493,9 +494,17 @@ fn sync_decisions_are_in_the_file_when_check_returns_and_buffered_ones_within_10
             let rt = Arc::clone(&rt);
             let token = cred.token().to_owned();
             std::thread::spawn(move || {
-                for _ in 0..500 {
+                // Calls with and without a recorded argument interleave in one chain.
+                let refund = args(json!({"amount": 5, "currency": "USD"}));
+                for i in 0..500 {
                     let read = CheckRequest { action: "crm.read", resource: Some("customer/42"), ..Default::default() };
-                    assert!(rt.check(token.as_str(), &read).allowed);
+                    let pay = CheckRequest {
+                        action: "payments.refund",
+                        resource: Some("customer/42"),
+                        args: Some(&refund),
+                        ..Default::default()
+                    };
+                    assert!(rt.check(token.as_str(), if i % 3 == 0 { &pay } else { &read }).allowed);
                 }
             })
         })
@@ -509,6 +518,7 @@ fn sync_decisions_are_in_the_file_when_check_returns_and_buffered_ones_within_10
     assert!(r.ok, "{r:?}");
     let text = std::fs::read_to_string(buf_dir.join(LOG_FILE)).unwrap();
     assert_eq!(text.matches("\"type\":\"decision\"").count(), 2001);
+    assert_eq!(text.matches("\"args\":{\"currency\":\"USD\"}").count(), 4 * 167);
     assert!(text.lines().last().unwrap().contains("\"type\":\"checkpoint\""));
 }
 

@@ -132,11 +132,5 @@ impl Scope {
     }
 }
 
-/// A short, printable form of untrusted input for messages: at most 64 characters, escaped.
-pub(crate) fn preview(s: &str) -> String {
-    let mut out: String = s.chars().take(64).flat_map(char::escape_default).collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    out
-}
+/// Untrusted input quoted in messages (one definition for the crate).
+pub(crate) use crate::principal::preview;

@@ -110,16 +110,17 @@ impl Scope {
             let progress = (kind.stage(), passed);
             Err((progress, Denial::new(kind, message)))
         };
-        let action = preview(req.action);
+        // The request's names as quoted in messages, built only for a denial.
+        let action = || preview(req.action);
+        let resource = || preview(req.resource);
         if !self.actions.iter().any(|p| pattern::matches(Kind::Action, p, req.action)) {
-            return deny(0, DenialKind::ActionNotGranted, format!("action `{action}` is not granted"));
+            return deny(0, DenialKind::ActionNotGranted, format!("action `{}` is not granted", action()));
         }
-        let resource = preview(req.resource);
         if !self.resources.iter().any(|p| pattern::matches(Kind::Resource, p, req.resource)) {
             return deny(
                 0,
                 DenialKind::ResourceNotGranted,
-                format!("resource `{resource}` is not granted for action `{action}`"),
+                format!("resource `{}` is not granted for action `{}`", resource(), action()),
             );
         }
         if let Some(classes) = &self.data_classes {
@@ -128,14 +129,14 @@ impl Scope {
                     return deny(
                         0,
                         DenialKind::DataClassNotGranted,
-                        format!("resource `{resource}` has no data class; the scope allows only listed ones"),
+                        format!("resource `{}` has no data class; the scope allows only listed ones", resource()),
                     )
                 }
                 Some(class) if !classes.iter().any(|c| c == class) => {
                     return deny(
                         0,
                         DenialKind::DataClassNotGranted,
-                        format!("data class `{}` is not granted for resource `{resource}`", preview(class)),
+                        format!("data class `{}` is not granted for resource `{}`", preview(class), resource()),
                     )
                 }
                 Some(_) => {}
