@@ -87,6 +87,41 @@ def test_positional_keyword_and_default_arguments_check_the_same(scenario: Scena
         refund("42", 1, nope=2)  # type: ignore[call-arg]
 
 
+def test_binding_errors_are_type_errors_naming_the_argument_as_python_does(scenario: Scenario) -> None:
+    plain = refund.__wrapped__
+    cases: list[tuple[tuple[Any, ...], dict[str, Any], str]] = [
+        (("42",), {}, "'amount'"),
+        ((), {"amount": 1}, "'customer_id'"),
+        (("42", 1, "USD", 4), {}, "positional"),
+        (("42", 1), {"nope": 2}, "'nope'"),
+        (("42", 1), {"customer_id": "43"}, "'customer_id'"),
+    ]
+    for a, kw, word in cases:
+        with pytest.raises(TypeError, match=word):
+            plain(*a, **kw)
+        with acting_as(scenario.cred), pytest.raises(TypeError, match=word):
+            refund(*a, **kw)
+    assert decisions(scenario) == [], "a call that cannot bind is never checked"
+
+
+def test_resource_templates_fill_like_str_format(scenario: Scenario) -> None:
+    @guard("crm.read", resource="customer/{cid}{suffix}")
+    def two(cid: str, suffix: str = "") -> None:
+        pass
+
+    @guard("crm.read", resource="customer/{{x}}{cid:>3}")
+    def formatted(cid: int) -> None:
+        pass
+
+    with acting_as(scenario.cred):
+        two("42")
+        two(4, suffix="2")
+        with pytest.raises(Denied):
+            formatted(42)
+    seen = [d["resource"] for d in decisions(scenario)]
+    assert seen == ["customer/42", "customer/42", "customer/{x} 42"]
+
+
 def test_exceptions_inside_the_tool_are_recorded_and_propagate_unchanged(scenario: Scenario) -> None:
     class Boom(RuntimeError):
         pass

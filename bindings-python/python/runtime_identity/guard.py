@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import string
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,24 @@ class Guarded(Protocol[P, R_co]):
     def call_as(self, cred: Credential | str, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
 
 
+def _plain_template(template: str) -> list[str] | None:
+    """``"a/{x}/b"`` as ``["a/", "x", "/b"]`` when every field is a bare name (no index,
+    attribute, conversion or format spec); None otherwise (str.format is used)."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    parts = [""]
+    for literal, name, spec, conversion in parsed:
+        parts[-1] += literal
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            return None
+        parts += [name, ""]
+    return parts
+
+
 class _Spec(Generic[P, R]):
     """What one guarded function checks, worked out once."""
 
@@ -107,6 +126,10 @@ class _Spec(Generic[P, R]):
         self.names = frozenset(p.name for p in params)
         self.positional = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
         self.defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        self.receivers = self.names & _RECEIVERS
+        # A template naming only whole arguments (`"customer/{customer_id}"`) is filled without
+        # str.format: literal parts and argument names, alternating.
+        self.template = _plain_template(resource) if isinstance(resource, str) else None
 
     def bind(self, a: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by name, defaults applied (a TypeError like the call's own)."""
@@ -123,21 +146,22 @@ class _Spec(Generic[P, R]):
                 else:
                     out[name] = value
             return out
-        if len(a) > len(self.positional):
-            raise TypeError(f"{self.fn.__name__}() takes {len(self.positional)} positional arguments but {len(a)} were given")
-        bound = dict(zip(self.positional, a))
-        for k, v in kw.items():
-            if k not in self.names:
-                raise TypeError(f"{self.fn.__name__}() got an unexpected keyword argument '{k}'")
-            if k in bound:
+        positional = self.positional
+        if len(a) > len(positional):
+            raise TypeError(f"{self.fn.__name__}() takes {len(positional)} positional arguments but {len(a)} were given")
+        bound = dict(self.defaults)
+        bound.update(zip(positional, a))
+        if kw:
+            for k in kw:
+                if k not in self.names:
+                    raise TypeError(f"{self.fn.__name__}() got an unexpected keyword argument '{k}'")
+            if a and not kw.keys().isdisjoint(positional[: len(a)]):
+                k = next(k for k in positional[: len(a)] if k in kw)
                 raise TypeError(f"{self.fn.__name__}() got multiple values for argument '{k}'")
-            bound[k] = v
+            bound.update(kw)
         if len(bound) < len(self.names):
-            for k, v in self.defaults.items():
-                bound.setdefault(k, v)
-            missing = [n for n in self.names if n not in bound]
-            if missing:
-                raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
+            missing = [n for n in positional if n not in bound] + [n for n in self.names if n not in bound]
+            raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
         return bound
 
     def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -149,12 +173,21 @@ class _Spec(Generic[P, R]):
             return resource, args
         bound = self.bind(a, kw)
         if self.args is None:
-            args = {k: v for k, v in bound.items() if k not in _RECEIVERS and isinstance(v, _JSON_TYPES)}
+            args = {k: v for k, v in bound.items() if isinstance(v, _JSON_TYPES)}
+            if self.receivers:
+                for k in self.receivers:
+                    args.pop(k, None)
         elif callable(self.args):
             args = self.args(*a, **kw)
         else:
             args = {k: bound[k] for k in self.args if k in bound}
-        if self.resource is None:
+        if self.template is not None:
+            parts = self.template
+            if len(parts) == 3:
+                resource = parts[0] + format(bound[parts[1]]) + parts[2]
+            else:
+                resource = parts[0] + "".join(format(bound[parts[i]]) + parts[i + 1] for i in range(1, len(parts), 2))
+        elif self.resource is None:
             resource = None
         elif isinstance(self.resource, str):
             resource = self.resource.format_map(bound)
@@ -164,8 +197,9 @@ class _Spec(Generic[P, R]):
 
     def runtime_for(self, ident: Identity) -> Runtime:
         rt = self.runtime or ident.runtime
-        if rt is None and isinstance(ident.credential, Credential):
-            rt = ident.credential.runtime
+        if rt is None:
+            cred = ident.credential
+            rt = cred.runtime if isinstance(cred, Credential) else None
         rt = rt or default_runtime()
         if rt is None:
             raise NoIdentityContext(
@@ -214,6 +248,11 @@ class _Spec(Generic[P, R]):
         d, rt, resource, args = self.first_check(ident, a, kw)
         if d.allowed:
             return d, rt
+        return self.settle(d, rt, ident, resource, args), rt
+
+    def settle(self, d: Decision, rt: Runtime, ident: Identity, resource: str | None, args: dict[str, Any]) -> Decision:
+        """After a first check that did not allow: raises Denied / ApprovalRequired, or returns
+        the decision of the approved call."""
         if d.effect != "require_approval":
             raise Denied(d)
         if self.on_approval is None:
@@ -224,7 +263,7 @@ class _Spec(Generic[P, R]):
             if close is not None:
                 close()
             raise TypeError("an async on_approval needs an async (or async generator) tool")
-        return self.after_approval(d, rt, ident, resource, args, receipt), rt
+        return self.after_approval(d, rt, ident, resource, args, receipt)
 
     async def adecide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
         d, rt, resource, args = self.first_check(ident, a, kw)
@@ -243,12 +282,10 @@ class _Spec(Generic[P, R]):
 def _record(rt: Runtime, d: Decision, start: float, error: BaseException | None) -> None:
     """Records the outcome; a failure to record never replaces the tool's result or error."""
     try:
-        rt.record_outcome(
-            d.decision_id,
-            error is None,
-            error=None if error is None else type(error).__name__,
-            duration=perf_counter() - start,
-        )
+        if error is None:
+            rt.record_outcome(d.decision_id, True, None, None, perf_counter() - start)
+        else:
+            rt.record_outcome(d.decision_id, False, type(error).__name__, None, perf_counter() - start)
     except RuntimeIdentityError as e:
         warnings.warn(f"the outcome of decision {d.decision_id} was not recorded: {e}", RuntimeWarning, stacklevel=3)
 
@@ -299,10 +336,17 @@ def guard(
             wrapper = coro_wrapper
         else:
 
+            # The hot path, flattened: one check, the call, one outcome.
+            request, runtime_for, settle = spec.request, spec.runtime_for, spec.settle
+
             @functools.wraps(fn)
             def sync_wrapper(*a: Any, **kw: Any) -> Any:
-                ident = spec.identity(None)
-                d, rt = spec.decide(ident, a, kw)
+                ident = current_identity() or spec.identity(None)
+                rt = runtime_for(ident)
+                resource, args = request(a, kw)
+                d = rt.check(ident.credential, action, resource, args, ident.context)
+                if not d.allowed:
+                    d = settle(d, rt, ident, resource, args)
                 start = perf_counter()
                 try:
                     result = fn(*a, **kw)
