@@ -140,6 +140,15 @@ export declare class Runtime {
   /** Checks one call before it runs and records the decision. Synchronous: microseconds. */
   check(cred: Credential | string, req: CheckRequest): Decision
   /**
+   * `check` with the arguments as JSON text (the package's `check` and `guard` send plain
+   * JSON-like arguments this way: one parse instead of a conversion per value). Internal.
+   */
+  _checkJson(cred: Credential | string, action: string, resource?: string | undefined | null, argsJson?: string | undefined | null, context?: any | undefined | null, approval?: string | undefined | null, proof?: string | undefined | null): Decision
+  /** The guard's check: the decision id when the call may run, else the decision. Internal. */
+  _guardCheck(cred: Credential | string, action: string, resource?: string | undefined | null, argsJson?: string | undefined | null, context?: any | undefined | null): string | Decision
+  /** `recordOutcome` with positional fields (the guard's). Internal. */
+  _recordOutcome(decisionId: string, ok: boolean, error: string | undefined | null, durationMs: number): void
+  /**
    * The SHA-256 (base64url) an approval of this exact call is bound to: RFC 8785 JSON of
    * `{action, resource, args, actor, on_behalf_of, grant_id}`. Only action, resource and
    * args of `req` are read.

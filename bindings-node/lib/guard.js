@@ -3,7 +3,7 @@
 const { performance } = require('node:perf_hooks')
 const { currentIdentity, actingAs, getDefaultRuntime } = require('./context')
 const { DeniedError, ApprovalRequiredError, NoIdentityContextError, RuntimeIdentityError } = require('./errors')
-const { runtimeOf } = require('./runtime')
+const { runtimeOf, guardCheck, recordOutcome } = require('./runtime')
 
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
 const isPlainObject = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
@@ -60,16 +60,14 @@ class ApprovalRequest {
   deny(approver) { return this.runtime.denyApproval(this.id, approver) }
 }
 
+/** Records the outcome of decision `d` (a Decision, or the id of an allowed one). */
 function record(rt, d, start, error) {
+  const id = typeof d === 'string' ? d : d.decisionId
   try {
-    rt.recordOutcome(d.decisionId, {
-      ok: !error,
-      error: error ? String((error && error.name) || 'Error') : undefined,
-      durationMs: performance.now() - start,
-    })
+    recordOutcome(rt, id, !error, error ? String((error && error.name) || 'Error') : undefined, performance.now() - start)
   } catch (e) {
     // The tool's result or error is what the caller gets; a failure to record is a warning.
-    process.emitWarning(`the outcome of decision ${d.decisionId} was not recorded: ${e && e.message}`, 'RuntimeIdentityWarning')
+    process.emitWarning(`the outcome of decision ${id} was not recorded: ${e && e.message}`, 'RuntimeIdentityWarning')
   }
 }
 
@@ -114,8 +112,9 @@ function guard(action, fn, options = {}) {
 
   function decide(rt, ident, callArgs) {
     const req = request(callArgs)
-    const d = rt.check(ident.credential, { action, resource: req.resource, args: req.args, context: ident.context || undefined })
-    if (d.allowed) return d
+    const d = guardCheck(rt, ident.credential, { action, resource: req.resource, args: req.args, context: ident.context || undefined })
+    // The id of an allowed decision, or the decision that did not allow.
+    if (typeof d === 'string') return d
     if (d.effect !== 'require_approval') throw new DeniedError(d)
     if (!onApproval) throw new ApprovalRequiredError(d)
     const answer = onApproval(new ApprovalRequest(d, rt))

@@ -3,6 +3,7 @@
 // and each credential remembering the runtime that made it.
 const native = require('../binding.js')
 const { fromNative } = require('./errors')
+const { argsText } = require('./json')
 
 const runtimes = new WeakMap()
 
@@ -39,7 +40,7 @@ const remember = (rt, out) => {
 wrapMethods(native.Runtime, ['delegate', 'attenuate', 'verify'], remember)
 wrapMethods(native.Runtime, [
   'setTime', 'registerAgent', 'getAgent', 'listAgents', 'suspendAgent', 'resumeAgent', 'revokeAgent', 'rotateAgentKey',
-  'revoke', 'loadPolicies', 'upsertResource', 'check', 'actionHash', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
+  'revoke', 'loadPolicies', 'upsertResource', 'actionHash', 'recordOutcome', 'approve', 'denyApproval', 'getApproval', 'jwks',
   'authorityKeys', 'rotateAuthorityKey', 'importAuthorityKey', 'close',
 ])
 wrapMethods(native.Credential, ['attenuate'], (cred, out) => {
@@ -48,6 +49,54 @@ wrapMethods(native.Credential, ['attenuate'], (cred, out) => {
   return out
 })
 wrapMethods(native.Audit, ['verify', 'explain', 'events', 'exportProv', 'flush'])
+// `check`: plain JSON-like arguments cross as one JSON text (see json.js), anything else as
+// a value; the same request either way.
+const P = native.Runtime.prototype
+const { check: checkValue, _checkJson: checkJson, _guardCheck: guardCheckJson, _recordOutcome: recordFields } = P
+const optionalString = (v) => v === undefined || v === null || typeof v === 'string'
+
+/** `req`'s arguments as JSON text, when the request can take the text path; else null. */
+function textOf(req) {
+  if (typeof req.action !== 'string' || !optionalString(req.resource)) return null
+  if (!optionalString(req.approval) || !optionalString(req.proof)) return null
+  return req.args === undefined || req.args === null ? undefined : argsText(req.args)
+}
+
+Object.defineProperty(P, 'check', {
+  value: function check(cred, req) {
+    try {
+      const text = req !== null && typeof req === 'object' ? textOf(req) : null
+      if (text === null) return checkValue.call(this, cred, req)
+      return checkJson.call(this, cred, req.action, req.resource, text, req.context, req.approval, req.proof)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  },
+  writable: false,
+  configurable: true,
+})
+
+/** The guard's check: the decision id when the call may run, else the Decision. */
+function guardCheck(rt, cred, req) {
+  try {
+    const text = textOf(req)
+    if (text !== null) return guardCheckJson.call(rt, cred, req.action, req.resource, text, req.context)
+    const d = checkValue.call(rt, cred, req)
+    return d.allowed ? d.decisionId : d
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+/** The guard's `recordOutcome`. */
+function recordOutcome(rt, decisionId, ok, error, durationMs) {
+  try {
+    recordFields.call(rt, decisionId, ok, error, durationMs)
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
 // The static factories are read-only on the native class, so the exported `Runtime` is a
 // small class of its own: its factories convert errors too, and `instanceof Runtime` holds
 // for every runtime they make (instance methods are the native class's, wrapped above).
@@ -71,4 +120,4 @@ class Runtime {
 /** Verifies an audit log file without a runtime (a third party's check). */
 const verifyAuditLog = converting(native.verifyAuditLog)
 
-module.exports = { native, Runtime, runtimeOf, verifyAuditLog }
+module.exports = { native, Runtime, runtimeOf, verifyAuditLog, guardCheck, recordOutcome }

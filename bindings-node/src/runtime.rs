@@ -435,11 +435,70 @@ impl Runtime {
             approval: req.approval.as_deref(),
             proof: req.proof.as_deref(),
         };
-        let inner = match cred {
-            Either::A(c) => self.inner.check(&c.inner, &core),
-            Either::B(t) => self.inner.check(t.as_str(), &core),
+        Ok(Decision { inner: self.decide(cred, &core) })
+    }
+
+    /// `check` with the arguments as JSON text (the package's `check` and `guard` send plain
+    /// JSON-like arguments this way: one parse instead of a conversion per value). Internal.
+    #[napi(js_name = "_checkJson")]
+    #[allow(clippy::too_many_arguments, reason = "one positional argument per request field, no object to convert")]
+    pub fn check_json(
+        &self,
+        cred: Either<&Credential, String>,
+        action: String,
+        resource: Option<String>,
+        args_json: Option<String>,
+        context: Option<Value>,
+        approval: Option<String>,
+        proof: Option<String>,
+    ) -> napi::Result<Decision> {
+        let args = parse_args(args_json.as_deref())?;
+        let core = CoreCheckRequest {
+            action: &action,
+            resource: resource.as_deref(),
+            args: args.as_ref(),
+            context: context.as_ref(),
+            approval: approval.as_deref(),
+            proof: proof.as_deref(),
         };
-        Ok(Decision { inner })
+        Ok(Decision { inner: self.decide(cred, &core) })
+    }
+
+    /// The guard's check: the decision id when the call may run, else the decision. Internal.
+    #[napi(js_name = "_guardCheck")]
+    pub fn guard_check(
+        &self,
+        cred: Either<&Credential, String>,
+        action: String,
+        resource: Option<String>,
+        args_json: Option<String>,
+        context: Option<Value>,
+    ) -> napi::Result<Either<String, Decision>> {
+        let args = parse_args(args_json.as_deref())?;
+        let core = CoreCheckRequest {
+            action: &action,
+            resource: resource.as_deref(),
+            args: args.as_ref(),
+            context: context.as_ref(),
+            ..Default::default()
+        };
+        let inner = self.decide(cred, &core);
+        Ok(if inner.allowed { Either::A(inner.decision_id) } else { Either::B(Decision { inner }) })
+    }
+
+    /// `recordOutcome` with positional fields (the guard's). Internal.
+    #[napi(js_name = "_recordOutcome")]
+    pub fn record_outcome_fields(
+        &self,
+        decision_id: String,
+        ok: bool,
+        error: Option<String>,
+        duration_ms: f64,
+    ) -> napi::Result<()> {
+        self.record_outcome(
+            decision_id,
+            OutcomeInput { ok, error, result_digest: None, duration_ms: Some(duration_ms) },
+        )
     }
 
     /// The SHA-256 (base64url) an approval of this exact call is bound to: RFC 8785 JSON of
@@ -581,5 +640,25 @@ impl Audit {
     #[napi]
     pub fn flush(&self) -> napi::Result<()> {
         self.inner.audit().flush().js()
+    }
+}
+
+impl Runtime {
+    fn decide(&self, cred: Either<&Credential, String>, req: &CoreCheckRequest<'_>) -> runtime_identity::Decision {
+        match cred {
+            Either::A(c) => self.inner.check(&c.inner, req),
+            Either::B(t) => self.inner.check(t.as_str(), req),
+        }
+    }
+}
+
+/// Arguments sent as JSON text: an object, or absent.
+fn parse_args(text: Option<&str>) -> napi::Result<Option<serde_json::Map<String, Value>>> {
+    match text {
+        None => Ok(None),
+        Some(t) => match serde_json::from_str::<Value>(t) {
+            Ok(v) => object(Some(v), "args"),
+            Err(e) => Err(invalid(format!("args are not JSON: {e}"))),
+        },
     }
 }

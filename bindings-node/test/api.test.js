@@ -147,3 +147,40 @@ test('a fixed clock for tests and vectors', () => {
   assert.equal(rt.check(cred, { action: 'crm.read' }).code, 'credential_expired')
   assert.throws(() => ri.Runtime.inMemory().setTime(1), ri.InvalidArgumentError)
 })
+
+test('arguments sent as JSON text decide and digest exactly as arguments sent as values', () => {
+  const { rt, cred } = require('./scenario').scenario()
+  // A class instance is never sent as text: the same members then cross value by value.
+  class Holder {}
+  const asValue = (v) => Object.assign(new Holder(), v)
+  const cases = [
+    {},
+    { amount: 50, currency: 'USD' },
+    { amount: 500, currency: 'USD' },
+    { amount: 50.5, currency: 'USD' },
+    { amount: -0, currency: 'USD' },
+    { amount: 4294967295, n: -2147483648, f: 0.1, e: 1e-7 },
+    { s: 'é😀"\\\n\u0001', empty: '' },
+    { n: null, t: true, f: false },
+    { list: [1, 'x', { b: [null, 2.25] }], nested: { a: { b: { c: 'd' } } } },
+  ]
+  const digest = (d) => rt.audit.events({ decisionId: d.decisionId })[0].args_digest
+  const { argsText } = require('../lib/json')
+  for (const args of cases) {
+    assert.notEqual(argsText(args), null, `${JSON.stringify(args)} takes the text path`)
+    assert.equal(argsText(asValue(args)), null)
+    for (const action of ['payments.refund', 'crm.read']) {
+      const text = rt.check(cred, { action, resource: 'customer/42', args })
+      const value = rt.check(cred, { action, resource: 'customer/42', args: asValue(args) })
+      const label = `${action} ${JSON.stringify(args)}`
+      assert.deepEqual([text.effect, text.reasons, text.policies], [value.effect, value.reasons, value.policies], label)
+      assert.equal(digest(text), digest(value), label)
+      assert.equal(rt.actionHash(cred, { action, resource: 'customer/42', args }), rt.actionHash(cred, { action, resource: 'customer/42', args: asValue(args) }), label)
+    }
+  }
+  // Values JSON text would change go value by value: refused, or kept as the native conversion keeps them.
+  assert.throws(() => rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: { v: Number.NaN } }))
+  assert.throws(() => rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: { v: [undefined] } }))
+  assert.equal(rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: { v: 2 ** 60 } }).code, 'request_invalid')
+  assert.throws(() => rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: [1] }), ri.InvalidArgumentError)
+})
