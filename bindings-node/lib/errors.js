@@ -4,11 +4,12 @@
 // `fromNative`, the one conversion every native call goes through.
 
 class RuntimeIdentityError extends Error {
+  /** `message` undefined: the subclass defines `detail` (and so `message`) as a getter. */
   constructor(code, message, options) {
-    super(`${message} (${code})`, options)
+    super(message === undefined ? undefined : `${message} (${code})`, options)
     this.name = new.target.name
     this.code = code
-    this.detail = message
+    if (message !== undefined) this.detail = message
   }
 }
 class InvalidCredentialError extends RuntimeIdentityError {}
@@ -24,8 +25,16 @@ class InternalError extends RuntimeIdentityError {}
 /** A guarded call was denied: `decision` says why, `code` is its first reason code. */
 class DeniedError extends RuntimeIdentityError {
   constructor(decision) {
-    super(decision.code || 'denied', `${decision.action} on ${decision.resource} denied: ${decision.message}`)
+    super(decision.code || 'denied', undefined)
     this.decision = decision
+  }
+  // Built when read: a denial caught and handled never reads it.
+  get detail() {
+    const d = this.decision
+    return `${d.action} on ${d.resource} denied: ${d.message}`
+  }
+  get message() {
+    return `${this.detail} (${this.code})`
   }
 }
 
