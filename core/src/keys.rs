@@ -5,6 +5,7 @@
 //! themselves; every intermediate buffer here is wrapped in [`Zeroizing`]).
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
@@ -116,11 +117,12 @@ enum PublicInner {
     EdDsa(ed25519_dalek::VerifyingKey),
 }
 
-/// A verifying key with its algorithm and key id.
+/// A verifying key with its algorithm and key id. Cheap to clone: the decoded point and the
+/// id are shared (a verified chain keeps one per link; the same agent keys recur).
 #[derive(Clone)]
 pub struct PublicKey {
-    kid: String,
-    inner: PublicInner,
+    kid: Arc<str>,
+    inner: Arc<PublicInner>,
 }
 
 impl fmt::Debug for PublicKey {
@@ -131,7 +133,7 @@ impl fmt::Debug for PublicKey {
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        match (&self.inner, &other.inner) {
+        match (&*self.inner, &*other.inner) {
             (PublicInner::Es256(a), PublicInner::Es256(b)) => a == b,
             (PublicInner::EdDsa(a), PublicInner::EdDsa(b)) => a == b,
             _ => false,
@@ -151,7 +153,7 @@ fn b64_fixed<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
 impl PublicKey {
     /// The algorithm this key verifies.
     pub fn alg(&self) -> Algorithm {
-        match self.inner {
+        match *self.inner {
             PublicInner::Es256(_) => Algorithm::Es256,
             PublicInner::EdDsa(_) => Algorithm::EdDsa,
         }
@@ -164,7 +166,7 @@ impl PublicKey {
 
     /// The public JWK, with `kid`, `alg` and `use: sig`.
     pub fn to_jwk(&self) -> Jwk {
-        let (kty, crv, x, y) = match &self.inner {
+        let (kty, crv, x, y) = match &*self.inner {
             PublicInner::Es256(vk) => {
                 let point = vk.to_encoded_point(false);
                 let x = point.x().map(|x| B64.encode(x)).unwrap_or_default();
@@ -178,7 +180,7 @@ impl PublicKey {
             crv: crv.to_owned(),
             x,
             y,
-            kid: Some(self.kid.clone()),
+            kid: Some(self.kid.to_string()),
             alg: Some(self.alg().as_str().to_owned()),
             use_: Some("sig".to_owned()),
             d: None,
@@ -200,7 +202,7 @@ impl PublicKey {
         }
         let (inner, kid) = match memo {
             Some(memo) => memo.decode(jwk)?,
-            None => (decode_point(jwk)?, jwk.thumbprint()),
+            None => (Arc::new(decode_point(jwk)?), Arc::from(jwk.thumbprint())),
         };
         let key = Self { kid, inner };
         if let Some(alg) = &jwk.alg {
@@ -212,7 +214,7 @@ impl PublicKey {
             }
         }
         if let Some(kid) = &jwk.kid {
-            if kid != &key.kid {
+            if **kid != *key.kid {
                 return Err(key_err(format!("jwk `kid` `{}` is not its thumbprint", crate::principal::preview(kid))));
             }
         }
@@ -227,7 +229,7 @@ impl PublicKey {
                 format!("algorithm `{alg}` does not fit the {} key `{}`", self.alg(), self.kid),
             ));
         }
-        let ok = match &self.inner {
+        let ok = match &*self.inner {
             PublicInner::Es256(vk) => p256::ecdsa::Signature::from_slice(signature)
                 .map(|sig| vk.verify(message, &sig).is_ok())
                 .unwrap_or(false),
@@ -306,8 +308,8 @@ impl PrivateKey {
             PrivateInner::Es256(sk) => PublicInner::Es256(*sk.verifying_key()),
             PrivateInner::EdDsa(sk) => PublicInner::EdDsa(sk.verifying_key()),
         };
-        let mut public = PublicKey { kid: String::new(), inner: public_inner };
-        public.kid = public.to_jwk().thumbprint();
+        let mut public = PublicKey { kid: Arc::from(""), inner: Arc::new(public_inner) };
+        public.kid = Arc::from(public.to_jwk().thumbprint());
         Ok(Self { public, inner })
     }
 
@@ -411,18 +413,21 @@ fn decode_point(jwk: &Jwk) -> Result<PublicInner> {
 /// checking a signature, and the same agent keys arrive in `cnf` claims again and again. A
 /// point never changes, so entries are never stale; the memo is bounded (cleared when full).
 #[derive(Default)]
-pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, (PublicInner, String)>>);
+pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, Decoded>>);
+
+/// A decoded point and its thumbprint, shared by every key made from it.
+type Decoded = (Arc<PublicInner>, Arc<str>);
 
 /// The most points a [`KeyMemo`] keeps.
 pub const MAX_MEMO_KEYS: usize = 8192;
 
 impl KeyMemo {
-    fn decode(&self, jwk: &Jwk) -> Result<(PublicInner, String)> {
+    fn decode(&self, jwk: &Jwk) -> Result<Decoded> {
         let material = format!("{}|{}|{}|{}", jwk.kty, jwk.crv, jwk.x, jwk.y.as_deref().unwrap_or(""));
         if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&material).cloned()) {
             return Ok(hit);
         }
-        let decoded = (decode_point(jwk)?, jwk.thumbprint());
+        let decoded: Decoded = (Arc::new(decode_point(jwk)?), Arc::from(jwk.thumbprint()));
         if let Ok(mut map) = self.0.write() {
             if map.len() >= MAX_MEMO_KEYS {
                 map.clear();

@@ -88,7 +88,7 @@ fn scope() -> impl Strategy<Value = Scope> {
             actions,
             resources,
             data_classes,
-            constraints,
+            constraints: constraints.into(),
             limits,
         })
 }
@@ -179,7 +179,7 @@ fn child_of(p: Scope) -> impl Strategy<Value = Scope> {
             actions,
             resources,
             data_classes,
-            constraints,
+            constraints: constraints.into(),
             limits: Limits { max_uses, rate, budget },
         })
 }

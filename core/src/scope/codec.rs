@@ -131,7 +131,7 @@ impl From<ApiScope> for Scope {
             actions: s.actions,
             resources: s.resources,
             data_classes: s.data_classes,
-            constraints: s.constraints,
+            constraints: s.constraints.into(),
             limits: s.limits,
         }
     }
@@ -214,7 +214,7 @@ impl Scope {
             actions: raw.actions,
             resources: raw.locations,
             data_classes: raw.datatypes,
-            constraints: raw.constraints,
+            constraints: raw.constraints.into(),
             limits: raw.limits,
         };
         scope.validate()?;
@@ -234,13 +234,12 @@ pub fn scopes_from_wire(value: &Value) -> Result<Vec<Scope>> {
         return Err(Error::new(ErrorCode::ScopeInvalid, "authorization details must be an array"));
     };
     check_scope_count(items.len())?;
-    let scopes = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            Scope::from_wire(item).map_err(|e| Error::new(e.code(), format!("scope {i}: {}", e.message())))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Exactly as many as there are: a verified chain keeps these for as long as it is cached
+    // (collecting through `Result` would reserve room for four).
+    let mut scopes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        scopes.push(Scope::from_wire(item).map_err(|e| Error::new(e.code(), format!("scope {i}: {}", e.message())))?);
+    }
     validate_scopes(&scopes)?;
     Ok(scopes)
 }

@@ -23,6 +23,7 @@
 
 mod codec;
 mod constraint;
+mod constraint_map;
 mod covers;
 mod limits;
 mod number;
@@ -33,10 +34,9 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
 pub use codec::{scopes_from_wire, scopes_to_wire};
 pub use constraint::{Constraint, Scalar};
+pub use constraint_map::ConstraintMap;
 pub use covers::{covers, covers_all};
 pub use limits::{Budget, Limits, Rate};
 pub use permit::{permits_any, Denial, DenialKind, ScopeRequest};
@@ -73,7 +73,7 @@ pub struct Scope {
     /// `datatypes` on the wire.
     pub data_classes: Option<Vec<String>>,
     /// Constraints on request arguments, by argument name.
-    pub constraints: BTreeMap<String, Constraint>,
+    pub constraints: ConstraintMap,
     /// Stateful limits, enforced outside [`Scope::permits`].
     pub limits: Limits,
 }
@@ -90,7 +90,7 @@ impl Scope {
             actions: actions.into_iter().map(Into::into).collect(),
             resources: vec!["*".to_owned()],
             data_classes: None,
-            constraints: BTreeMap::new(),
+            constraints: ConstraintMap::new(),
             limits: Limits::default(),
         }
     }

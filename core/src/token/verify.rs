@@ -201,12 +201,14 @@ fn check_link(
             format!("link {i} grants nothing (`authorization_details` is empty)"),
         ));
     }
-    let scopes = claims
+    let mut scopes = claims
         .authorization_details
         .iter()
         .map(Scope::from_wire)
         .collect::<Result<Vec<_>>>()
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
+    // Collecting through `Result` reserves room for four; a cached chain keeps these.
+    scopes.shrink_to_fit();
     crate::scope::validate_scopes(&scopes).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
     match (parent, parent_link) {
         (None, _) => {
