@@ -385,17 +385,33 @@ fn push_int(out: &mut String, v: impl Into<i128>) {
     let _ = write!(out, "{}", v.into());
 }
 
-/// Collects an event's members into one buffer.
+/// Writes an event's members, each as `,"key":value`, in the order they are given — which
+/// must be the canonical (byte) order of the keys — noting where `prev` and `seq` go.
 struct Members {
-    body: String,
-    members: Vec<(&'static str, usize, usize)>,
+    text: String,
+    after_prev: Option<usize>,
+    after_seq: Option<usize>,
+    #[cfg(debug_assertions)]
+    last: &'static str,
 }
 
 impl Members {
     fn put(&mut self, k: &'static str, f: impl FnOnce(&mut String)) {
-        let start = self.body.len();
-        f(&mut self.body);
-        self.members.push((k, start, self.body.len()));
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(k > self.last, "audit member `{k}` written after `{}`", self.last);
+            self.last = k;
+        }
+        if self.after_prev.is_none() && k > "prev" {
+            self.after_prev = Some(self.text.len());
+        }
+        if self.after_seq.is_none() && k > "seq" {
+            self.after_seq = Some(self.text.len());
+        }
+        self.text.push_str(",\"");
+        self.text.push_str(k);
+        self.text.push_str("\":");
+        f(&mut self.text);
     }
     fn str(&mut self, k: &'static str, v: &Option<String>) {
         if let Some(v) = v {
@@ -428,23 +444,49 @@ impl Members {
 }
 
 impl Prepared {
+    /// The event's members in canonical order (RFC 8785: every key is ASCII, so byte order
+    /// is UTF-16 order), written once.
     pub(crate) fn new(e: &AuditEvent) -> Result<Self> {
-        let mut m = Members { body: String::with_capacity(1024), members: Vec::with_capacity(24) };
-        m.int("v", Some(e.v));
-        m.put("ts", |o| write_string(&e.ts, o));
-        m.put("type", |o| write_string(&e.kind, o));
+        let mut m = Members {
+            text: String::with_capacity(1024),
+            after_prev: None,
+            after_seq: None,
+            #[cfg(debug_assertions)]
+            last: "",
+        };
+        m.str("action", &e.action);
+        m.str("action_hash", &e.action_hash);
+        m.str("actor", &e.actor);
+        m.str("agent", &e.agent);
+        m.str("approval_id", &e.approval_id);
+        m.str("approver", &e.approver);
+        if let Some(args) = &e.args {
+            m.put("args", |o| write_object(args, o));
+        }
+        m.str("args_digest", &e.args_digest);
+        m.int("bytes", e.bytes);
+        m.list("chain", &e.chain);
+        if let Some(c) = &e.checkpoint {
+            m.put("checkpoint", |o| {
+                let mut obj = Obj::open(o);
+                obj.str("head", &c.head);
+                obj.str("kid", &c.kid);
+                push_int(obj.key("seq"), c.seq);
+                obj.str("sig", &c.sig);
+                obj.close();
+            });
+        }
         m.str("decision_id", &e.decision_id);
+        m.str("digest", &e.digest);
         if let Some(effect) = e.effect {
             m.put("effect", |o| write_string(effect.as_str(), o));
         }
-        m.array("reasons", &e.reasons, |r, o| {
-            let mut obj = Obj::open(o);
-            obj.str("code", r.code.as_str());
-            obj.str("message", &r.message);
-            obj.close();
-        });
-        m.str("actor", &e.actor);
-        m.list("chain", &e.chain);
+        m.int("expires_at", e.expires_at);
+        m.str("file", &e.file);
+        m.str("grant_id", &e.grant_id);
+        m.int("issued_at", e.issued_at);
+        m.str("issuer", &e.issuer);
+        m.str("kid", &e.kid);
         m.array("links", &e.links, |l, o| {
             let mut obj = Obj::open(o);
             obj.str("actor", &l.actor);
@@ -454,18 +496,8 @@ impl Prepared {
             obj.str("issuer", &l.issuer);
             obj.close();
         });
+        m.str("message", &e.message);
         m.str("on_behalf_of", &e.on_behalf_of);
-        m.str("grant_id", &e.grant_id);
-        m.list("policies", &e.policies);
-        m.str("action", &e.action);
-        m.str("resource", &e.resource);
-        m.str("approval_id", &e.approval_id);
-        m.str("action_hash", &e.action_hash);
-        m.str("txn", &e.txn);
-        m.str("args_digest", &e.args_digest);
-        if let Some(args) = &e.args {
-            m.put("args", |o| write_object(args, o));
-        }
         if let Some(out) = &e.outcome {
             m.put("outcome", |o| {
                 let mut obj = Obj::open(o);
@@ -478,58 +510,33 @@ impl Prepared {
                 obj.close();
             });
         }
-        m.str("agent", &e.agent);
         m.str("owner", &e.owner);
-        m.str("kid", &e.kid);
-        m.str("approver", &e.approver);
         m.str("parent_grant", &e.parent_grant);
-        m.str("issuer", &e.issuer);
-        m.int("issued_at", e.issued_at);
-        m.int("expires_at", e.expires_at);
+        m.list("policies", &e.policies);
+        m.str("purpose", &e.purpose);
+        m.array("reasons", &e.reasons, |r, o| {
+            let mut obj = Obj::open(o);
+            obj.str("code", r.code.as_str());
+            obj.str("message", &r.message);
+            obj.close();
+        });
+        m.str("resource", &e.resource);
+        m.list("revoked", &e.revoked);
         if let Some(scopes) = &e.scopes {
             m.put("scopes", |o| write_canonical(scopes, o));
         }
-        m.str("purpose", &e.purpose);
-        m.list("revoked", &e.revoked);
-        m.str("message", &e.message);
-        m.str("digest", &e.digest);
-        m.str("file", &e.file);
-        m.int("bytes", e.bytes);
-        if let Some(c) = &e.checkpoint {
-            m.put("checkpoint", |o| {
-                let mut obj = Obj::open(o);
-                obj.str("head", &c.head);
-                obj.str("kid", &c.kid);
-                push_int(obj.key("seq"), c.seq);
-                obj.str("sig", &c.sig);
-                obj.close();
-            });
-        }
-        // Every key is ASCII, so byte order is RFC 8785's UTF-16 order.
-        m.members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let len = m.body.len() + 4 * m.members.len() + m.members.iter().map(|x| x.0.len()).sum::<usize>();
+        m.put("ts", |o| write_string(&e.ts, o));
+        m.str("txn", &e.txn);
+        m.put("type", |o| write_string(&e.kind, o));
+        m.int("v", Some(e.v));
+        let len = m.text.len();
         if len + 200 > MAX_LINE_BYTES {
             return Err(Error::new(
                 ErrorCode::InputTooLarge,
                 format!("an audit event of {len} bytes is over the {MAX_LINE_BYTES}-byte line limit"),
             ));
         }
-        let mut text = String::with_capacity(len);
-        let (mut after_prev, mut after_seq) = (None, None);
-        for &(k, from, to) in &m.members {
-            if after_prev.is_none() && k > "prev" {
-                after_prev = Some(text.len());
-            }
-            if after_seq.is_none() && k > "seq" {
-                after_seq = Some(text.len());
-            }
-            text.push_str(",\"");
-            text.push_str(k);
-            text.push_str("\":");
-            text.push_str(m.body.get(from..to).unwrap_or_default());
-        }
-        let end = text.len();
-        Ok(Self { after_prev: after_prev.unwrap_or(end), after_seq: after_seq.unwrap_or(end), text })
+        Ok(Self { after_prev: m.after_prev.unwrap_or(len), after_seq: m.after_seq.unwrap_or(len), text: m.text })
     }
 
     /// Appends the line (with a trailing newline) for `seq` after `prev` (a hash: hex, no

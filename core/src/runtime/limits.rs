@@ -16,6 +16,10 @@ pub(super) fn counter_ops(
     let mut ops = Vec::new();
     let actor = chain.actor().map(|a| a.as_str()).unwrap_or_default();
     for link in &chain.links {
+        // Only a link with limits counts anything.
+        if link.scopes.iter().all(|s| s.limits.is_empty()) {
+            continue;
+        }
         let index = permits_any(&link.scopes, req).map_err(|d| {
             (
                 ReasonCode::InternalError,

@@ -261,31 +261,32 @@ impl Constraint {
         let violated = |bound: &str, message: String| {
             Err(Denial::new(DenialKind::ConstraintViolated { arg: arg.to_owned(), bound: bound.to_owned() }, message))
         };
-        let shown = shown(value);
+        // The value as quoted in messages, built only for a denial.
+        let shown = || shown(value);
         let range = self.max.as_ref().map(|n| ("max", n)).or(self.min.as_ref().map(|n| ("min", n)));
         if let Some((bound, limit)) = range {
             let Value::Number(v) = value else {
-                return violated(bound, format!("`{arg}` {shown} is not a number; the scope sets {bound} {limit}"));
+                return violated(bound, format!("`{arg}` {} is not a number; the scope sets {bound} {limit}", shown()));
             };
             if let Some(max) = &self.max {
                 if !num_le(v, max) {
-                    return violated("max", format!("`{arg}` {shown} exceeds max {max}"));
+                    return violated("max", format!("`{arg}` {} exceeds max {max}", shown()));
                 }
             }
             if let Some(min) = &self.min {
                 if !num_le(min, v) {
-                    return violated("min", format!("`{arg}` {shown} is below min {min}"));
+                    return violated("min", format!("`{arg}` {} is below min {min}", shown()));
                 }
             }
         }
         if let Some(eq) = &self.eq {
             if !eq.matches(value) {
-                return violated("eq", format!("`{arg}` {shown} does not equal {eq}"));
+                return violated("eq", format!("`{arg}` {} does not equal {eq}", shown()));
             }
         }
         if let Some(list) = &self.one_of {
             if !list.iter().any(|s| s.matches(value)) {
-                return violated("in", format!("`{arg}` {shown} is not one of {}", list_preview(list)));
+                return violated("in", format!("`{arg}` {} is not one of {}", shown(), list_preview(list)));
             }
         }
         Ok(())
