@@ -38,7 +38,6 @@ def fmt_rate_range(r: tuple[float, float, float] | None) -> str:
 
 
 ALGS = ("ES256", "EdDSA")
-CHECK_IDS = {0: "check/R1/0 extra policies", 1_000: "check/R1/1000 extra policies", 10_000: "check/R1/10000 extra policies"}
 
 
 def fmt_ratio(x: float | None) -> str:
