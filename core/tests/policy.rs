@@ -330,3 +330,32 @@ fn reclassifying_a_resource_is_seen_by_the_very_next_check() {
     s.rt.upsert_resource("customer/42", Some("internal"), Some(json!({"region": "eu"}))).unwrap();
     assert!(refund().allowed);
 }
+
+#[test]
+fn a_reused_cedar_answer_never_outlives_what_it_was_computed_from() {
+    // Cedar's answers are reused for identical calls; a new resource attribute, the time a
+    // policy reads, or new policies must each be seen by the very next check.
+    let s = scenario();
+    s.rt.load_policy_text(&format!(
+        r#"@id("frozen") forbid (principal, action, resource) when {{ resource has frozen && resource.frozen == true }};
+           @id("late") forbid (principal, action == Action::"crm.read", resource) when {{ context.now >= {} }};
+           @id("any") permit (principal, action, resource);"#,
+        SCENARIO_NOW + 10
+    ))
+    .unwrap();
+    let read = || check(&s, &s.support, "crm.read", "customer/42", json!({}));
+    let forbidden_by = |d: runtime_identity::Decision| {
+        assert_eq!(d.code(), Some(ReasonCode::PolicyForbid), "{d:?}");
+        d.policies
+    };
+    assert!(read().allowed);
+    assert!(read().allowed);
+    s.rt.upsert_resource("customer/42", Some("internal"), Some(json!({"frozen": true}))).unwrap();
+    assert_eq!(forbidden_by(read()), ["frozen"]);
+    s.rt.upsert_resource("customer/42", Some("internal"), Some(json!({"frozen": false}))).unwrap();
+    assert!(read().allowed);
+    s.clock.advance(10);
+    assert_eq!(forbidden_by(read()), ["late"]);
+    s.rt.load_policy_text(r#"@id("any") permit (principal, action, resource);"#).unwrap();
+    assert!(read().allowed);
+}

@@ -297,12 +297,13 @@ fn a_change_that_was_not_signalled_is_seen_within_the_recheck_time() {
     let reader = open(dir.path()).unwrap();
     reader.register_agent(BOT, spec()).unwrap();
     let cred = delegated(&reader);
+    let writer = open(dir.path()).unwrap();
     reader.verify(cred.token()).unwrap();
-    // A writer that cannot signal (as one that died between its commit and the signal).
+    // A writer that cannot signal (as one that died between its commit and the signal): the
+    // signal file is no longer a file.
     let signal = dir.path().join(runtime_identity::store::SIGNAL_FILE);
     std::fs::remove_file(&signal).unwrap();
     std::fs::create_dir(&signal).unwrap();
-    let writer = open(dir.path()).unwrap();
     writer.suspend_agent(BOT).unwrap();
     std::thread::sleep(runtime_identity::store::RECHECK_EVERY + std::time::Duration::from_millis(20));
     assert_eq!(code_of(reader.verify(cred.token())), ErrorCode::AgentSuspended);

@@ -4,9 +4,9 @@
 //! when every input of that request is part of its key and compared exactly on lookup:
 //!
 //! * the policies: the memo belongs to one [`super::PolicyEngine`] and goes with it on reload;
-//! * the agent and resource entities: by the caller's `entities_version` (the store's
-//!   revision), their ids and the resource's data class; a call passing attributes of its own
-//!   (no version) is never memoized;
+//! * the agent and resource entities: by the caller's `entities_version` (the runtime numbers
+//!   each view of the store it loads, and never reuses a number), their ids and the resource's
+//!   data class; a call passing attributes of its own (no version) is never memoized;
 //! * the action, the arguments (compared value by value, numbers by their exact JSON form),
 //!   the delegation (`depth`, `on_behalf_of`, `purpose`, `grant_id`);
 //! * `context.now` only when a policy of the call's slices can read it ([`reads_now`]);
@@ -26,9 +26,10 @@ use super::PolicyRequest;
 
 /// The most outcomes kept; the memo is emptied when it is full.
 const MAX_ENTRIES: usize = 4096;
-/// Calls whose arguments are larger (string bytes, 8 per other value) are not memoized: an
-/// entry keeps a copy of them.
-const MAX_KEY_ARGS: usize = 1024;
+/// Calls whose key is larger (its strings' bytes, and 32 per JSON value for the value's own
+/// memory) are not memoized: an entry keeps a copy of it. The memo holds at most
+/// `MAX_ENTRIES` × this, a few MiB.
+const MAX_KEY_BYTES: usize = 1024;
 
 /// Whether the policy (Cedar's JSON form) can read `context.now`: it names `now` on `context`,
 /// or uses `context` as a whole. Conservative: any other use of the bare `context` counts.
@@ -158,7 +159,7 @@ fn hash_value(v: &Value, h: &mut impl Hasher, size: &mut usize) {
             hash_map(m, h, size);
         }
     }
-    *size = size.saturating_add(8);
+    *size = size.saturating_add(32);
 }
 
 fn hash_map(m: &Map<String, Value>, h: &mut impl Hasher, size: &mut usize) {
@@ -214,7 +215,10 @@ impl OutcomeMemo {
         req.delegation.purpose.hash(&mut h);
         req.delegation.grant_id.hash(&mut h);
         hash_map(req.args, &mut h, &mut size);
-        if size > MAX_KEY_ARGS {
+        let d = &req.delegation;
+        let strings = [req.principal.id, req.action, req.resource.id, d.on_behalf_of, d.grant_id];
+        size += strings.iter().map(|s| s.len()).sum::<usize>() + d.purpose.map_or(0, str::len);
+        if size > MAX_KEY_BYTES {
             return (None, None);
         }
         let hash = h.finish();

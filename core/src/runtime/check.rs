@@ -253,9 +253,9 @@ impl Runtime {
             env: ctx.env.as_ref(),
             risk: ctx.risk.as_ref(),
             now,
-            // Registered attributes change only with the store's revision; attributes passed
-            // with the call are never cached.
-            entities_version: passed.is_none().then_some(loaded.revision),
+            // Registered attributes change only with a new view of the store; attributes
+            // passed with the call are never cached.
+            entities_version: passed.is_none().then_some(loaded.view),
         });
         let outcome = match outcome {
             Ok(o) => o,

@@ -3,6 +3,7 @@
 //! another one sharing the folder).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::agent::{AgentRecord, AgentStatus};
@@ -11,10 +12,16 @@ use crate::keys::{Jwks, PublicKey};
 use crate::store::{AuthorityKeyRecord, ResourceRecord, Store};
 use crate::token::{AuthorityKeys, VerifiedChain};
 
+/// Views loaded in this process, numbered.
+static VIEWS: AtomicU64 = AtomicU64::new(1);
+
 /// One loaded view of the store.
 #[derive(Debug)]
 pub(super) struct Loaded {
     pub revision: u64,
+    /// This view's number, never reused in the process: the version of caches built on the
+    /// view's contents (a store's revision could repeat — a restored database, a custom store).
+    pub view: u64,
     pub issuer: String,
     pub revoked: HashSet<String>,
     pub agents: HashMap<String, Arc<AgentRecord>>,
@@ -58,6 +65,7 @@ impl Loaded {
         let signing_kid = snap.authority_keys.iter().rev().find(|k| k.retired_at.is_none()).map(|k| k.kid.clone());
         Ok(Self {
             revision,
+            view: VIEWS.fetch_add(1, Ordering::Relaxed),
             issuer,
             revoked: snap.revoked,
             agents: snap.agents.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),

@@ -73,7 +73,7 @@ impl SqliteStore {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         init_schema(&mut conn)?;
-        let signal = ChangeSignal::open(&dir);
+        let signal = ChangeSignal::open(&dir)?;
         Ok(Self {
             dir,
             keys,
@@ -412,6 +412,9 @@ impl Store for SqliteStore {
             }
         }
         let conn = self.conn()?;
+        // Follow a signal file that was replaced, and read it again before the database.
+        self.signal.reopen();
+        let signal = self.signal.read();
         let data_version: i64 = conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))

@@ -16,8 +16,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorCode, Result};
 
 /// The signal file in the runtime folder.
 pub const SIGNAL_FILE: &str = "store.rev";
@@ -25,41 +28,70 @@ pub const SIGNAL_FILE: &str = "store.rev";
 /// The longest a reader trusts an unchanged signal file without asking the database.
 pub const RECHECK_EVERY: Duration = Duration::from_millis(100);
 
-/// The signal file of one store.
+/// The generation, then its complement: a read that saw half of a write does not match.
+const RECORD_LEN: usize = 16;
+
+fn open_file(path: &Path, write: bool) -> std::io::Result<File> {
+    let file = OpenOptions::new().read(true).write(write).create(write).truncate(false).mode(0o600).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// The signal file of one store: read through a handle kept open, written by path.
 #[derive(Debug)]
-pub(super) struct ChangeSignal(Option<File>);
+pub(super) struct ChangeSignal {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+}
 
 impl ChangeSignal {
-    /// Opens (creating, owner-only) the signal file in `dir`; without it, [`Self::read`]
-    /// always answers `None`.
-    pub(super) fn open(dir: &Path) -> Self {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(dir.join(SIGNAL_FILE));
-        Self(file.ok())
+    /// Opens (creating, owner-only) the signal file in `dir`: a folder whose signal file
+    /// cannot be used is refused, as one whose database cannot be.
+    pub(super) fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join(SIGNAL_FILE);
+        let file = open_file(&path, true)
+            .map_err(|e| Error::new(ErrorCode::StoreUnavailable, format!("cannot open `{}`: {e}", path.display())))?;
+        Ok(Self { path, file: Mutex::new(Some(file)) })
     }
 
-    /// The generation last announced (0 if none yet), or `None` when the file cannot be read.
+    /// The generation last announced (0 if none yet), or `None` when it cannot be read
+    /// (the caller then asks the database).
     pub(super) fn read(&self) -> Option<u64> {
-        let file = self.0.as_ref()?;
-        let mut buf = [0u8; 8];
+        let guard = self.file.lock().ok()?;
+        let file = guard.as_ref()?;
+        let mut buf = [0u8; RECORD_LEN];
         match file.read_at(&mut buf, 0) {
-            Ok(8) => Some(u64::from_le_bytes(buf)),
             Ok(0) => Some(0),
-            // A short read (a file cut by hand): the caller asks the database.
+            Ok(RECORD_LEN) => {
+                let (gen, check) = buf.split_at(8);
+                let gen = u64::from_le_bytes(gen.try_into().ok()?);
+                let check = u64::from_le_bytes(check.try_into().ok()?);
+                (check == !gen).then_some(gen)
+            }
+            // Short (a write in progress, a file cut by hand): ask the database.
             _ => None,
         }
     }
 
-    /// Announces that `generation` was committed. Best effort: a failure only delays other
-    /// processes until their next database check.
+    /// Opens the file again by its path, so that a reader follows a file that was replaced
+    /// (deleted and created again); without one, [`Self::read`] answers `None`.
+    pub(super) fn reopen(&self) {
+        if let Ok(mut guard) = self.file.lock() {
+            *guard = open_file(&self.path, false).ok();
+        }
+    }
+
+    /// Announces that `generation` was committed, to the file now at the path. A failure
+    /// (the folder became unwritable) only delays other processes until their next
+    /// database check, at most [`RECHECK_EVERY`]: the change itself is committed.
     pub(super) fn announce(&self, generation: u64) {
-        if let Some(file) = &self.0 {
-            let _ = file.write_at(&generation.to_le_bytes(), 0);
+        let mut record = [0u8; RECORD_LEN];
+        record[..8].copy_from_slice(&generation.to_le_bytes());
+        record[8..].copy_from_slice(&(!generation).to_le_bytes());
+        if let Ok(file) = open_file(&self.path, true) {
+            let _ = file.write_all_at(&record, 0);
         }
     }
 }
@@ -96,14 +128,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_announced_generation_is_read_back_and_a_missing_file_reads_none() {
+    fn an_announced_generation_is_read_back_and_a_bad_record_reads_none() {
         let dir = tempfile::tempdir().unwrap();
-        let a = ChangeSignal::open(dir.path());
-        let b = ChangeSignal::open(dir.path());
+        let a = ChangeSignal::open(dir.path()).unwrap();
+        let b = ChangeSignal::open(dir.path()).unwrap();
         assert_eq!(b.read(), Some(0));
         a.announce(41);
         assert_eq!(b.read(), Some(41));
-        assert_eq!(ChangeSignal::open(&dir.path().join("missing")).read(), None);
+        // Half of a record, or one whose check does not match: unknown.
+        let path = dir.path().join(SIGNAL_FILE);
+        std::fs::write(&path, 42u64.to_le_bytes()).unwrap();
+        assert_eq!(b.read(), None);
+        std::fs::write(&path, [42u64.to_le_bytes(), 42u64.to_le_bytes()].concat()).unwrap();
+        assert_eq!(b.read(), None);
+        // A replaced file: the writer writes the new one, the reader follows it on reopen.
+        std::fs::remove_file(&path).unwrap();
+        a.announce(43);
+        assert_eq!(b.read(), None, "the old, unlinked file holds the bad record");
+        b.reopen();
+        assert_eq!(b.read(), Some(43));
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        b.reopen();
+        assert_eq!(b.read(), None);
+        assert_eq!(ChangeSignal::open(dir.path()).unwrap_err().code(), ErrorCode::StoreUnavailable);
     }
 
     #[test]
