@@ -474,15 +474,7 @@ impl Runtime {
         args_json: Option<String>,
         context: Option<Value>,
     ) -> napi::Result<Either<String, Decision>> {
-        let args = parse_args(args_json.as_deref())?;
-        let core = CoreCheckRequest {
-            action: &action,
-            resource: resource.as_deref(),
-            args: args.as_ref(),
-            context: context.as_ref(),
-            ..Default::default()
-        };
-        let inner = self.decide(cred, &core);
+        let Decision { inner } = self.check_json(cred, action, resource, args_json, context, None, None)?;
         Ok(if inner.allowed { Either::A(inner.decision_id) } else { Either::B(Decision { inner }) })
     }
 

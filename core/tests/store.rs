@@ -23,6 +23,17 @@ fn spec() -> AgentSpec {
     }
 }
 
+/// A narrow grant to the bot on alice's behalf.
+fn delegated(rt: &Runtime) -> runtime_identity::Credential {
+    rt.delegate(&DelegateRequest {
+        to: BOT.into(),
+        on_behalf_of: ALICE.into(),
+        scopes: narrow_scopes(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 #[test]
 fn state_survives_reopening_and_keys_are_private_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,15 +42,7 @@ fn state_survives_reopening_and_keys_are_private_files() {
         rt.register_agent(BOT, spec()).unwrap();
         rt.register_agent(SUB, spec()).unwrap();
         rt.suspend_agent(SUB).unwrap();
-        let cred = rt
-            .delegate(&DelegateRequest {
-                to: BOT.into(),
-                on_behalf_of: ALICE.into(),
-                scopes: narrow_scopes(),
-                ..Default::default()
-            })
-            .unwrap();
-        cred.token().to_owned()
+        delegated(&rt).token().to_owned()
     };
     let rt = open(dir.path()).unwrap();
     rt.verify(&token).unwrap();
@@ -162,19 +165,7 @@ fn several_processes_share_one_folder_without_losing_anything() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path()).unwrap();
     rt.register_agent(BOT, spec()).unwrap();
-    let grants: Vec<String> = (0..20)
-        .map(|_| {
-            rt.delegate(&DelegateRequest {
-                to: BOT.into(),
-                on_behalf_of: ALICE.into(),
-                scopes: narrow_scopes(),
-                ..Default::default()
-            })
-            .unwrap()
-            .grant_id()
-            .to_owned()
-        })
-        .collect();
+    let grants: Vec<String> = (0..20).map(|_| delegated(&rt).grant_id().to_owned()).collect();
     let script = |tag: &str, revoke: &[String]| -> Vec<Vec<String>> {
         let mut steps: Vec<Vec<String>> = Vec::new();
         for i in 0..15 {
@@ -228,14 +219,7 @@ fn another_process_suspending_an_agent_is_seen_on_the_next_verification() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path()).unwrap();
     rt.register_agent(BOT, spec()).unwrap();
-    let cred = rt
-        .delegate(&DelegateRequest {
-            to: BOT.into(),
-            on_behalf_of: ALICE.into(),
-            scopes: narrow_scopes(),
-            ..Default::default()
-        })
-        .unwrap();
+    let cred = delegated(&rt);
     rt.verify(cred.token()).unwrap();
     let out = rid(dir.path(), &["agent", "suspend", BOT]).wait_with_output().unwrap();
     assert!(out.status.success());
@@ -260,16 +244,6 @@ fn a_folder_others_can_write_is_refused_and_new_files_are_private() {
     assert!(e.message().contains("writable by others"), "{e}");
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     open(&home).unwrap();
-}
-
-fn delegated(rt: &Runtime) -> runtime_identity::Credential {
-    rt.delegate(&DelegateRequest {
-        to: BOT.into(),
-        on_behalf_of: ALICE.into(),
-        scopes: narrow_scopes(),
-        ..Default::default()
-    })
-    .unwrap()
 }
 
 #[test]

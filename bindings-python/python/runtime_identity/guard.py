@@ -250,14 +250,19 @@ class _Spec(Generic[P, R]):
             return d, rt
         return self.settle(d, rt, ident, resource, args), rt
 
-    def settle(self, d: Decision, rt: Runtime, ident: Identity, resource: str | None, args: dict[str, Any]) -> Decision:
-        """After a first check that did not allow: raises Denied / ApprovalRequired, or returns
-        the decision of the approved call."""
+    def ask(self, d: Decision, rt: Runtime) -> Any:
+        """After a first check that did not allow: what ``on_approval`` answers (possibly
+        awaitable), or Denied / ApprovalRequired when there is no one to ask."""
         if d.effect != "require_approval":
             raise Denied(d)
         if self.on_approval is None:
             raise ApprovalRequired(d)
-        receipt = self.on_approval(self.prompt(d, rt))
+        return self.on_approval(self.prompt(d, rt))
+
+    def settle(self, d: Decision, rt: Runtime, ident: Identity, resource: str | None, args: dict[str, Any]) -> Decision:
+        """After a first check that did not allow: raises Denied / ApprovalRequired, or returns
+        the decision of the approved call."""
+        receipt = self.ask(d, rt)
         if inspect.isawaitable(receipt):
             close = getattr(receipt, "close", None)
             if close is not None:
@@ -269,11 +274,7 @@ class _Spec(Generic[P, R]):
         d, rt, resource, args = self.first_check(ident, a, kw)
         if d.allowed:
             return d, rt
-        if d.effect != "require_approval":
-            raise Denied(d)
-        if self.on_approval is None:
-            raise ApprovalRequired(d)
-        receipt = self.on_approval(self.prompt(d, rt))
+        receipt = self.ask(d, rt)
         if inspect.isawaitable(receipt):
             receipt = await receipt
         return self.after_approval(d, rt, ident, resource, args, receipt), rt
@@ -336,7 +337,7 @@ def guard(
             wrapper = coro_wrapper
         else:
 
-            # The hot path, flattened: one check, the call, one outcome.
+            # The hot path, flattened (first_check inline): one check, the call, one outcome.
             request, runtime_for, settle = spec.request, spec.runtime_for, spec.settle
 
             @functools.wraps(fn)

@@ -16,7 +16,8 @@ use crate::keys::PrivateKey;
 use crate::store::Store;
 
 use super::checkpoint::{self, StoredCheckpoint, DEFAULT_CHECKPOINT_EVERY};
-use super::event::{AuditEvent, EventType, Prepared, GENESIS, MAX_LINE_BYTES};
+use super::event::{AuditEvent, EventType, GENESIS, MAX_LINE_BYTES};
+use super::line::Prepared;
 use super::sink::{Held, Sink};
 
 /// How often a `buffered` log is flushed (well inside the promised 100 ms).

@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod event;
+mod line;
 mod log;
 mod prov;
 mod query;
@@ -18,9 +19,10 @@ use std::io::BufRead;
 
 pub use checkpoint::{StoredCheckpoint, CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY};
 pub use event::{
-    args_digest, line_hash, parse_timestamp, sha256_hex, timestamp, AuditEvent, AuditLink, AuditOutcome,
-    CheckpointBody, EventType, FORMAT_VERSION, GENESIS, MAX_LINE_BYTES,
+    parse_timestamp, timestamp, AuditEvent, AuditLink, AuditOutcome, CheckpointBody, EventType, FORMAT_VERSION,
+    GENESIS, MAX_LINE_BYTES,
 };
+pub use line::{args_digest, line_hash, sha256_hex};
 pub use log::{AuditLog, AuditOptions, Durability};
 pub use prov::ProvBuilder;
 pub use query::{EventFilter, Provenance, ProvenanceApproval, ProvenanceLink, ProvenanceOutcome};

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use crate::check::{Decision, Reason, ReasonCode};
 use crate::token::VerifiedChain;
 
-use super::event::{args_digest, AuditEvent, AuditLink, AuditOutcome, EventType};
+use super::event::{AuditEvent, AuditLink, AuditOutcome, EventType};
+use super::line::args_digest;
 
 /// What a guarded action did, for [`crate::Runtime::record_outcome`].
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -11,7 +11,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
 
 use super::checkpoint::{self, StoredCheckpoint};
-use super::event::{line_hash, CheckpointBody, EventType, GENESIS, MAX_LINE_BYTES};
+use super::event::{CheckpointBody, EventType, GENESIS, MAX_LINE_BYTES};
+use super::line::line_hash;
 
 /// What verification found wrong at the first bad `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
