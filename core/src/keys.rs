@@ -164,6 +164,11 @@ impl PublicKey {
         &self.kid
     }
 
+    /// The key id, shared with this key (no copy).
+    pub fn kid_shared(&self) -> Arc<str> {
+        Arc::clone(&self.kid)
+    }
+
     /// The public JWK, with `kid`, `alg` and `use: sig`.
     pub fn to_jwk(&self) -> Jwk {
         let (kty, crv, x, y) = match &*self.inner {

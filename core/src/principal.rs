@@ -1,6 +1,7 @@
 //! Principal ids: `kind:name` (kind `user`, `agent`, `service`, `org`) or a `spiffe://` URI.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -39,7 +40,7 @@ impl PrincipalKind {
 
 /// A validated principal id. Construct with [`PrincipalId::parse`] or `str::parse`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PrincipalId(String);
+pub struct PrincipalId(Arc<str>);
 
 fn allowed_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'/' | b'+' | b':' | b'-')
@@ -73,7 +74,7 @@ impl PrincipalId {
                     format!("spiffe id `{shown}` has no trust domain"),
                 ));
             }
-            return Ok(Self(s.to_owned()));
+            return Ok(Self(Arc::from(s)));
         }
         let Some((kind, name)) = s.split_once(':') else {
             return Err(Error::new(
@@ -90,7 +91,17 @@ impl PrincipalId {
         if name.is_empty() {
             return Err(Error::new(ErrorCode::PrincipalInvalid, format!("principal id `{shown}` has an empty name")));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(Arc::from(s)))
+    }
+
+    /// How many holders share this id's text (for bounded tables of shared ids).
+    pub(crate) fn shares(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// The id's text, shared with this id (no copy).
+    pub fn shared_str(&self) -> Arc<str> {
+        Arc::clone(&self.0)
     }
 
     /// The id as a string.
@@ -144,6 +155,13 @@ impl std::str::FromStr for PrincipalId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         Self::parse(s)
+    }
+}
+
+// Hash and Eq are the inner string's, so a set of ids can be searched by `&str`.
+impl std::borrow::Borrow<str> for PrincipalId {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use common::*;
 use runtime_identity::token::jws::link_digest;
-use runtime_identity::{Algorithm, ErrorCode, PrivateKey};
+use runtime_identity::{Algorithm, DelegateRequest, ErrorCode, PrivateKey};
 
 fn b64json(v: &serde_json::Value) -> String {
     B64.encode(serde_json::to_vec(v).unwrap())
@@ -164,6 +164,29 @@ fn a_signed_child_link_cannot_break_the_chain_rules() {
     c["jti"] = jti.into();
     let key = agent_key(&f.rt, BOT);
     assert_eq!(code_of(f.rt.verify(&format!("{}~{}", p[0], resign(&header(&p[1]), &c, &key)))), ErrorCode::ChainBroken);
+}
+
+/// Chains granting exactly the same scopes share one parsed copy; sharing never skips the
+/// check that a child's scopes stay within its parent's.
+#[test]
+fn shared_scope_sets_are_still_checked_against_each_parent() {
+    let f = fixture();
+    let (a, b) = (delegate(&f), delegate(&f));
+    let (a, b) = (f.rt.verify(a.token()).unwrap(), f.rt.verify(b.token()).unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a.chain().links[0].scopes, &b.chain().links[0].scopes));
+    let req =
+        DelegateRequest { to: BOT.into(), on_behalf_of: ALICE.into(), scopes: narrow_scopes(), ..Default::default() };
+    let narrow = f.rt.verify(f.rt.delegate(&req).unwrap().token()).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a.chain().links[0].scopes, &narrow.chain().links[0].scopes));
+    assert_eq!(narrow.chain().scopes(), narrow_scopes().as_slice());
+    // A narrow parent; the child link re-signed with the wide set the runtime already holds.
+    let child = attenuate(&f, &narrow, SUB, narrow_scopes());
+    let p = links(child.token());
+    let mut c = claims(&p[1]);
+    c["authorization_details"] = claims(a.token())["authorization_details"].clone();
+    let key = agent_key(&f.rt, BOT);
+    let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, &key));
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::ScopeEscalation);
 }
 
 #[test]

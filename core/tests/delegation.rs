@@ -290,7 +290,7 @@ fn an_agent_with_only_a_public_key_attenuates_with_its_own_key() {
     assert_eq!(code_of(f.rt.attenuate_with_key(c0.token(), &req, &other)), ErrorCode::KeyInvalid);
     // …and its own key works.
     let c1 = f.rt.attenuate_with_key(c0.token(), &req, &own).unwrap();
-    assert_eq!(c1.chain().links[1].signed_by_kid, own.kid());
+    assert_eq!(&*c1.chain().links[1].signed_by_kid, own.kid());
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn rotating_an_agent_key_keeps_old_grants_and_binds_new_ones_to_the_new_key() {
     assert!(f.rt.store().agent_private_key(&old_kid).unwrap().is_none());
     f.rt.verify(before.token()).unwrap();
     let after = delegate(&f);
-    assert_eq!(after.chain().links[0].key_kid, new_kid);
+    assert_eq!(*after.chain().links[0].key_kid, *new_kid);
     // Grants bound to the old key can no longer be attenuated through the store.
     let req = AttenuateRequest { to: SUB.into(), scopes: narrow_scopes(), ..Default::default() };
     assert_eq!(code_of(f.rt.attenuate(before.token(), &req)), ErrorCode::KeyInvalid);
@@ -320,13 +320,13 @@ fn authority_key_rotation_overlaps_until_the_old_key_is_removed() {
     let old = delegate(&f);
     let old_kid = old.chain().links[0].signed_by_kid.clone();
     let new = f.rt.rotate_authority_key(Some(Algorithm::EdDsa)).unwrap();
-    assert_ne!(new.kid, old_kid);
+    assert_ne!(*new.kid, *old_kid);
     let jwks = f.rt.jwks().unwrap();
     assert_eq!(jwks.keys.len(), 2);
     // Old tokens still verify; new ones use the new key.
     f.rt.verify(old.token()).unwrap();
     let fresh = delegate(&f);
-    assert_eq!(fresh.chain().links[0].signed_by_kid, new.kid);
+    assert_eq!(*fresh.chain().links[0].signed_by_kid, *new.kid);
     assert_eq!(header(fresh.token())["alg"], "EdDSA");
     // The signing key cannot be removed; the retired one can, and then its tokens fail,
     // even though the chain was cached.

@@ -90,7 +90,7 @@ pub(crate) fn decision_event(
             .links
             .iter()
             .map(|l| AuditLink {
-                issuer: l.issuer.clone(),
+                issuer: String::from(&*l.issuer),
                 actor: l.actor.as_str().to_owned(),
                 grant_id: l.grant_id.clone(),
                 issued_at: l.issued_at,

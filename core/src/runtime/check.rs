@@ -212,7 +212,7 @@ impl Runtime {
             passed.and_then(|r| r.data_class.as_deref()).or_else(|| registered.and_then(|r| r.data_class.as_deref()));
         // 3. Scope.
         let scope_req = ScopeRequest { action: req.action, resource, data_class, args };
-        let scope_index = match permits_any(leaf.scopes.as_slice(), &scope_req) {
+        let scope_index = match permits_any(&leaf.scopes[..], &scope_req) {
             Ok(i) => i,
             Err(denial) => return Ok(Err((denial_reason(&denial.kind), denial.message))),
         };

@@ -191,7 +191,7 @@ impl Runtime {
         key: &PrivateKey,
     ) -> Result<Credential> {
         let leaf = chain.leaf().ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "token has no links"))?;
-        if key.kid() != leaf.key_kid {
+        if key.kid() != &*leaf.key_kid {
             return Err(Error::new(
                 ErrorCode::KeyInvalid,
                 format!(
@@ -309,7 +309,10 @@ impl Runtime {
         let chain = match self.chains.get(token) {
             Some(chain) => chain,
             None => {
-                let chain = Arc::new(verify_chain(token, &super::state::Trust { loaded, memo: &self.key_memo })?);
+                let chain = Arc::new(verify_chain(
+                    token,
+                    &super::state::Trust { loaded, memo: &self.key_memo, interner: &self.interner },
+                )?);
                 self.chains.insert(token, Arc::clone(&chain), self.now());
                 chain
             }

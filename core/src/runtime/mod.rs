@@ -124,6 +124,8 @@ pub struct Runtime {
     chains: cache::ChainCache,
     /// Decoded `cnf` key points, reused across verifications.
     key_memo: crate::keys::KeyMemo,
+    /// Names and scopes shared by the cached chains.
+    interner: crate::token::Interner,
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
     audit: AuditLog,
@@ -193,6 +195,7 @@ impl Runtime {
             state,
             chains: cache::ChainCache::default(),
             key_memo: crate::keys::KeyMemo::default(),
+            interner: crate::token::Interner::default(),
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
             audit,

@@ -32,10 +32,12 @@ pub(super) struct Loaded {
     pub signing_kid: Option<String>,
 }
 
-/// What verification trusts: the loaded authority keys, with decoded `cnf` points reused.
+/// What verification trusts: the loaded authority keys, with decoded `cnf` points, names and
+/// scopes shared between chains.
 pub(super) struct Trust<'a> {
     pub loaded: &'a Loaded,
     pub memo: &'a crate::keys::KeyMemo,
+    pub interner: &'a crate::token::Interner,
 }
 
 impl AuthorityKeys for Trust<'_> {
@@ -47,6 +49,9 @@ impl AuthorityKeys for Trust<'_> {
     }
     fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
         PublicKey::from_jwk_in(jwk, Some(self.memo))
+    }
+    fn interner(&self) -> Option<&crate::token::Interner> {
+        Some(self.interner)
     }
 }
 
@@ -80,7 +85,7 @@ impl Loaded {
     pub fn check_chain(&self, chain: &VerifiedChain) -> Result<()> {
         // A cached chain may predate the removal of its authority key.
         if let Some(first) = chain.links.first() {
-            if !self.keys.contains_key(&first.signed_by_kid) {
+            if !self.keys.contains_key(&*first.signed_by_kid) {
                 return Err(Error::new(
                     ErrorCode::UnknownKey,
                     format!("authority key `{}` has been removed", first.signed_by_kid),
@@ -110,7 +115,7 @@ impl Loaded {
         for link in &chain.links {
             let Some(agent) = self.agents.get(link.actor.as_str()) else { continue };
             // The `cnf` key must be one the agent registered (current or retired).
-            if !agent.keys.iter().any(|k| k.kid == link.key_kid) {
+            if !agent.keys.iter().any(|k| *k.kid == *link.key_kid) {
                 return Err(Error::new(
                     ErrorCode::ChainBroken,
                     format!(

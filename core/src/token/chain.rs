@@ -1,5 +1,7 @@
 //! A verified delegation chain: what the links say once every signature and rule has held.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::keys::PublicKey;
@@ -10,7 +12,7 @@ use crate::scope::Scope;
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifiedLink {
     /// Who signed it: the authority's issuer (link 0) or the delegating agent.
-    pub issuer: String,
+    pub issuer: Arc<str>,
     /// The agent this link grants to.
     pub actor: PrincipalId,
     /// The grant id (`jti`).
@@ -21,8 +23,8 @@ pub struct VerifiedLink {
     pub not_before: i64,
     /// Expires (Unix seconds).
     pub expires_at: i64,
-    /// What it grants.
-    pub scopes: Vec<Scope>,
+    /// What it grants. Chains granting exactly the same scopes may share them.
+    pub scopes: Arc<[Scope]>,
     /// Position in the chain (0 = the authority's link).
     pub depth: u32,
     /// The deepest link the chain may reach from here.
@@ -31,12 +33,12 @@ pub struct VerifiedLink {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// The `kid` of the key that signed this link.
-    pub signed_by_kid: String,
+    pub signed_by_kid: Arc<str>,
     /// The actor's key (`cnf`): the next link and proofs must be signed by it.
     #[serde(skip)]
     pub key: PublicKey,
     /// The `kid` of [`VerifiedLink::key`].
-    pub key_kid: String,
+    pub key_kid: Arc<str>,
 }
 
 /// A verified chain of links.
@@ -70,7 +72,7 @@ impl VerifiedChain {
 
     /// The leaf's scopes: what the presenting agent may do.
     pub fn scopes(&self) -> &[Scope] {
-        self.leaf().map(|l| l.scopes.as_slice()).unwrap_or(&[])
+        self.leaf().map(|l| &l.scopes[..]).unwrap_or(&[])
     }
 
     /// Every agent in the chain, the authority's grantee first.

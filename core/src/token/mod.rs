@@ -3,11 +3,13 @@
 
 mod chain;
 pub mod claims;
+mod intern;
 pub mod jws;
 mod secret;
 mod verify;
 
 pub use chain::{VerifiedChain, VerifiedLink};
+pub use intern::{Interner, MAX_INTERNED_NAMES, MAX_INTERNED_SCOPE_SETS};
 pub use secret::Token;
 pub use verify::{
     check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN, MAX_TOKEN_BYTES,

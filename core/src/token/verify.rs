@@ -2,6 +2,8 @@
 //! Time, revocation and agent status are checked separately on every use
 //! ([`check_times`], and the runtime's state), because a verified chain may be cached.
 
+use std::sync::Arc;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
 use crate::principal::{PrincipalId, PrincipalKind};
@@ -9,6 +11,7 @@ use crate::scope::{covers_all, Scope};
 
 use super::chain::{VerifiedChain, VerifiedLink};
 use super::claims::{ActClaim, LinkClaims};
+use super::intern::Interner;
 use super::jws::{link_digest, parse_link};
 
 /// The largest token accepted, in bytes.
@@ -31,6 +34,10 @@ pub trait AuthorityKeys {
     /// The key a link's `cnf` names. A runtime reuses decoded points ([`crate::keys::KeyMemo`]).
     fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
         PublicKey::from_jwk(jwk)
+    }
+    /// Where names and scopes are shared between chains; `None` gives every chain its own.
+    fn interner(&self) -> Option<&Interner> {
+        None
     }
 }
 
@@ -106,7 +113,7 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
             .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} claims are not valid: {e}")))?;
         let link = check_link(i, &claims, prev.as_ref().map(|(c, p)| (*c, p)), links.last(), authority, &signer)?;
         match &on_behalf_of {
-            None => on_behalf_of = Some(parse_principal(i, "sub", &claims.sub)?),
+            None => on_behalf_of = Some(parse_principal(authority, i, "sub", &claims.sub)?),
             Some(sub) if sub.as_str() == claims.sub => {}
             Some(sub) => {
                 return Err(code_err(
@@ -127,9 +134,12 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
     Ok(VerifiedChain { on_behalf_of, links, not_before, expires_at })
 }
 
-fn parse_principal(i: usize, field: &str, s: &str) -> Result<PrincipalId> {
-    PrincipalId::parse(s)
-        .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
+fn parse_principal(authority: &dyn AuthorityKeys, i: usize, field: &str, s: &str) -> Result<PrincipalId> {
+    match authority.interner() {
+        Some(interner) => interner.principal(s),
+        None => PrincipalId::parse(s),
+    }
+    .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
 }
 
 fn act_depth(act: &ActClaim) -> usize {
@@ -169,7 +179,7 @@ fn check_link(
     if claims.rid.purpose.as_ref().is_some_and(|p| p.len() > MAX_PURPOSE_LEN) {
         return Err(code_err(ErrorCode::InputTooLarge, format!("link {i} `purpose` is over {MAX_PURPOSE_LEN} bytes")));
     }
-    let actor = parse_principal(i, "act.sub", &claims.act.sub)?;
+    let actor = parse_principal(authority, i, "act.sub", &claims.act.sub)?;
     if actor.kind() != PrincipalKind::Agent {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} actor `{actor}` is not an agent")));
     }
@@ -201,15 +211,21 @@ fn check_link(
             format!("link {i} grants nothing (`authorization_details` is empty)"),
         ));
     }
-    let mut scopes = claims
-        .authorization_details
-        .iter()
-        .map(Scope::from_wire)
-        .collect::<Result<Vec<_>>>()
-        .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
-    // Collecting through `Result` reserves room for four; a cached chain keeps these.
-    scopes.shrink_to_fit();
-    crate::scope::validate_scopes(&scopes).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
+    let details = &claims.authorization_details;
+    let parse = || {
+        let scopes = details
+            .iter()
+            .map(Scope::from_wire)
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
+        crate::scope::validate_scopes(&scopes)
+            .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
+        Ok(scopes)
+    };
+    let scopes: Arc<[Scope]> = match authority.interner() {
+        Some(interner) => interner.scopes(details, parse)?,
+        None => parse()?.into(),
+    };
     match (parent, parent_link) {
         (None, _) => {
             if claims.iss != issuer {
@@ -262,8 +278,13 @@ fn check_link(
         }
         _ => return Err(code_err(ErrorCode::InternalError, "chain state is inconsistent")),
     }
+    let issuer = match (parent_link, authority.interner()) {
+        (Some(parent), _) => parent.actor.shared_str(),
+        (None, Some(interner)) => interner.issuer(&claims.iss),
+        (None, None) => Arc::from(claims.iss.as_str()),
+    };
     Ok(VerifiedLink {
-        issuer: claims.iss.clone(),
+        issuer,
         actor,
         grant_id: claims.jti.clone(),
         issued_at: claims.iat,
@@ -273,8 +294,8 @@ fn check_link(
         depth: claims.rid.depth,
         max_depth: claims.rid.max_depth,
         purpose: claims.rid.purpose.clone(),
-        signed_by_kid: signer.kid().to_owned(),
-        key_kid: key.kid().to_owned(),
+        signed_by_kid: signer.kid_shared(),
+        key_kid: key.kid_shared(),
         key,
     })
 }
