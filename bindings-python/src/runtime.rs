@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeWarning, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::duration::parse_duration;
@@ -423,9 +423,6 @@ impl PyRuntime {
         approval: Option<&Bound<'_, PyAny>>,
         proof: Option<&str>,
     ) -> PyResult<PyDecision> {
-        let presented = presented(cred)?;
-        let args: Option<Map<String, Value>> = opt_map(args)?;
-        let context: Option<Value> = context.filter(|c| !c.is_none()).map(to_json).transpose()?;
         let approval: Option<String> = match approval.filter(|a| !a.is_none()) {
             Some(a) => Some(match a.cast::<PyReceipt>() {
                 Ok(r) => r.get().inner.token.clone(),
@@ -435,20 +432,50 @@ impl PyRuntime {
             }),
             None => None,
         };
-        let req = CheckRequest {
-            action,
-            resource,
-            args: args.as_ref(),
-            context: context.as_ref(),
-            approval: approval.as_deref(),
-            proof,
+        let inputs = CheckInputs { cred, action, resource, args, context, approval: approval.as_deref(), proof };
+        Ok(PyDecision { inner: self.decide(py, inputs)? })
+    }
+
+    /// A guarded call's fast path: checks (as `check` without approval or proof) and, when
+    /// allowed, calls `func(*a, **kw)` and records its outcome (ok, or the exception's type,
+    /// and the duration). Returns `(True, result)`; `(False, decision)` when the check did not
+    /// allow (nothing ran). The function's exceptions propagate unchanged; a failure to record
+    /// is a `RuntimeWarning`, never a replacement of the result or the error.
+    #[pyo3(signature = (cred, action, resource, args, context, func, a, kw=None))]
+    #[allow(clippy::too_many_arguments, reason = "the check's inputs and the call")]
+    fn _guard_run(
+        &self,
+        py: Python<'_>,
+        cred: &Bound<'_, PyAny>,
+        action: &str,
+        resource: Option<&str>,
+        args: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        func: &Bound<'_, PyAny>,
+        a: &Bound<'_, PyTuple>,
+        kw: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(bool, Py<PyAny>)> {
+        let inputs = CheckInputs { cred, action, resource, args, context, approval: None, proof: None };
+        let decision = self.decide(py, inputs)?;
+        if !decision.allowed {
+            return Ok((false, Py::new(py, PyDecision { inner: decision })?.into_any()));
+        }
+        let start = std::time::Instant::now();
+        let result = func.call(a, kw);
+        let duration = Some(start.elapsed());
+        let outcome = match &result {
+            Ok(_) => Outcome { ok: true, error: None, result_digest: None, duration },
+            Err(e) => {
+                Outcome { ok: false, error: Some(e.get_type(py).name()?.to_string()), result_digest: None, duration }
+            }
         };
-        let rt = &self.inner;
-        let decision = py.detach(|| match &presented {
-            Presented::Credential(c) => rt.check(*c, &req),
-            Presented::Token(t) => rt.check(t.as_str(), &req),
-        });
-        Ok(PyDecision { inner: decision })
+        let id = decision.decision_id.as_str();
+        if let Err(e) = py.detach(|| self.inner.record_outcome(id, &outcome)) {
+            let msg = format!("the outcome of decision {id} was not recorded: {e}");
+            let msg = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+            PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2)?;
+        }
+        Ok((true, result?.unbind()))
     }
 
     /// The `action_hash` a check binds approvals and proofs to.
@@ -670,5 +697,38 @@ impl PyAudit {
     /// Writes everything queued to the log now.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.inner.audit().flush()).py()
+    }
+}
+
+/// What a check reads from Python, before conversion.
+struct CheckInputs<'a, 'py> {
+    cred: &'a Bound<'py, PyAny>,
+    action: &'a str,
+    resource: Option<&'a str>,
+    args: Option<&'a Bound<'py, PyAny>>,
+    context: Option<&'a Bound<'py, PyAny>>,
+    approval: Option<&'a str>,
+    proof: Option<&'a str>,
+}
+
+impl PyRuntime {
+    /// Converts the inputs and runs the core's check with the GIL released.
+    fn decide(&self, py: Python<'_>, i: CheckInputs<'_, '_>) -> PyResult<runtime_identity::check::Decision> {
+        let presented = presented(i.cred)?;
+        let args: Option<Map<String, Value>> = opt_map(i.args)?;
+        let context: Option<Value> = i.context.filter(|c| !c.is_none()).map(to_json).transpose()?;
+        let req = CheckRequest {
+            action: i.action,
+            resource: i.resource,
+            args: args.as_ref(),
+            context: context.as_ref(),
+            approval: i.approval,
+            proof: i.proof,
+        };
+        let rt = &self.inner;
+        Ok(py.detach(|| match &presented {
+            Presented::Credential(c) => rt.check(*c, &req),
+            Presented::Token(t) => rt.check(t.as_str(), &req),
+        }))
     }
 }

@@ -139,6 +139,18 @@ def test_exceptions_inside_the_tool_are_recorded_and_propagate_unchanged(scenari
     assert o["status"] == "error" and o["error"] == "Boom" and o["duration_ms"] >= 0
 
 
+def test_a_failure_to_record_the_outcome_is_a_warning_and_the_result_is_kept(scenario: Scenario) -> None:
+    @guard("crm.read", resource="customer/{cid}")
+    def closes_the_runtime(cid: str) -> str:
+        scenario.rt.close()
+        return "the result"
+
+    with acting_as(scenario.cred), pytest.warns(RuntimeWarning, match="was not recorded") as w:
+        assert closes_the_runtime("42") == "the result"
+    # The warning points at the guarded call, not inside the package.
+    assert w[0].filename == __file__
+
+
 def test_metadata_is_kept() -> None:
     assert refund.__name__ == "refund" and refund.__doc__ == "Refunds `amount` to a customer."
     assert inspect.signature(refund) == inspect.signature(refund.__wrapped__)

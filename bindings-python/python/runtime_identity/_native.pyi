@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, final
 
 from typing_extensions import TypeAlias
@@ -251,6 +251,17 @@ class Runtime:
         approval: Receipt | str | None = None,
         proof: str | None = None,
     ) -> Decision: ...
+    def _guard_run(
+        self,
+        cred: Credential | str,
+        action: str,
+        resource: str | None,
+        args: Mapping[str, _Json] | None,
+        context: Mapping[str, _Json] | None,
+        func: Callable[..., Any],
+        a: tuple[Any, ...],
+        kw: dict[str, Any] | None = None,
+    ) -> tuple[bool, Any]: ...
     def action_hash(
         self, cred: Credential | str, action: str, resource: str | None = None, args: Mapping[str, _Json] | None = None
     ) -> str: ...

@@ -30,6 +30,9 @@ R_co = TypeVar("R_co", covariant=True)
 _RECEIVERS = frozenset({"self", "cls"})
 #: Top-level argument types sent by default; others are left out of the check and digest.
 _JSON_TYPES = (str, int, float, bool, type(None), list, tuple, dict)
+#: The same types exactly (no subclasses): a call whose values all have one of them is checked
+#: with its bound arguments as they are, without filtering.
+_EXACT_JSON_TYPES = frozenset(_JSON_TYPES)
 
 
 @dataclass
@@ -147,21 +150,27 @@ class _Spec(Generic[P, R]):
                     out[name] = value
             return out
         positional = self.positional
-        if len(a) > len(positional):
-            raise TypeError(f"{self.fn.__name__}() takes {len(positional)} positional arguments but {len(a)} were given")
-        bound = dict(self.defaults)
-        bound.update(zip(positional, a))
+        if a:
+            if len(a) > len(positional):
+                raise TypeError(f"{self.fn.__name__}() takes {len(positional)} positional arguments but {len(a)} were given")
+            bound = dict(zip(positional, a))
+        else:
+            bound = {}
         if kw:
-            for k in kw:
-                if k not in self.names:
-                    raise TypeError(f"{self.fn.__name__}() got an unexpected keyword argument '{k}'")
-            if a and not kw.keys().isdisjoint(positional[: len(a)]):
+            if not kw.keys() <= self.names:
+                k = next(k for k in kw if k not in self.names)
+                raise TypeError(f"{self.fn.__name__}() got an unexpected keyword argument '{k}'")
+            given = len(bound)
+            bound.update(kw)
+            if len(bound) != given + len(kw):
+                # A keyword named an argument already given by position.
                 k = next(k for k in positional[: len(a)] if k in kw)
                 raise TypeError(f"{self.fn.__name__}() got multiple values for argument '{k}'")
-            bound.update(kw)
         if len(bound) < len(self.names):
-            missing = [n for n in positional if n not in bound] + [n for n in self.names if n not in bound]
-            raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
+            bound = {**self.defaults, **bound}
+            if len(bound) < len(self.names):
+                missing = [n for n in positional if n not in bound] + [n for n in self.names if n not in bound]
+                raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
         return bound
 
     def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -173,7 +182,10 @@ class _Spec(Generic[P, R]):
             return resource, args
         bound = self.bind(a, kw)
         if self.args is None:
-            args = {k: v for k, v in bound.items() if isinstance(v, _JSON_TYPES)}
+            if not self.receivers and _EXACT_JSON_TYPES.issuperset(map(type, bound.values())):
+                args = bound
+            else:
+                args = {k: v for k, v in bound.items() if isinstance(v, _JSON_TYPES)}
             if self.receivers:
                 for k in self.receivers:
                     args.pop(k, None)
@@ -337,7 +349,8 @@ def guard(
             wrapper = coro_wrapper
         else:
 
-            # The hot path, flattened (first_check inline): one check, the call, one outcome.
+            # The hot path, flattened (first_check inline): one native call checks, runs the
+            # tool when allowed and records its outcome; anything else takes the general path.
             request, runtime_for, settle = spec.request, spec.runtime_for, spec.settle
 
             @functools.wraps(fn)
@@ -345,9 +358,10 @@ def guard(
                 ident = current_identity() or spec.identity(None)
                 rt = runtime_for(ident)
                 resource, args = request(a, kw)
-                d = rt.check(ident.credential, action, resource, args, ident.context)
-                if not d.allowed:
-                    d = settle(d, rt, ident, resource, args)
+                ran, out = rt._guard_run(ident.credential, action, resource, args, ident.context, fn, a, kw)
+                if ran:
+                    return out
+                d = settle(out, rt, ident, resource, args)
                 start = perf_counter()
                 try:
                     result = fn(*a, **kw)
