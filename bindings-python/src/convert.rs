@@ -60,6 +60,11 @@ fn to_json_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     )))
 }
 
+/// A value as JSON as a member of an object (one level of nesting already used).
+pub fn member_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    to_json_at(obj, 1)
+}
+
 /// A dict with str keys as a JSON object.
 pub fn dict_to_map(d: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
     dict_to_map_at(d, 0)

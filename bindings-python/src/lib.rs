@@ -4,6 +4,7 @@
 mod convert;
 mod credential;
 mod decision;
+mod guard;
 mod runtime;
 
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credential::PyScope>()?;
     m.add_class::<credential::PyReceipt>()?;
     m.add_class::<decision::PyDecision>()?;
+    m.add_class::<guard::PyGuardPlan>()?;
     m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
     m.add("ERROR_CODES", runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("REASON_CODES", runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::convert::{opt_map, ser_to_py, to_json, to_py, IntoPy};
 use crate::credential::{scopes_of, PyCredential, PyReceipt};
 use crate::decision::PyDecision;
+use crate::guard::PyGuardPlan;
 
 /// One trust domain: the authority, the agent registry, delegation, the runtime check and the
 /// audit log. Safe to share between threads; checks release the GIL.
@@ -432,7 +433,9 @@ impl PyRuntime {
             }),
             None => None,
         };
-        let inputs = CheckInputs { cred, action, resource, args, context, approval: approval.as_deref(), proof };
+        let args = opt_map(args)?;
+        let inputs =
+            CheckInputs { cred, action, resource, args: args.as_ref(), context, approval: approval.as_deref(), proof };
         Ok(PyDecision { inner: self.decide(py, inputs)? })
     }
 
@@ -455,27 +458,41 @@ impl PyRuntime {
         a: &Bound<'_, PyTuple>,
         kw: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(bool, Py<PyAny>)> {
-        let inputs = CheckInputs { cred, action, resource, args, context, approval: None, proof: None };
+        let args = opt_map(args)?;
+        let inputs = CheckInputs { cred, action, resource, args: args.as_ref(), context, approval: None, proof: None };
         let decision = self.decide(py, inputs)?;
-        if !decision.allowed {
-            return Ok((false, Py::new(py, PyDecision { inner: decision })?.into_any()));
-        }
-        let start = std::time::Instant::now();
-        let result = func.call(a, kw);
-        let duration = Some(start.elapsed());
-        let outcome = match &result {
-            Ok(_) => Outcome { ok: true, error: None, result_digest: None, duration },
-            Err(e) => {
-                Outcome { ok: false, error: Some(e.get_type(py).name()?.to_string()), result_digest: None, duration }
-            }
+        self.run_allowed(py, decision, func, a, kw)
+    }
+
+    /// `_guard_run` with the call bound by `plan` (the tool's signature, resource template and
+    /// checked arguments): `None` when the call does not bind as Python would bind it (nothing
+    /// is checked; the caller binds it in Python and gets Python's error).
+    #[pyo3(signature = (plan, cred, context, a, kw=None))]
+    fn _guard_call(
+        &self,
+        py: Python<'_>,
+        plan: &Bound<'_, PyGuardPlan>,
+        cred: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        a: &Bound<'_, PyTuple>,
+        kw: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Option<(bool, Py<PyAny>)>> {
+        let plan = plan.get();
+        let Some(bound) = plan.bind(py, a, kw)? else { return Ok(None) };
+        let resource = plan.resource(py, &bound)?;
+        let args = plan.args(&bound)?;
+        drop(bound);
+        let inputs = CheckInputs {
+            cred,
+            action: &plan.action,
+            resource: resource.as_deref(),
+            args: Some(&args),
+            context,
+            approval: None,
+            proof: None,
         };
-        let id = decision.decision_id.as_str();
-        if let Err(e) = py.detach(|| self.inner.record_outcome(id, &outcome)) {
-            let msg = format!("the outcome of decision {id} was not recorded: {e}");
-            let msg = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
-            PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2)?;
-        }
-        Ok((true, result?.unbind()))
+        let decision = self.decide(py, inputs)?;
+        self.run_allowed(py, decision, plan.func.bind(py), a, kw).map(Some)
     }
 
     /// The `action_hash` a check binds approvals and proofs to.
@@ -705,7 +722,7 @@ struct CheckInputs<'a, 'py> {
     cred: &'a Bound<'py, PyAny>,
     action: &'a str,
     resource: Option<&'a str>,
-    args: Option<&'a Bound<'py, PyAny>>,
+    args: Option<&'a Map<String, Value>>,
     context: Option<&'a Bound<'py, PyAny>>,
     approval: Option<&'a str>,
     proof: Option<&'a str>,
@@ -715,12 +732,11 @@ impl PyRuntime {
     /// Converts the inputs and runs the core's check with the GIL released.
     fn decide(&self, py: Python<'_>, i: CheckInputs<'_, '_>) -> PyResult<runtime_identity::check::Decision> {
         let presented = presented(i.cred)?;
-        let args: Option<Map<String, Value>> = opt_map(i.args)?;
         let context: Option<Value> = i.context.filter(|c| !c.is_none()).map(to_json).transpose()?;
         let req = CheckRequest {
             action: i.action,
             resource: i.resource,
-            args: args.as_ref(),
+            args: i.args,
             context: context.as_ref(),
             approval: i.approval,
             proof: i.proof,
@@ -730,5 +746,37 @@ impl PyRuntime {
             Presented::Credential(c) => rt.check(*c, &req),
             Presented::Token(t) => rt.check(t.as_str(), &req),
         }))
+    }
+
+    /// After a check: `(False, decision)` when it did not allow; else runs `func(*a, **kw)`,
+    /// records its outcome and returns `(True, result)` (or the function's exception).
+    fn run_allowed(
+        &self,
+        py: Python<'_>,
+        decision: runtime_identity::check::Decision,
+        func: &Bound<'_, PyAny>,
+        a: &Bound<'_, PyTuple>,
+        kw: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(bool, Py<PyAny>)> {
+        if !decision.allowed {
+            return Ok((false, Py::new(py, PyDecision { inner: decision })?.into_any()));
+        }
+        let start = std::time::Instant::now();
+        let result = func.call(a, kw);
+        let duration = Some(start.elapsed());
+        let outcome = match &result {
+            Ok(_) => Outcome { ok: true, error: None, result_digest: None, duration },
+            Err(e) => {
+                Outcome { ok: false, error: Some(e.get_type(py).name()?.to_string()), result_digest: None, duration }
+            }
+        };
+        let id = decision.decision_id.as_str();
+        if let Err(e) = py.detach(|| self.inner.record_outcome(id, &outcome)) {
+            // Like the Python path: the tool's result or error is what the caller gets.
+            let msg = format!("the outcome of decision {id} was not recorded: {e}");
+            let msg = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+            PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2)?;
+        }
+        Ok((true, result?.unbind()))
     }
 }

@@ -4,6 +4,7 @@ way the call binds them, exceptions unchanged, metadata kept."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import typing
 from collections.abc import AsyncIterator, Iterator
@@ -102,6 +103,54 @@ def test_binding_errors_are_type_errors_naming_the_argument_as_python_does(scena
         with acting_as(scenario.cred), pytest.raises(TypeError, match=word):
             refund(*a, **kw)
     assert decisions(scenario) == [], "a call that cannot bind is never checked"
+
+
+class _Fancy(str):
+    """A str subclass whose format() and str() differ."""
+
+    def __format__(self, spec: str) -> str:
+        return "fancy"
+
+
+class _Receiver:
+    pass
+
+
+def _tool(self: Any, cid: Any, n: Any = 1, *, tag: Any = "t", extra: Any = None) -> None:
+    pass
+
+
+def test_calls_bound_natively_check_what_python_binding_checks(scenario: Scenario) -> None:
+    guard_module = importlib.import_module("runtime_identity.guard")
+    specs = [
+        guard_module._Spec(_tool, "crm.read", "customer/{cid}", None, None, None),
+        guard_module._Spec(_tool, "crm.read", "customer/{cid}-{n}", ["n", "tag", "not_a_parameter"], None, None),
+        guard_module._Spec(_tool, "crm.read", None, None, None, None),
+    ]
+    assert all(spec.plan is not None for spec in specs)
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((_Receiver(), "42"), {}),
+        ((_Receiver(),), {"cid": "42", "n": 2.5, "tag": True}),
+        ((None, 42, 7), {"extra": {"k": [1, "x", None]}}),
+        ((_Receiver(), _Fancy("42"), 1.0), {"tag": _Fancy("t"), "extra": object()}),
+        ((_Receiver(), "42"), {"extra": (1, 2), "n": -0.0}),
+    ]
+    rt, cred = scenario.rt, scenario.cred
+    for spec in specs:
+        for a, kw in calls:
+            done = rt._guard_call(spec.plan, cred, None, a, kw)
+            assert done is not None
+            native = decisions(scenario)[-1]
+            resource, args = spec.request(a, kw)
+            rt._guard_run(cred, spec.action, resource, args, None, _tool, a, kw)
+            python = decisions(scenario)[-1]
+            assert native["decision_id"] != python["decision_id"]
+            for key in ("resource", "args_digest", "effect", "reasons"):
+                assert native.get(key) == python.get(key), (spec.resource, spec.args, a, kw, key)
+    before = len(decisions(scenario))
+    for a, kw in [((), {}), ((1, 2, 3, 4), {}), ((1, 2), {"cid": 3}), ((1, 2), {"nope": 3}), ((1,), {"self": 2})]:
+        assert rt._guard_call(specs[0].plan, cred, None, a, kw) is None
+    assert len(decisions(scenario)) == before, "a call that does not bind is not checked"
 
 
 def test_resource_templates_fill_like_str_format(scenario: Scenario) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "Receipt",
     "Runtime",
     "Scope",
+    "_GuardPlan",
     "__version__",
     "verify_audit_log",
 ]
@@ -262,6 +263,14 @@ class Runtime:
         a: tuple[Any, ...],
         kw: dict[str, Any] | None = None,
     ) -> tuple[bool, Any]: ...
+    def _guard_call(
+        self,
+        plan: _GuardPlan,
+        cred: Credential | str,
+        context: Mapping[str, _Json] | None,
+        a: tuple[Any, ...],
+        kw: dict[str, Any] | None = None,
+    ) -> tuple[bool, Any] | None: ...
     def action_hash(
         self, cred: Credential | str, action: str, resource: str | None = None, args: Mapping[str, _Json] | None = None
     ) -> str: ...
@@ -283,3 +292,18 @@ class Runtime:
     def close(self) -> None: ...
     def __enter__(self) -> Runtime: ...
     def __exit__(self, t: object, v: object, tb: object) -> bool: ...
+
+@final
+class _GuardPlan:
+    """How a guarded tool's calls are bound (built by ``guard``)."""
+
+    def __new__(
+        cls,
+        action: str,
+        func: Callable[..., Any],
+        positional: Sequence[str],
+        keyword_only: Sequence[str],
+        defaults: Mapping[str, Any],
+        args: Sequence[str] | None,
+        template: Sequence[str] | None,
+    ) -> _GuardPlan: ...

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
-from ._native import Credential, Decision, Receipt, Runtime
+from ._native import Credential, Decision, Receipt, Runtime, _GuardPlan
 from .context import Identity, acting_as, current_identity, default_runtime
 from .exceptions import ApprovalRequired, Denied, NoIdentityContext, RuntimeIdentityError
 
@@ -133,6 +133,24 @@ class _Spec(Generic[P, R]):
         # A template naming only whole arguments (`"customer/{customer_id}"`) is filled without
         # str.format: literal parts and argument names, alternating.
         self.template = _plain_template(resource) if isinstance(resource, str) else None
+        # Plain signatures with a plain template (or none) and args by name (or all): calls are
+        # bound natively, by the same rules as `bind` and `request` below.
+        self.plan: _GuardPlan | None = None
+        fields = self.template[1::2] if self.template is not None else []
+        if (
+            self.simple
+            and (resource is None or (self.template is not None and self.names.issuperset(fields)))
+            and (args is None or (isinstance(args, (list, tuple)) and all(isinstance(k, str) for k in args)))
+        ):
+            self.plan = _GuardPlan(
+                action,
+                fn,
+                self.positional,
+                [p.name for p in params if p.kind == inspect.Parameter.KEYWORD_ONLY],
+                self.defaults,
+                None if args is None else [k for k in args if k in self.names],
+                self.template,
+            )
 
     def bind(self, a: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by name, defaults applied (a TypeError like the call's own)."""
@@ -351,16 +369,21 @@ def guard(
 
             # The hot path, flattened (first_check inline): one native call checks, runs the
             # tool when allowed and records its outcome; anything else takes the general path.
-            request, runtime_for, settle = spec.request, spec.runtime_for, spec.settle
+            request, runtime_for, settle, plan = spec.request, spec.runtime_for, spec.settle, spec.plan
 
             @functools.wraps(fn)
             def sync_wrapper(*a: Any, **kw: Any) -> Any:
                 ident = current_identity() or spec.identity(None)
                 rt = runtime_for(ident)
-                resource, args = request(a, kw)
-                ran, out = rt._guard_run(ident.credential, action, resource, args, ident.context, fn, a, kw)
+                done = None if plan is None else rt._guard_call(plan, ident.credential, ident.context, a, kw)
+                if done is None:
+                    # Not bound natively: bound here (raising Python's error for a wrong call).
+                    resource, args = request(a, kw)
+                    done = rt._guard_run(ident.credential, action, resource, args, ident.context, fn, a, kw)
+                ran, out = done
                 if ran:
                     return out
+                resource, args = request(a, kw)
                 d = settle(out, rt, ident, resource, args)
                 start = perf_counter()
                 try:
