@@ -383,6 +383,8 @@ def guard(
                 ran, out = done
                 if ran:
                     return out
+                if out.effect != "require_approval":
+                    raise Denied(out)
                 resource, args = request(a, kw)
                 d = settle(out, rt, ident, resource, args)
                 start = perf_counter()
