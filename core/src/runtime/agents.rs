@@ -19,7 +19,7 @@ impl Runtime {
     pub(super) fn refuse_known_key(&self, key: &PublicKey) -> Result<()> {
         let loaded = self.loaded()?;
         let taken = loaded.keys.contains_key(key.kid())
-            || loaded.agents.values().any(|a| a.keys.iter().any(|k| k.kid == key.kid()));
+            || loaded.agents.values().any(|a| a.kids.iter().any(|k| &**k == key.kid()));
         if taken {
             return Err(Error::new(
                 ErrorCode::KeyInvalid,

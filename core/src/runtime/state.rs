@@ -6,9 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use serde_json::{Map, Value};
+
 use crate::agent::{AgentRecord, AgentStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwks, PublicKey};
+use crate::principal::PrincipalId;
 use crate::store::{AuthorityKeyRecord, ResourceRecord, Store};
 use crate::token::{AuthorityKeys, VerifiedChain};
 
@@ -24,12 +27,62 @@ pub(super) struct Loaded {
     pub view: u64,
     pub issuer: String,
     pub revoked: HashSet<String>,
-    pub agents: HashMap<String, Arc<AgentRecord>>,
+    pub agents: HashMap<PrincipalId, AgentView>,
     pub resources: HashMap<String, Arc<ResourceRecord>>,
     pub keys: HashMap<String, PublicKey>,
     pub records: Vec<AuthorityKeyRecord>,
     /// The kid of the key that signs new grants.
     pub signing_kid: Option<String>,
+}
+
+/// What a check needs of a registered agent; the store keeps the full record (names, key
+/// material, times). Owners and organisations are shared between the agents of one view.
+#[derive(Debug)]
+pub(super) struct AgentView {
+    pub id: PrincipalId,
+    pub owner: PrincipalId,
+    pub org: Option<Arc<str>>,
+    pub status: AgentStatus,
+    pub attributes: Map<String, Value>,
+    pub max_delegation_depth: u32,
+    /// The ids of its keys, current and retired: a link's `cnf` must be one of them.
+    pub kids: Box<[Box<str>]>,
+}
+
+/// Owners and organisations already in a view being loaded, shared by the agents naming them.
+#[derive(Default)]
+struct Shared {
+    owners: HashSet<PrincipalId>,
+    orgs: HashSet<Arc<str>>,
+}
+
+impl AgentView {
+    fn of(record: AgentRecord, shared: &mut Shared) -> Self {
+        let owner = match shared.owners.get(record.owner.as_str()) {
+            Some(o) => o.clone(),
+            None => {
+                shared.owners.insert(record.owner.clone());
+                record.owner
+            }
+        };
+        let org = record.org.map(|o| match shared.orgs.get(o.as_str()) {
+            Some(o) => Arc::clone(o),
+            None => {
+                let o: Arc<str> = Arc::from(o);
+                shared.orgs.insert(Arc::clone(&o));
+                o
+            }
+        });
+        Self {
+            id: record.id,
+            owner,
+            org,
+            status: record.status,
+            attributes: record.attributes,
+            max_delegation_depth: record.max_delegation_depth,
+            kids: record.keys.into_iter().map(|k| k.kid.into_boxed_str()).collect(),
+        }
+    }
 }
 
 /// What verification trusts: the loaded authority keys, with decoded `cnf` points, names and
@@ -73,7 +126,16 @@ impl Loaded {
             view: VIEWS.fetch_add(1, Ordering::Relaxed),
             issuer,
             revoked: snap.revoked,
-            agents: snap.agents.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            agents: {
+                let mut shared = Shared::default();
+                snap.agents
+                    .into_values()
+                    .map(|record| {
+                        let view = AgentView::of(record, &mut shared);
+                        (view.id.clone(), view)
+                    })
+                    .collect()
+            },
             resources: snap.resources.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
             keys,
             records: snap.authority_keys,
@@ -115,7 +177,7 @@ impl Loaded {
         for link in &chain.links {
             let Some(agent) = self.agents.get(link.actor.as_str()) else { continue };
             // The `cnf` key must be one the agent registered (current or retired).
-            if !agent.keys.iter().any(|k| *k.kid == *link.key_kid) {
+            if !agent.kids.iter().any(|k| **k == *link.key_kid) {
                 return Err(Error::new(
                     ErrorCode::ChainBroken,
                     format!(
