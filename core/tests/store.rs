@@ -128,6 +128,24 @@ fn corrupt_and_foreign_files_give_clear_errors_and_lose_nothing() {
     let e = rt.store().agent_private_key(&kid).unwrap_err();
     assert_eq!(e.code(), ErrorCode::StoreCorrupt);
     assert!(e.message().contains(&kid), "{e}");
+    // An agent row whose record is another agent's: refused, not filed under either id.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let rt = open(dir.path()).unwrap();
+        rt.register_agent(BOT, spec()).unwrap();
+        rt.register_agent("agent:acme/other", spec()).unwrap();
+    }
+    {
+        let db = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+        db.execute(
+            "UPDATE agents SET record = (SELECT record FROM agents WHERE id = ?1) WHERE id = ?2",
+            [BOT, "agent:acme/other"],
+        )
+        .unwrap();
+    }
+    let e = open(dir.path()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreCorrupt);
+    assert!(e.message().contains("agent:acme/other"), "{e}");
     // A runtime folder path that is a file.
     let file = tempfile::NamedTempFile::new().unwrap();
     assert!(matches!(code_of(open(file.path())), ErrorCode::StoreCorrupt | ErrorCode::StoreUnavailable));

@@ -112,7 +112,13 @@ impl Loaded {
     fn load(store: &dyn Store) -> Result<Self> {
         let revision = store.revision()?;
         let issuer = store.issuer()?.unwrap_or_default();
-        let snap = store.snapshot()?;
+        let mut agents = HashMap::new();
+        let mut shared = Shared::default();
+        let snap = store.snapshot_each_agent(&mut |record| {
+            let view = AgentView::of(record, &mut shared);
+            agents.insert(view.id.clone(), view);
+            Ok(())
+        })?;
         let mut keys = HashMap::new();
         for rec in &snap.authority_keys {
             let key = PublicKey::from_jwk(&rec.jwk).map_err(|e| {
@@ -126,16 +132,7 @@ impl Loaded {
             view: VIEWS.fetch_add(1, Ordering::Relaxed),
             issuer,
             revoked: snap.revoked,
-            agents: {
-                let mut shared = Shared::default();
-                snap.agents
-                    .into_values()
-                    .map(|record| {
-                        let view = AgentView::of(record, &mut shared);
-                        (view.id.clone(), view)
-                    })
-                    .collect()
-            },
+            agents,
             resources: snap.resources.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
             keys,
             records: snap.authority_keys,

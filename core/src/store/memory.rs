@@ -310,10 +310,23 @@ impl Store for MemoryStore {
     }
 
     fn snapshot(&self) -> Result<StateSnapshot> {
+        let mut agents = HashMap::new();
+        let mut snap = self.snapshot_each_agent(&mut |r| {
+            agents.insert(r.id.as_str().to_owned(), r);
+            Ok(())
+        })?;
+        snap.agents = agents;
+        Ok(snap)
+    }
+
+    fn snapshot_each_agent(&self, each_agent: &mut dyn FnMut(AgentRecord) -> Result<()>) -> Result<StateSnapshot> {
         let g = self.lock()?;
+        for record in g.agents.values() {
+            each_agent(record.clone())?;
+        }
         Ok(StateSnapshot {
             revoked: g.revoked.keys().cloned().collect(),
-            agents: g.agents.iter().map(|(id, r)| (id.as_str().to_owned(), r.clone())).collect(),
+            agents: HashMap::new(),
             resources: g.resources.clone(),
             authority_keys: g.authority.clone(),
         })

@@ -218,6 +218,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Everything a check must see fresh.
     fn snapshot(&self) -> Result<StateSnapshot>;
+    /// The same state as [`Store::snapshot`] (one consistent read), with each agent handed to
+    /// `each_agent` as it is read instead of collected: the returned `agents` is empty. A
+    /// runtime keeps only part of each record, so a store of many agents never holds all of
+    /// them twice. The default collects a snapshot and hands its agents over.
+    fn snapshot_each_agent(&self, each_agent: &mut dyn FnMut(AgentRecord) -> Result<()>) -> Result<StateSnapshot> {
+        let mut snap = self.snapshot()?;
+        for record in std::mem::take(&mut snap.agents).into_values() {
+            each_agent(record)?;
+        }
+        Ok(snap)
+    }
     /// A number that changes whenever anything in the store changes (in this process or another).
     fn revision(&self) -> Result<u64>;
 }

@@ -322,6 +322,16 @@ impl Store for SqliteStore {
     }
 
     fn snapshot(&self) -> Result<StateSnapshot> {
+        let mut agents = std::collections::HashMap::new();
+        let mut snap = self.snapshot_each_agent(&mut |r| {
+            agents.insert(r.id.as_str().to_owned(), r);
+            Ok(())
+        })?;
+        snap.agents = agents;
+        Ok(snap)
+    }
+
+    fn snapshot_each_agent(&self, each_agent: &mut dyn FnMut(AgentRecord) -> Result<()>) -> Result<StateSnapshot> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db_err)?;
         let revoked = {
@@ -329,16 +339,26 @@ impl Store for SqliteStore {
             let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
             rows.collect::<std::result::Result<_, _>>().map_err(db_err)?
         };
-        let agents = {
+        {
             let mut stmt = tx.prepare_cached("SELECT id, record FROM agents").map_err(db_err)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
-            let mut out = std::collections::HashMap::new();
-            for row in rows {
-                let (id, record) = row.map_err(db_err)?;
-                out.insert(id, decode::<AgentRecord>("agent record", &record)?);
+            let mut rows = stmt.query([]).map_err(db_err)?;
+            while let Some(row) = rows.next().map_err(db_err)? {
+                let text = |i: usize| row.get_ref(i).map_err(db_err)?.as_str().map_err(|e| db_err(e.into()));
+                let record = decode::<AgentRecord>("agent record", text(1)?)?;
+                let id = text(0)?;
+                if record.id.as_str() != id {
+                    return Err(Error::new(
+                        ErrorCode::StoreCorrupt,
+                        format!(
+                            "the agent record stored as `{}` is for `{}`",
+                            crate::principal::preview(id),
+                            record.id
+                        ),
+                    ));
+                }
+                each_agent(record)?;
             }
-            out
-        };
+        }
         let resources = {
             let mut stmt = tx.prepare_cached("SELECT id, record FROM resources").map_err(db_err)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
@@ -351,7 +371,7 @@ impl Store for SqliteStore {
         };
         let authority_keys = read_authority_keys(&tx, false)?;
         tx.commit().map_err(db_err)?;
-        Ok(StateSnapshot { revoked, agents, resources, authority_keys })
+        Ok(StateSnapshot { revoked, agents: std::collections::HashMap::new(), resources, authority_keys })
     }
 
     fn removed_authority_keys(&self) -> Result<Vec<AuthorityKeyRecord>> {
