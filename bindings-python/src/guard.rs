@@ -7,6 +7,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 use serde_json::{Map, Value};
 
 use crate::convert::member_to_json;
@@ -88,6 +89,17 @@ impl PyGuardPlan {
             names: all,
         })
     }
+
+    /// The Python objects it holds, for the cycle collector (a guarded method's function
+    /// reaches its class, whose dict holds the wrapper that holds this plan).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.func)?;
+        visit.call(&self.format)?;
+        for (_, d) in &self.defaults {
+            visit.call(d)?;
+        }
+        Ok(())
+    }
 }
 
 impl PyGuardPlan {
@@ -107,8 +119,11 @@ impl PyGuardPlan {
         }
         if let Some(kw) = kw {
             for (k, v) in kw.iter() {
-                let Ok(k) = k.cast::<PyString>() else { return Ok(None) };
-                let k = k.to_str()?;
+                // Not a str, or not encodable (a lone surrogate): Python's binder says why.
+                let Some(k) = k.cast::<PyString>().ok().and_then(|k| k.to_str().ok().map(str::to_owned)) else {
+                    return Ok(None);
+                };
+                let k = k.as_str();
                 let Some(i) = self.names.iter().position(|n| n == k) else {
                     return Ok(None);
                 };

@@ -767,7 +767,8 @@ impl PyRuntime {
         let outcome = match &result {
             Ok(_) => Outcome { ok: true, error: None, result_digest: None, duration },
             Err(e) => {
-                Outcome { ok: false, error: Some(e.get_type(py).name()?.to_string()), result_digest: None, duration }
+                let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "BaseException".to_owned());
+                Outcome { ok: false, error: Some(name), result_digest: None, duration }
             }
         };
         let id = decision.decision_id.as_str();
@@ -775,7 +776,13 @@ impl PyRuntime {
             // Like the Python path: the tool's result or error is what the caller gets.
             let msg = format!("the outcome of decision {id} was not recorded: {e}");
             let msg = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
-            PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2)?;
+            if let Err(warning) = PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2) {
+                // Warnings raised as errors: the tool's own error stays attached, as in Python.
+                if let Err(tool_error) = &result {
+                    warning.value(py).setattr("__context__", tool_error.value(py))?;
+                }
+                return Err(warning);
+            }
         }
         Ok((true, result?.unbind()))
     }

@@ -4,9 +4,11 @@ way the call binds them, exceptions unchanged, metadata kept."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import inspect
 import typing
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -289,6 +291,43 @@ def test_approval_flow_with_on_approval(scenario: Scenario) -> None:
     assert e2.value.decision.effect == "require_approval"
     kinds = [ev["type"] for ev in scenario.rt.audit.events()]
     assert "approval.granted" in kinds and "approval.consumed" in kinds
+
+
+def test_an_approved_call_is_checked_with_what_its_first_check_saw(scenario: Scenario) -> None:
+    """A resource function runs once per call, also when the call waits for an approval: the
+    approval is bound to the first check's resource and arguments."""
+    calls: list[str] = []
+
+    def resource(cid: str, amount: int, currency: str = "USD") -> str:
+        calls.append(cid)
+        return f"customer/{cid}"
+
+    @guard("payments.refund", resource=resource, on_approval=lambda req: req.approve(ALICE))
+    def big_refund(cid: str, amount: int, currency: str = "USD") -> str:
+        return "done"
+
+    with acting_as(scenario.cred):
+        assert big_refund("42", 90) == "done"
+    assert calls == ["42"]
+
+
+def test_a_guarded_tool_in_a_reference_cycle_is_collected() -> None:
+    class Holder:
+        tool: Any = None
+
+    def make() -> weakref.ref[Holder]:
+        holder = Holder()
+
+        @guard("crm.read", resource="customer/{cid}")
+        def tool(cid: str) -> Holder:
+            return holder
+
+        holder.tool = tool
+        return weakref.ref(holder)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None
 
 
 def test_async_on_approval(scenario: Scenario) -> None:

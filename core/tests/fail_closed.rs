@@ -22,6 +22,8 @@ use runtime_identity::{Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, Re
 struct Flaky {
     inner: MemoryStore,
     broken: AtomicBool,
+    /// Its snapshot files one agent's record under a second key too.
+    twin: AtomicBool,
 }
 
 impl Flaky {
@@ -159,7 +161,13 @@ impl Store for Flaky {
     }
     fn snapshot(&self) -> Result<StateSnapshot> {
         self.gate()?;
-        self.inner.snapshot()
+        let mut snap = self.inner.snapshot()?;
+        if self.twin.load(Ordering::SeqCst) {
+            if let Some(record) = snap.agents.values().next().cloned() {
+                snap.agents.insert("a second key".into(), record);
+            }
+        }
+        Ok(snap)
     }
     fn revision(&self) -> Result<u64> {
         self.gate()?;
@@ -186,4 +194,15 @@ fn a_store_error_during_a_check_denies_with_internal_error() {
     assert_eq!(rt.check(&cred, &req).code(), Some(ReasonCode::InternalError));
     store.broken.store(false, Ordering::SeqCst);
     assert!(rt.check(cred.token(), &req).allowed);
+}
+
+#[test]
+fn a_store_that_files_an_agent_twice_is_refused() {
+    let store = Arc::new(Flaky::default());
+    let rt = Runtime::with_store(store.clone(), options(&FixedClock::at(NOW))).unwrap();
+    bot_grant(&rt, vec![scope(serde_json::json!({"actions": ["crm.read"]}))]);
+    store.twin.store(true, Ordering::SeqCst);
+    let e = Runtime::with_store(store.clone(), options(&FixedClock::at(NOW))).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreCorrupt);
+    assert!(e.message().contains(BOT), "{e}");
 }

@@ -376,16 +376,18 @@ def guard(
                 ident = current_identity() or spec.identity(None)
                 rt = runtime_for(ident)
                 done = None if plan is None else rt._guard_call(plan, ident.credential, ident.context, a, kw)
+                bound = None
                 if done is None:
                     # Not bound natively: bound here (raising Python's error for a wrong call).
-                    resource, args = request(a, kw)
-                    done = rt._guard_run(ident.credential, action, resource, args, ident.context, fn, a, kw)
+                    bound = request(a, kw)
+                    done = rt._guard_run(ident.credential, action, bound[0], bound[1], ident.context, fn, a, kw)
                 ran, out = done
                 if ran:
                     return out
                 if out.effect != "require_approval":
                     raise Denied(out)
-                resource, args = request(a, kw)
+                # The approved call is checked with what the first check saw: bound once.
+                resource, args = bound if bound is not None else request(a, kw)
                 d = settle(out, rt, ident, resource, args)
                 start = perf_counter()
                 try:

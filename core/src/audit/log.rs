@@ -244,7 +244,10 @@ impl AuditLog {
             Durability::Sync => {
                 let slot: Slot = Arc::new(OnceLock::new());
                 q.items.push((prepared, Some(Arc::clone(&slot))));
-                if q.gathering {
+                // The gathering leader wakes once everyone inside has arrived (or each slice,
+                // to see whether anyone still is on the way): not once per arrival, which on
+                // a busy machine costs more than the fsync it saves.
+                if q.gathering && q.items.len() >= s.inside.load(Ordering::Acquire) {
                     s.gathered.notify_one();
                 }
                 loop {

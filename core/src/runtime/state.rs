@@ -116,8 +116,14 @@ impl Loaded {
         let mut shared = Shared::default();
         let snap = store.snapshot_each_agent(&mut |record| {
             let view = AgentView::of(record, &mut shared);
-            agents.insert(view.id.clone(), view);
-            Ok(())
+            match agents.insert(view.id.clone(), view) {
+                // Which of two records would win is chance: refuse rather than guess.
+                Some(twice) => Err(Error::new(
+                    ErrorCode::StoreCorrupt,
+                    format!("the store holds two records for agent `{}`", twice.id),
+                )),
+                None => Ok(()),
+            }
         })?;
         let mut keys = HashMap::new();
         for rec in &snap.authority_keys {

@@ -221,7 +221,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The same state as [`Store::snapshot`] (one consistent read), with each agent handed to
     /// `each_agent` as it is read instead of collected: the returned `agents` is empty. A
     /// runtime keeps only part of each record, so a store of many agents never holds all of
-    /// them twice. The default collects a snapshot and hands its agents over.
+    /// them twice. The default collects a snapshot and hands its agents over. `each_agent`
+    /// may run while the store holds its lock: it must not call the store. An error it returns
+    /// ends the read and is returned.
     fn snapshot_each_agent(&self, each_agent: &mut dyn FnMut(AgentRecord) -> Result<()>) -> Result<StateSnapshot> {
         let mut snap = self.snapshot()?;
         for record in std::mem::take(&mut snap.agents).into_values() {

@@ -11,7 +11,7 @@ use crate::scope::{covers_all, Scope};
 
 use super::chain::{VerifiedChain, VerifiedLink};
 use super::claims::{ActClaim, LinkClaims};
-use super::intern::Interner;
+use super::intern::{Fresh, Interner};
 use super::jws::{link_digest, parse_link};
 
 /// The largest token accepted, in bytes.
@@ -64,6 +64,8 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
     let mut links: Vec<VerifiedLink> = Vec::with_capacity(count);
     let mut prev: Option<(&str, LinkClaims)> = None;
     let mut on_behalf_of: Option<PrincipalId> = None;
+    // Names and scopes parsed here, shared with later chains only if this one verifies.
+    let mut fresh = Fresh::default();
     for (i, compact) in token.split('~').enumerate() {
         let raw = parse_link(compact, i)?;
         // The key that must have signed this link.
@@ -111,9 +113,10 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
             .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
         let claims: LinkClaims = serde_json::from_slice(&raw.payload)
             .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} claims are not valid: {e}")))?;
-        let link = check_link(i, &claims, prev.as_ref().map(|(c, p)| (*c, p)), links.last(), authority, &signer)?;
+        let parent = prev.as_ref().map(|(c, p)| (*c, p));
+        let link = check_link(i, &claims, parent, links.last(), authority, &signer, &mut fresh)?;
         match &on_behalf_of {
-            None => on_behalf_of = Some(parse_principal(authority, i, "sub", &claims.sub)?),
+            None => on_behalf_of = Some(parse_principal(authority, &mut fresh, i, "sub", &claims.sub)?),
             Some(sub) if sub.as_str() == claims.sub => {}
             Some(sub) => {
                 return Err(code_err(
@@ -131,12 +134,21 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
     let on_behalf_of = on_behalf_of.ok_or_else(|| code_err(ErrorCode::TokenMalformed, "token has no links"))?;
     let not_before = links.iter().map(|l| l.not_before.max(l.issued_at)).max().unwrap_or(i64::MAX);
     let expires_at = links.iter().map(|l| l.expires_at).min().unwrap_or(i64::MIN);
+    if let Some(interner) = authority.interner() {
+        interner.keep(fresh);
+    }
     Ok(VerifiedChain { on_behalf_of, links, not_before, expires_at })
 }
 
-fn parse_principal(authority: &dyn AuthorityKeys, i: usize, field: &str, s: &str) -> Result<PrincipalId> {
+fn parse_principal(
+    authority: &dyn AuthorityKeys,
+    fresh: &mut Fresh,
+    i: usize,
+    field: &str,
+    s: &str,
+) -> Result<PrincipalId> {
     match authority.interner() {
-        Some(interner) => interner.principal(s),
+        Some(interner) => interner.principal(s, fresh),
         None => PrincipalId::parse(s),
     }
     .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
@@ -159,6 +171,7 @@ fn check_link(
     parent_link: Option<&VerifiedLink>,
     authority: &dyn AuthorityKeys,
     signer: &PublicKey,
+    fresh: &mut Fresh,
 ) -> Result<VerifiedLink> {
     let issuer = authority.issuer();
     if claims.aud != issuer {
@@ -179,7 +192,7 @@ fn check_link(
     if claims.rid.purpose.as_ref().is_some_and(|p| p.len() > MAX_PURPOSE_LEN) {
         return Err(code_err(ErrorCode::InputTooLarge, format!("link {i} `purpose` is over {MAX_PURPOSE_LEN} bytes")));
     }
-    let actor = parse_principal(authority, i, "act.sub", &claims.act.sub)?;
+    let actor = parse_principal(authority, fresh, i, "act.sub", &claims.act.sub)?;
     if actor.kind() != PrincipalKind::Agent {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} actor `{actor}` is not an agent")));
     }
@@ -223,7 +236,7 @@ fn check_link(
         Ok(scopes)
     };
     let scopes: Arc<[Scope]> = match authority.interner() {
-        Some(interner) => interner.scopes(details, parse)?,
+        Some(interner) => interner.scopes(details, fresh, parse)?,
         None => parse()?.into(),
     };
     match (parent, parent_link) {
