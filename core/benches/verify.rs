@@ -114,7 +114,7 @@ fn bench(c: &mut Criterion) {
             });
             rt.verify_token(token).unwrap_or_else(|e| panic!("{e}"));
             // A new chain of agents whose keys the runtime has met before: every signature
-            // and rule checked, the decoded `cnf` points reused.
+            // and rule checked, every scope parsed, the decoded `cnf` points reused.
             group.bench_with_input(BenchmarkId::new("first", links), token, |b, t| {
                 b.iter(|| {
                     rt.clear_chain_cache();
@@ -125,8 +125,8 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| rt.verify_token(t).unwrap_or_else(|e| panic!("{e}")))
             });
         }
-        // The same cached path over the folder store, which asks SQLite whether another
-        // process changed anything (`PRAGMA data_version`) on every call.
+        // The same cached path over the folder store, which reads `store.rev` on every call
+        // to see whether another process changed anything.
         let dir = std::env::temp_dir().join(format!("rid-bench-{}-{alg}", std::process::id()));
         let folder = folder_runtime(&dir, alg);
         let token = folder_token(&folder);

@@ -13,7 +13,8 @@
 //!   is freed and reused; the credentials are dropped and their token strings kept. A fresh
 //!   runtime over that store then verifies one token (warm-up) and each of the N tokens once:
 //!   the resident-set growth around that loop only, divided by N, is the cost of one entry in
-//!   its verified-chain cache (the chain, a copy of the token, the map slot).
+//!   its verified-chain cache (the chain, its 32-byte key, the map slot). Every token grants
+//!   the same scopes to the same agents, as repeated grants do: the chains share those.
 //!
 //! Each of the four figures is measured in a fresh process (this program run again with
 //! `--only`), so that memory freed by one measurement cannot be reused by the next and hide
@@ -368,7 +369,7 @@ fn main() {
                    the loop, delta / count. Agents: N registrations (a key generated for each) in a fresh \
                    runtime after one warm-up registration. Chains: N distinct 2-link tokens minted by \
                    other runtimes over the same store (kept alive), then verified once each by a fresh \
-                   runtime after one warm-up verification; only that loop is measured.",
+                   runtime after one warm-up verification; only that loop is measured. Every token grants the                    same scope set to the same two agents (as repeated grants do), which cached chains                    share.",
         "alg": alg.to_string(),
         "count": n,
         "profile": profile,

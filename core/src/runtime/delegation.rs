@@ -359,11 +359,13 @@ impl Runtime {
         Ok(revoked)
     }
 
-    /// Forgets every verified chain: the next use of each token verifies it in full (the
-    /// decoded agent keys stay). Nothing needs this for safety — revocation, agent status
-    /// and times are checked on every use; it exists for benchmarks and tests.
+    /// Forgets every verified chain, and the names and scope sets chains shared: the next use
+    /// of each token verifies and parses it in full (the decoded agent keys stay). Nothing
+    /// needs this for safety — revocation, agent status and times are checked on every use;
+    /// it exists for benchmarks and tests.
     pub fn clear_chain_cache(&self) {
         self.chains.clear();
+        self.interner.clear();
     }
 
     /// Number of verified chains currently cached.

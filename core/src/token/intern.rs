@@ -2,15 +2,16 @@
 //!
 //! Thousands of cached chains name the same few principals and grant the same few scope sets.
 //! Each chain used to hold its own copy of every name and every scope (about 1 KB of a 2-link
-//! chain); now equal values are one shared allocation. Only values of chains that passed every
-//! check are kept ([`Fresh`], then [`Interner::keep`]), and only the parsed form of exactly the same input is reused: a scope set by the exact
-//! `authorization_details` JSON values it was parsed from, a name by its exact text. Nothing
-//! here depends on time or state, so nothing goes stale; the tables are bounded.
+//! chain); now equal values are one shared allocation. A scope set is shared only with one
+//! equal to it in every field (`1` and `1.0` differ), a name only with the same text, and only
+//! values of chains that passed every check are kept ([`Fresh`], then [`Interner::keep`]).
+//! Nothing here depends on time or state, so nothing goes stale; the tables are bounded, and
+//! hold nothing a cached chain does not hold already but their slots.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
-
-use serde_json::Value;
 
 use crate::error::Result;
 use crate::principal::PrincipalId;
@@ -19,22 +20,15 @@ use crate::scope::Scope;
 /// The most distinct names kept.
 pub const MAX_INTERNED_NAMES: usize = 8192;
 /// The most distinct scope sets kept.
-pub const MAX_INTERNED_SCOPE_SETS: usize = 2048;
-/// The most JSON (string bytes, plus 16 per value) the kept scope sets' inputs may hold.
-pub const MAX_INTERNED_SCOPE_WEIGHT: usize = 8 << 20;
+pub const MAX_INTERNED_SCOPE_SETS: usize = 8192;
 
 /// Shared names and scope sets. A runtime keeps one; see [`super::AuthorityKeys::interner`].
 #[derive(Default)]
 pub struct Interner {
     issuer: RwLock<Option<Arc<str>>>,
     names: RwLock<HashSet<PrincipalId>>,
-    scopes: RwLock<ScopeTable>,
-}
-
-#[derive(Default)]
-struct ScopeTable {
-    sets: HashMap<Vec<Value>, (Arc<[Scope]>, usize)>,
-    weight: usize,
+    /// Scope sets by a fingerprint of their patterns; equal sets found by comparing in full.
+    scopes: RwLock<HashMap<u64, Vec<Arc<[Scope]>>>>,
 }
 
 /// What one chain's verification parsed that the interner did not have: kept for later
@@ -42,16 +36,29 @@ struct ScopeTable {
 #[derive(Debug, Default)]
 pub struct Fresh {
     names: Vec<PrincipalId>,
-    scopes: Vec<(Vec<Value>, Arc<[Scope]>)>,
+    scopes: Vec<(u64, Arc<[Scope]>)>,
 }
 
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interner")
             .field("names", &self.names.read().map(|m| m.len()).unwrap_or(0))
-            .field("scope_sets", &self.scopes.read().map(|m| m.sets.len()).unwrap_or(0))
+            .field("scope_sets", &self.scopes.read().map(|m| m.values().map(Vec::len).sum::<usize>()).unwrap_or(0))
             .finish()
     }
+}
+
+/// A fingerprint of a scope set's patterns: equal sets have equal fingerprints.
+fn fingerprint(scopes: &[Scope]) -> u64 {
+    let mut h = DefaultHasher::new();
+    scopes.len().hash(&mut h);
+    for s in scopes {
+        s.actions.hash(&mut h);
+        s.resources.hash(&mut h);
+        s.data_classes.hash(&mut h);
+        s.constraints.keys().for_each(|k| k.hash(&mut h));
+    }
+    h.finish()
 }
 
 impl Interner {
@@ -82,24 +89,34 @@ impl Interner {
         Ok(id)
     }
 
-    /// The scopes `details` parse to, shared with every chain kept (or link of this chain)
-    /// granting exactly the same details. `parse` runs only when they are new; its result is
-    /// noted in `fresh`, its errors never.
-    pub fn scopes(
-        &self,
-        details: &[Value],
-        fresh: &mut Fresh,
-        parse: impl FnOnce() -> Result<Vec<Scope>>,
-    ) -> Result<Arc<[Scope]>> {
-        if let Some(hit) = self.scopes.read().ok().and_then(|t| t.sets.get(details).map(|(s, _)| Arc::clone(s))) {
-            return Ok(hit);
+    /// `parsed` (a link's checked scopes), or an equal set kept from an earlier chain or
+    /// parsed earlier in this one; a new set is noted in `fresh`.
+    pub fn scopes(&self, parsed: Vec<Scope>, fresh: &mut Fresh) -> Arc<[Scope]> {
+        let key = fingerprint(&parsed);
+        let equal = |set: &&Arc<[Scope]>| set[..] == parsed[..];
+        if let Some(hit) = self.scopes.read().ok().and_then(|t| t.get(&key).and_then(|b| b.iter().find(equal).cloned()))
+        {
+            return hit;
         }
-        if let Some((_, hit)) = fresh.scopes.iter().find(|(d, _)| d.as_slice() == details) {
-            return Ok(Arc::clone(hit));
+        if let Some((_, hit)) = fresh.scopes.iter().find(|(k, set)| *k == key && equal(&set)) {
+            return Arc::clone(hit);
         }
-        let parsed: Arc<[Scope]> = parse()?.into();
-        fresh.scopes.push((details.to_vec(), Arc::clone(&parsed)));
-        Ok(parsed)
+        let set: Arc<[Scope]> = parsed.into();
+        fresh.scopes.push((key, Arc::clone(&set)));
+        set
+    }
+
+    /// Forgets every kept name and scope set (chains holding them keep their copies).
+    pub fn clear(&self) {
+        if let Ok(mut set) = self.names.write() {
+            set.clear();
+        }
+        if let Ok(mut table) = self.scopes.write() {
+            table.clear();
+        }
+        if let Ok(mut slot) = self.issuer.write() {
+            *slot = None;
+        }
     }
 
     /// Keeps what a chain that verified parsed, for the chains after it.
@@ -120,39 +137,24 @@ impl Interner {
         }
         if !fresh.scopes.is_empty() {
             if let Ok(mut table) = self.scopes.write() {
-                for (details, scopes) in fresh.scopes {
-                    let weight = details.iter().map(weight_of).sum::<usize>();
-                    if weight > MAX_INTERNED_SCOPE_WEIGHT / 4 {
-                        continue;
-                    }
-                    if table.sets.len() >= MAX_INTERNED_SCOPE_SETS || table.weight + weight > MAX_INTERNED_SCOPE_WEIGHT
-                    {
-                        table.sets.retain(|_, (s, _)| Arc::strong_count(s) > 1);
-                        table.weight = table.sets.values().map(|(_, w)| w).sum();
-                        if table.sets.len() >= MAX_INTERNED_SCOPE_SETS / 2
-                            || table.weight > MAX_INTERNED_SCOPE_WEIGHT / 2
-                        {
-                            table.sets.clear();
-                            table.weight = 0;
+                for (key, set) in fresh.scopes {
+                    if table.values().map(Vec::len).sum::<usize>() >= MAX_INTERNED_SCOPE_SETS {
+                        // Drop what no cached chain uses; if that frees less than half, start over.
+                        table.retain(|_, bucket| {
+                            bucket.retain(|s| Arc::strong_count(s) > 1);
+                            !bucket.is_empty()
+                        });
+                        if table.values().map(Vec::len).sum::<usize>() >= MAX_INTERNED_SCOPE_SETS / 2 {
+                            table.clear();
                         }
                     }
-                    if let Some((_, old)) = table.sets.insert(details, (scopes, weight)) {
-                        table.weight -= old;
+                    let bucket = table.entry(key).or_default();
+                    if !bucket.iter().any(|s| s[..] == set[..]) {
+                        bucket.push(set);
                     }
-                    table.weight += weight;
                 }
             }
         }
-    }
-}
-
-/// About what a JSON value holds: its strings' bytes and 16 per value.
-fn weight_of(v: &Value) -> usize {
-    16 + match v {
-        Value::String(s) => s.len(),
-        Value::Array(a) => a.iter().map(weight_of).sum(),
-        Value::Object(o) => o.iter().map(|(k, v)| k.len() + weight_of(v)).sum(),
-        _ => 0,
     }
 }
 
@@ -160,7 +162,7 @@ fn weight_of(v: &Value) -> usize {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::error::{Error, ErrorCode};
+    use crate::error::ErrorCode;
 
     #[test]
     fn equal_names_share_one_allocation_once_kept_and_bad_names_are_refused() {
@@ -183,38 +185,39 @@ mod tests {
         assert!(fresh.names.is_empty());
     }
 
+    fn parse(details: serde_json::Value) -> Vec<Scope> {
+        vec![Scope::from_wire(&details).unwrap()]
+    }
+
     #[test]
-    fn scopes_are_parsed_once_per_exact_input_and_errors_are_not_kept() {
+    fn equal_scope_sets_are_shared_and_different_ones_never() {
         let int = Interner::default();
-        let details = vec![serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"]})];
-        let mut parses = 0;
-        let mut parse = |d: &[Value]| {
-            parses += 1;
-            d.iter().map(Scope::from_wire).collect::<Result<Vec<_>>>()
-        };
+        let crm = || parse(serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"]}));
         let mut fresh = Fresh::default();
-        let first = int.scopes(&details, &mut fresh, || parse(&details)).unwrap();
-        let same_chain = int.scopes(&details, &mut fresh, || parse(&details)).unwrap();
+        let first = int.scopes(crm(), &mut fresh);
+        let same_chain = int.scopes(crm(), &mut fresh);
         assert!(Arc::ptr_eq(&first, &same_chain));
+        // Not kept until the chain verified.
+        assert!(!Arc::ptr_eq(&first, &int.scopes(crm(), &mut Fresh::default())));
         int.keep(fresh);
-        let again = int.scopes(&details, &mut Fresh::default(), || parse(&details)).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        // 1 and 1.0 are different JSON: parsed separately.
-        let one = vec![
+        assert!(Arc::ptr_eq(&first, &int.scopes(crm(), &mut Fresh::default())));
+        // Sets that differ in any field, including 1 and 1.0, are never shared.
+        let variants = [
+            serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["customer/*"]}),
+            serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"], "datatypes": ["pii"]}),
             serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"], "constraints": {"n": {"max": 1}}}),
-        ];
-        let one_f = vec![
             serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"], "constraints": {"n": {"max": 1.0}}}),
+            serde_json::json!({"type": "rid_scope", "actions": ["crm.read"], "locations": ["*"], "limits": {"max_uses": 3}}),
         ];
         let mut fresh = Fresh::default();
-        int.scopes(&one, &mut fresh, || parse(&one)).unwrap();
-        int.scopes(&one_f, &mut fresh, || parse(&one_f)).unwrap();
+        let kept: Vec<_> = variants.iter().map(|v| int.scopes(parse(v.clone()), &mut fresh)).collect();
         int.keep(fresh);
-        let failing = || Err(Error::new(ErrorCode::ScopeInvalid, "no"));
-        let mut fresh = Fresh::default();
-        assert!(int.scopes(&[Value::Null], &mut fresh, failing).is_err());
-        assert!(fresh.scopes.is_empty());
-        assert_eq!(parses, 3);
+        for (v, k) in variants.iter().zip(&kept) {
+            let again = int.scopes(parse(v.clone()), &mut Fresh::default());
+            assert!(Arc::ptr_eq(k, &again), "{v}");
+            assert!(!Arc::ptr_eq(&first, &again), "{v}");
+            assert_eq!(again[..], parse(v.clone())[..]);
+        }
     }
 
     #[test]
@@ -232,20 +235,13 @@ mod tests {
         assert!(len <= MAX_INTERNED_NAMES, "{len}");
         let again = int.principal("agent:acme/kept", &mut Fresh::default()).unwrap();
         assert!(std::ptr::eq(kept.as_str(), again.as_str()));
-        // Scope sets are bounded by their inputs' size too.
-        let big = |i: usize| {
-            vec![
-                serde_json::json!({"type": "rid_scope", "actions": [format!("a{i}.{}", "x".repeat(100_000))], "locations": ["*"]}),
-            ]
-        };
-        for i in 0..200 {
-            let d = big(i);
+        // Scope sets are bounded too.
+        for i in 0..MAX_INTERNED_SCOPE_SETS + 10 {
             let mut fresh = Fresh::default();
-            int.scopes(&d, &mut fresh, || Ok(vec![Scope::new(["crm.read"])])).unwrap();
+            int.scopes(vec![Scope::new([format!("a{i}.read")])], &mut fresh);
             int.keep(fresh);
         }
-        let table = int.scopes.read().unwrap();
-        assert!(table.weight <= MAX_INTERNED_SCOPE_WEIGHT, "{}", table.weight);
-        assert_eq!(table.weight, table.sets.values().map(|(_, w)| w).sum::<usize>());
+        let sets = int.scopes.read().unwrap().values().map(Vec::len).sum::<usize>();
+        assert!(sets <= MAX_INTERNED_SCOPE_SETS, "{sets}");
     }
 }

@@ -9,7 +9,7 @@ mod secret;
 mod verify;
 
 pub use chain::{VerifiedChain, VerifiedLink};
-pub use intern::{Fresh, Interner, MAX_INTERNED_NAMES, MAX_INTERNED_SCOPE_SETS, MAX_INTERNED_SCOPE_WEIGHT};
+pub use intern::{Fresh, Interner, MAX_INTERNED_NAMES, MAX_INTERNED_SCOPE_SETS};
 pub use secret::Token;
 pub use verify::{
     check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN, MAX_TOKEN_BYTES,

@@ -224,20 +224,17 @@ fn check_link(
             format!("link {i} grants nothing (`authorization_details` is empty)"),
         ));
     }
-    let details = &claims.authorization_details;
-    let parse = || {
-        let scopes = details
-            .iter()
-            .map(Scope::from_wire)
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
-        crate::scope::validate_scopes(&scopes)
-            .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
-        Ok(scopes)
-    };
+    let parsed = claims
+        .authorization_details
+        .iter()
+        .map(Scope::from_wire)
+        .collect::<Result<Vec<_>>>()
+        .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
+    crate::scope::validate_scopes(&parsed).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
+    // Shared with an equal set of another cached chain (the parent's, often).
     let scopes: Arc<[Scope]> = match authority.interner() {
-        Some(interner) => interner.scopes(details, fresh, parse)?,
-        None => parse()?.into(),
+        Some(interner) => interner.scopes(parsed, fresh),
+        None => parsed.into(),
     };
     match (parent, parent_link) {
         (None, _) => {
