@@ -15,7 +15,8 @@ use crate::token::VerifiedChain;
 /// The most chains kept.
 pub const MAX_CACHED_CHAINS: usize = 16_384;
 
-type Key = [u8; 32];
+/// A token's cache key: its SHA-256.
+pub(super) type Key = [u8; 32];
 
 #[derive(Default)]
 pub(super) struct ChainCache(RwLock<HashMap<Key, Arc<VerifiedChain>>>);
@@ -26,18 +27,18 @@ impl std::fmt::Debug for ChainCache {
     }
 }
 
-fn key_of(token: &str) -> Key {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 impl ChainCache {
-    pub fn get(&self, token: &str) -> Option<Arc<VerifiedChain>> {
-        let map = self.0.read().ok()?;
-        map.get(&key_of(token)).cloned()
+    /// The key of `token` (hashed once per use: a miss inserts under the same key).
+    pub fn key(token: &str) -> Key {
+        Sha256::digest(token.as_bytes()).into()
     }
 
-    pub fn insert(&self, token: &str, chain: Arc<VerifiedChain>, now: i64) {
-        let key = key_of(token);
+    pub fn get(&self, key: &Key) -> Option<Arc<VerifiedChain>> {
+        let map = self.0.read().ok()?;
+        map.get(key).cloned()
+    }
+
+    pub fn insert(&self, key: Key, chain: Arc<VerifiedChain>, now: i64) {
         let Ok(mut map) = self.0.write() else { return };
         if map.len() >= MAX_CACHED_CHAINS {
             map.retain(|_, c| c.expires_at + crate::token::LEEWAY_SECONDS > now);

@@ -306,14 +306,15 @@ impl Runtime {
 
     pub(super) fn verify_with(&self, loaded: &Loaded, token: &str) -> Result<Arc<VerifiedChain>> {
         let token = token.trim();
-        let chain = match self.chains.get(token) {
+        let key = super::cache::ChainCache::key(token);
+        let chain = match self.chains.get(&key) {
             Some(chain) => chain,
             None => {
                 let chain = Arc::new(verify_chain(
                     token,
                     &super::state::Trust { loaded, memo: &self.key_memo, interner: &self.interner },
                 )?);
-                self.chains.insert(token, Arc::clone(&chain), self.now());
+                self.chains.insert(key, Arc::clone(&chain), self.now());
                 chain
             }
         };
