@@ -109,7 +109,7 @@ fn credential_and_actor_reasons() {
     assert_eq!(f.rt.check(cred.token(), &r).code(), Some(ReasonCode::AgentSuspended));
     assert_eq!(f.rt.check(&cred, &r).code(), Some(ReasonCode::AgentSuspended));
     f.rt.resume_agent(SUB).unwrap();
-    f.rt.revoke(cred.chain().links[1].grant_id.as_str()).unwrap();
+    f.rt.revoke(&cred.chain().links[1].grant_id).unwrap();
     assert_eq!(f.rt.check(cred.token(), &r).code(), Some(ReasonCode::GrantRevoked));
     let fresh = delegate(&f);
     f.rt.revoke_agent(BOT).unwrap();

@@ -1,6 +1,8 @@
 //! One audit event: its fields (DESIGN §1 "Audit log") and its type. Its line — canonical form
 //! and hash — is written by [`super::line`].
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -93,11 +95,11 @@ impl std::fmt::Display for EventType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditLink {
     /// Who signed the link (the issuer, or the parent agent).
-    pub issuer: String,
+    pub issuer: Arc<str>,
     /// Who it grants to.
-    pub actor: String,
+    pub actor: Arc<str>,
     /// The link's grant id (`jti`).
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     /// Issued at (Unix seconds).
     pub issued_at: i64,
     /// Expires at (Unix seconds).

@@ -108,7 +108,7 @@ impl ProvBuilder {
             let entity = format!("grant:{grant}");
             let mut attrs = Map::new();
             attrs.insert("prov:type".into(), json!({"$": "rid:Grant", "type": "prov:QUALIFIED_NAME"}));
-            if let Some(link) = ev.links.iter().find(|l| &l.grant_id == grant) {
+            if let Some(link) = ev.links.iter().find(|l| *l.grant_id == **grant) {
                 attrs.insert("rid:issuer".into(), json!(link.issuer));
                 attrs.insert("rid:expiresAt".into(), json!(crate::clock::rfc3339(link.expires_at)));
             }

@@ -179,7 +179,7 @@ pub(crate) fn explain(open: &dyn Fn() -> Result<Box<dyn BufRead + Send>>, decisi
     })?;
     let d = decision.ok_or_else(|| crate::err!(InvalidArgument, "no decision `{decision_id}` in the audit log"))?;
     let mut grants: HashMap<String, AuditEvent> =
-        d.links.iter().map(|l| (l.grant_id.clone(), AuditEvent::default())).collect();
+        d.links.iter().map(|l| (l.grant_id.to_string(), AuditEvent::default())).collect();
     let mut approval_events: Vec<AuditEvent> = Vec::new();
     let mut outcome: Option<ProvenanceOutcome> = None;
     read_events(open()?, |ev| {
@@ -201,11 +201,11 @@ pub(crate) fn explain(open: &dyn Fn() -> Result<Box<dyn BufRead + Send>>, decisi
         .links
         .iter()
         .map(|l| {
-            let g = grants.get(&l.grant_id);
+            let g = grants.get(&*l.grant_id);
             ProvenanceLink {
-                issuer: l.issuer.clone(),
-                actor: l.actor.clone(),
-                grant_id: l.grant_id.clone(),
+                issuer: l.issuer.to_string(),
+                actor: l.actor.to_string(),
+                grant_id: l.grant_id.to_string(),
                 issued_at: l.issued_at,
                 expires_at: l.expires_at,
                 scopes: g.and_then(|g| g.scopes.clone()),

@@ -1,6 +1,7 @@
 //! Events built from the runtime's values: decisions, outcomes and lifecycle changes. Here,
 //! and only here, is decided what of a call reaches the log.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -90,9 +91,9 @@ pub(crate) fn decision_event(
             .links
             .iter()
             .map(|l| AuditLink {
-                issuer: String::from(&*l.issuer),
-                actor: l.actor.as_str().to_owned(),
-                grant_id: l.grant_id.clone(),
+                issuer: Arc::clone(&l.issuer),
+                actor: l.actor.shared_str(),
+                grant_id: Arc::clone(&l.grant_id),
                 issued_at: l.issued_at,
                 expires_at: l.expires_at,
             })

@@ -153,7 +153,7 @@ impl Runtime {
             args: req.args.unwrap_or(&empty),
             actor: leaf.actor.as_str(),
             on_behalf_of: chain.on_behalf_of.as_str(),
-            grant_id: leaf.grant_id.as_str(),
+            grant_id: &leaf.grant_id,
         }))
     }
 
@@ -248,7 +248,7 @@ impl Runtime {
                 depth: i64::from(leaf.depth),
                 on_behalf_of: chain.on_behalf_of.as_str(),
                 purpose: leaf.purpose.as_deref(),
-                grant_id: leaf.grant_id.as_str(),
+                grant_id: &leaf.grant_id,
             },
             env: ctx.env.as_ref(),
             risk: ctx.risk.as_ref(),
@@ -291,7 +291,7 @@ impl Runtime {
             args,
             actor: leaf.actor.as_str(),
             on_behalf_of: chain.on_behalf_of.as_str(),
-            grant_id: leaf.grant_id.as_str(),
+            grant_id: &leaf.grant_id,
         };
         // The hash binds approvals and proofs to the exact call; computed only when needed.
         let proof_required = self.options.require_proof || !outcome.proofs.is_empty();

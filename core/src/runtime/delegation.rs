@@ -278,7 +278,7 @@ impl Runtime {
         let token = format!("{parent}~{link}");
         let grant = GrantRecord {
             grant_id: claims.jti.clone(),
-            parent_id: Some(leaf.grant_id.clone()),
+            parent_id: Some(leaf.grant_id.to_string()),
             issuer: claims.iss.clone(),
             actor: to,
             on_behalf_of: chain.on_behalf_of.clone(),

@@ -158,7 +158,7 @@ impl Loaded {
             }
         }
         for link in &chain.links {
-            if self.revoked.contains(&link.grant_id) {
+            if self.revoked.contains(&*link.grant_id) {
                 return Err(Error::new(
                     ErrorCode::GrantRevoked,
                     format!("grant `{}` (link {}) has been revoked", link.grant_id, link.depth),

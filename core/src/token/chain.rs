@@ -16,7 +16,7 @@ pub struct VerifiedLink {
     /// The agent this link grants to.
     pub actor: PrincipalId,
     /// The grant id (`jti`).
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     /// Issued at (Unix seconds).
     pub issued_at: i64,
     /// Not before (Unix seconds).
@@ -67,7 +67,7 @@ impl VerifiedChain {
 
     /// The leaf's grant id.
     pub fn grant_id(&self) -> Option<&str> {
-        self.leaf().map(|l| l.grant_id.as_str())
+        self.leaf().map(|l| &*l.grant_id)
     }
 
     /// The leaf's scopes: what the presenting agent may do.
@@ -82,6 +82,6 @@ impl VerifiedChain {
 
     /// Every grant id in the chain, root first.
     pub fn grant_ids(&self) -> impl Iterator<Item = &str> {
-        self.links.iter().map(|l| l.grant_id.as_str())
+        self.links.iter().map(|l| &*l.grant_id)
     }
 }

@@ -296,7 +296,7 @@ fn check_link(
     Ok(VerifiedLink {
         issuer,
         actor,
-        grant_id: claims.jti.clone(),
+        grant_id: Arc::from(claims.jti.as_str()),
         issued_at: claims.iat,
         not_before: claims.nbf,
         expires_at: claims.exp,
