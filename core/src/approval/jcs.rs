@@ -52,9 +52,20 @@ pub fn write_object(map: &serde_json::Map<String, Value>, out: &mut String) {
 
 /// Writes `s` as a JSON string with the minimal escapes of RFC 8785.
 pub fn write_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs an escape (the usual case: ids, names).
+        if let Some(word) = bytes.get(i..i + 8) {
+            if !word_needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes.get(i).copied().unwrap_or_default();
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -64,7 +75,10 @@ pub fn write_string(s: &str, out: &mut String) {
             0x0c => "\\f",
             b'\r' => "\\r",
             b if b < 0x20 => "",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(s.get(plain..i).unwrap_or_default());
         if escape.is_empty() {
@@ -72,10 +86,21 @@ pub fn write_string(s: &str, out: &mut String) {
         } else {
             out.push_str(escape);
         }
-        plain = i + 1;
+        i += 1;
+        plain = i;
     }
     out.push_str(s.get(plain..).unwrap_or_default());
     out.push('"');
+}
+
+/// Whether any of the eight bytes of `w` is a control character, `"` or `\\` (bit tricks:
+/// a byte below `n` sets its high bit in `(w - n·0x01…) & !w & 0x80…`, exactly when some byte
+/// is below `n`; a byte equal to `c` is a zero byte of `w ^ c·0x01…`).
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |v: u64, n: u64| v.wrapping_sub(n * ONES) & !v & HIGH != 0;
+    below(w, 0x20) || below(w ^ (u64::from(b'"') * ONES), 1) || below(w ^ (u64::from(b'\\') * ONES), 1)
 }
 
 /// Writes the canonical form of `value` to `out`.
@@ -123,6 +148,52 @@ pub fn format_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-at-a-time writer the word-at-a-time one must match.
+    fn write_string_bytewise(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_escape_the_same_at_every_position_and_length() {
+        let specials = ['"', '\\', '\n', '\u{1}', '\u{1f}', ' ', '\u{7f}', 'é', '€', '😀', 'a', '!', '#', '[', ']'];
+        for len in 0..20 {
+            for (k, special) in specials.iter().enumerate() {
+                for at in 0..len.max(1) {
+                    let s: String = (0..len)
+                        .map(|i| if i == at { *special } else { char::from(b'a' + ((i + k) % 26) as u8) })
+                        .collect();
+                    let mut out = String::new();
+                    write_string(&s, &mut out);
+                    assert_eq!(out, write_string_bytewise(&s), "{s:?}");
+                }
+            }
+        }
+        // Every byte value that can stand alone in UTF-8, in every slot of a word.
+        for c in (0u32..0x80).filter_map(char::from_u32) {
+            for at in 0..9 {
+                let s: String = (0..9).map(|i| if i == at { c } else { 'x' }).collect();
+                let mut out = String::new();
+                write_string(&s, &mut out);
+                assert_eq!(out, write_string_bytewise(&s), "{s:?}");
+            }
+        }
+    }
 
     #[test]
     fn rfc8785_sample_object() {

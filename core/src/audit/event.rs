@@ -275,11 +275,47 @@ impl AuditEvent {
 pub fn timestamp(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
-    let base = crate::clock::rfc3339(secs);
-    match base.strip_suffix('Z') {
-        Some(stem) => format!("{stem}.{millis:03}Z"),
-        None => base,
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        // RFC 3339 has four-digit years: outside them, what `clock::rfc3339` writes.
+        let base = crate::clock::rfc3339(secs);
+        return match base.strip_suffix('Z') {
+            Some(stem) => format!("{stem}.{millis:03}Z"),
+            None => base,
+        };
     }
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ` written in one allocation (a line per decision needs one).
+    let mut out = String::with_capacity(24);
+    let mut digits = |n: i64, width: u32, sep: char| {
+        for p in (0..width).rev() {
+            out.push(char::from(b'0' + u8::try_from(n / 10_i64.pow(p) % 10).unwrap_or(0)));
+        }
+        out.push(sep);
+    };
+    digits(year, 4, '-');
+    digits(month, 2, '-');
+    digits(day, 2, 'T');
+    digits(day_secs / 3600, 2, ':');
+    digits(day_secs / 60 % 60, 2, ':');
+    digits(day_secs % 60, 2, '.');
+    digits(millis, 3, 'Z');
+    out
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Parses an RFC 3339 timestamp to Unix milliseconds.
@@ -292,6 +328,29 @@ pub fn parse_timestamp(ts: &str) -> Option<i64> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn timestamps_are_what_the_time_crate_writes() {
+        let by_time = |ms: i64| {
+            let base = crate::clock::rfc3339(ms.div_euclid(1000));
+            match base.strip_suffix('Z') {
+                Some(stem) => format!("{stem}.{:03}Z", ms.rem_euclid(1000)),
+                None => base,
+            }
+        };
+        let mut ms: i64 = -62_167_219_200_000; // 0000-01-01
+        let mut step: i64 = 1;
+        // Days, leap days, year ends, both ends of the four-digit years, and a little beyond.
+        while ms < 253_402_300_800_000 + 86_400_000 {
+            assert_eq!(timestamp(ms), by_time(ms), "{ms}");
+            assert_eq!(parse_timestamp(&timestamp(ms)), Some(ms).filter(|_| timestamp(ms).len() == 24), "{ms}");
+            ms += step;
+            step = (step * 7 + 86_399_999) % 9_876_543_211;
+        }
+        for ms in [0, -1, 999, 1_000, 951_782_400_000, 1_796_000_000_123, 4_107_542_399_999, -62_167_219_200_001] {
+            assert_eq!(timestamp(ms), by_time(ms), "{ms}");
+        }
+    }
 
     #[test]
     fn event_type_names_round_trip() {
