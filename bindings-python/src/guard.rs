@@ -37,7 +37,7 @@ pub struct PyGuardPlan {
 }
 
 /// A call's arguments by parameter, defaults applied.
-pub(crate) struct Bound<'py>(Vec<pyo3::Bound<'py, PyAny>>);
+pub(crate) struct BoundArgs<'py>(Vec<pyo3::Bound<'py, PyAny>>);
 
 #[pymethods]
 impl PyGuardPlan {
@@ -109,7 +109,7 @@ impl PyGuardPlan {
         py: Python<'py>,
         a: &pyo3::Bound<'py, PyTuple>,
         kw: Option<&pyo3::Bound<'py, PyDict>>,
-    ) -> PyResult<Option<Bound<'py>>> {
+    ) -> PyResult<Option<BoundArgs<'py>>> {
         if a.len() > self.positional {
             return Ok(None);
         }
@@ -138,11 +138,11 @@ impl PyGuardPlan {
                 *slot = Some(d.bind(py).clone());
             }
         }
-        Ok(slots.into_iter().collect::<Option<Vec<_>>>().map(Bound))
+        Ok(slots.into_iter().collect::<Option<Vec<_>>>().map(BoundArgs))
     }
 
     /// The resource the template names, filled like `format(value)` for each argument.
-    pub(crate) fn resource(&self, py: Python<'_>, bound: &Bound<'_>) -> PyResult<Option<String>> {
+    pub(crate) fn resource(&self, py: Python<'_>, bound: &BoundArgs<'_>) -> PyResult<Option<String>> {
         let Some(parts) = &self.template else { return Ok(None) };
         let mut out = String::new();
         for part in parts {
@@ -162,7 +162,7 @@ impl PyGuardPlan {
     }
 
     /// The arguments checked against the scope's constraints, as JSON.
-    pub(crate) fn args(&self, bound: &Bound<'_>) -> PyResult<Map<String, Value>> {
+    pub(crate) fn args(&self, bound: &BoundArgs<'_>) -> PyResult<Map<String, Value>> {
         let mut out = Map::new();
         let mut put = |i: usize| -> PyResult<()> {
             if let (Some(name), Some(v)) = (self.names.get(i), bound.0.get(i)) {

@@ -310,13 +310,7 @@ impl Store for MemoryStore {
     }
 
     fn snapshot(&self) -> Result<StateSnapshot> {
-        let mut agents = HashMap::new();
-        let mut snap = self.snapshot_each_agent(&mut |r| {
-            agents.insert(r.id.as_str().to_owned(), r);
-            Ok(())
-        })?;
-        snap.agents = agents;
-        Ok(snap)
+        super::snapshot_collecting(self)
     }
 
     fn snapshot_each_agent(&self, each_agent: &mut dyn FnMut(AgentRecord) -> Result<()>) -> Result<StateSnapshot> {

@@ -235,6 +235,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn revision(&self) -> Result<u64>;
 }
 
+/// [`Store::snapshot`] for a store that reads its agents one by one
+/// ([`Store::snapshot_each_agent`]): the same read, the agents collected by id.
+pub(crate) fn snapshot_collecting(store: &dyn Store) -> Result<StateSnapshot> {
+    let mut agents = HashMap::new();
+    let mut snap = store.snapshot_each_agent(&mut |r| {
+        agents.insert(r.id.as_str().to_owned(), r);
+        Ok(())
+    })?;
+    snap.agents = agents;
+    Ok(snap)
+}
+
 /// New `(key, value, window)` of every counter, or the index of the first op that would pass
 /// its limit.
 pub(crate) type CounterPlan = std::result::Result<Vec<(String, f64, i64)>, usize>;

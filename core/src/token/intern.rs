@@ -27,8 +27,14 @@ pub const MAX_INTERNED_SCOPE_SETS: usize = 8192;
 pub struct Interner {
     issuer: RwLock<Option<Arc<str>>>,
     names: RwLock<HashSet<PrincipalId>>,
-    /// Scope sets by a fingerprint of their patterns; equal sets found by comparing in full.
-    scopes: RwLock<HashMap<u64, Vec<Arc<[Scope]>>>>,
+    scopes: RwLock<ScopeSets>,
+}
+
+/// Scope sets by a fingerprint of their patterns; equal sets found by comparing in full.
+#[derive(Default)]
+struct ScopeSets {
+    buckets: HashMap<u64, Vec<Arc<[Scope]>>>,
+    len: usize,
 }
 
 /// What one chain's verification parsed that the interner did not have: kept for later
@@ -43,7 +49,7 @@ impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interner")
             .field("names", &self.names.read().map(|m| m.len()).unwrap_or(0))
-            .field("scope_sets", &self.scopes.read().map(|m| m.values().map(Vec::len).sum::<usize>()).unwrap_or(0))
+            .field("scope_sets", &self.scopes.read().map(|t| t.len).unwrap_or(0))
             .finish()
     }
 }
@@ -94,7 +100,8 @@ impl Interner {
     pub fn scopes(&self, parsed: Vec<Scope>, fresh: &mut Fresh) -> Arc<[Scope]> {
         let key = fingerprint(&parsed);
         let equal = |set: &&Arc<[Scope]>| set[..] == parsed[..];
-        if let Some(hit) = self.scopes.read().ok().and_then(|t| t.get(&key).and_then(|b| b.iter().find(equal).cloned()))
+        if let Some(hit) =
+            self.scopes.read().ok().and_then(|t| t.buckets.get(&key).and_then(|b| b.iter().find(equal).cloned()))
         {
             return hit;
         }
@@ -112,7 +119,7 @@ impl Interner {
             set.clear();
         }
         if let Ok(mut table) = self.scopes.write() {
-            table.clear();
+            *table = ScopeSets::default();
         }
         if let Ok(mut slot) = self.issuer.write() {
             *slot = None;
@@ -138,19 +145,21 @@ impl Interner {
         if !fresh.scopes.is_empty() {
             if let Ok(mut table) = self.scopes.write() {
                 for (key, set) in fresh.scopes {
-                    if table.values().map(Vec::len).sum::<usize>() >= MAX_INTERNED_SCOPE_SETS {
+                    if table.len >= MAX_INTERNED_SCOPE_SETS {
                         // Drop what no cached chain uses; if that frees less than half, start over.
-                        table.retain(|_, bucket| {
+                        table.buckets.retain(|_, bucket| {
                             bucket.retain(|s| Arc::strong_count(s) > 1);
                             !bucket.is_empty()
                         });
-                        if table.values().map(Vec::len).sum::<usize>() >= MAX_INTERNED_SCOPE_SETS / 2 {
-                            table.clear();
+                        table.len = table.buckets.values().map(Vec::len).sum();
+                        if table.len >= MAX_INTERNED_SCOPE_SETS / 2 {
+                            *table = ScopeSets::default();
                         }
                     }
-                    let bucket = table.entry(key).or_default();
+                    let bucket = table.buckets.entry(key).or_default();
                     if !bucket.iter().any(|s| s[..] == set[..]) {
                         bucket.push(set);
+                        table.len += 1;
                     }
                 }
             }
@@ -241,7 +250,9 @@ mod tests {
             int.scopes(vec![Scope::new([format!("a{i}.read")])], &mut fresh);
             int.keep(fresh);
         }
-        let sets = int.scopes.read().unwrap().values().map(Vec::len).sum::<usize>();
+        let table = int.scopes.read().unwrap();
+        let sets = table.buckets.values().map(Vec::len).sum::<usize>();
+        assert_eq!(table.len, sets);
         assert!(sets <= MAX_INTERNED_SCOPE_SETS, "{sets}");
     }
 }
