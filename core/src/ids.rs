@@ -15,7 +15,7 @@ pub struct RandomIds;
 
 impl IdSource for RandomIds {
     fn next_id(&self, _now_ms: i64) -> String {
-        uuid::Uuid::now_v7().to_string()
+        hyphenated(uuid::Uuid::now_v7())
     }
 }
 
@@ -38,8 +38,13 @@ impl IdSource for SequentialIds {
         let (_, counter) = tail.split_at_mut(2);
         counter.copy_from_slice(&n.to_be_bytes());
         let ms = u64::try_from(now_ms).unwrap_or(0);
-        uuid::Builder::from_unix_timestamp_millis(ms, &tail).into_uuid().to_string()
+        hyphenated(uuid::Builder::from_unix_timestamp_millis(ms, &tail).into_uuid())
     }
+}
+
+/// The id's usual text (lowercase, hyphenated), written without the formatting machinery.
+fn hyphenated(id: uuid::Uuid) -> String {
+    id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 #[cfg(test)]
@@ -55,7 +60,10 @@ mod tests {
         assert_ne!(first, a.next_id(1_796_000_000_000));
         let id = uuid::Uuid::parse_str(&first).unwrap();
         assert_eq!(id.get_version_num(), 7);
+        assert_eq!(first, id.to_string());
         assert_eq!(id.get_timestamp().unwrap().to_unix().0, 1_796_000_000);
         assert_ne!(RandomIds.next_id(0), RandomIds.next_id(0));
+        let random = RandomIds.next_id(0);
+        assert_eq!(random, uuid::Uuid::parse_str(&random).unwrap().to_string());
     }
 }

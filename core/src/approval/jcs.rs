@@ -16,8 +16,8 @@ fn write_value(value: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         // Integers of up to 2^53 print as their digits, as ECMAScript prints them.
         Value::Number(n) => match n.as_i64() {
-            Some(i) if i.unsigned_abs() <= 1 << 53 => out.push_str(&i.to_string()),
-            _ => out.push_str(&format_number(n.as_f64().unwrap_or(f64::NAN))),
+            Some(i) if i.unsigned_abs() <= 1 << 53 => push_i64(out, i),
+            _ => write_number(n.as_f64().unwrap_or(f64::NAN), out),
         },
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
@@ -110,39 +110,123 @@ pub fn write_canonical(value: &Value, out: &mut String) {
 
 /// ECMAScript `Number.prototype.toString` for finite numbers (JSON has no others).
 pub fn format_number(x: f64) -> String {
+    let mut out = String::new();
+    write_number(x, &mut out);
+    out
+}
+
+/// Writes `x` as ECMAScript's `Number.prototype.toString` does (RFC 8785 §3.2.2.3), with no
+/// allocation: integers below 2^53 directly, others from the shortest round-trip digits.
+pub fn write_number(x: f64, out: &mut String) {
     if x == 0.0 || !x.is_finite() {
-        return "0".to_owned();
+        out.push('0');
+        return;
     }
-    let sign = if x < 0.0 { "-" } else { "" };
+    if x < 0.0 {
+        out.push('-');
+    }
+    let x = x.abs();
+    if x.fract() == 0.0 && x < 9_007_199_254_740_992.0 {
+        // An exact integer: its digits are its shortest form and ES6 prints no exponent.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a whole number below 2^53")]
+        push_u64(out, x as u64);
+        return;
+    }
     // `{:e}` gives the shortest round-trip digits: `d.ddde±x`.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut sci = Stack::default();
+    let _ = std::fmt::Write::write_fmt(&mut sci, format_args!("{x:e}"));
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let mut digits = Stack::default();
+    for c in mantissa.chars().filter(char::is_ascii_digit) {
+        digits.push(c);
+    }
+    let digits = digits.as_str();
     let exp: i64 = exp.parse().unwrap_or(0);
     let k = i64::try_from(digits.len()).unwrap_or(1);
     let n = exp + 1;
-    let body = if k <= n && n <= 21 {
-        let zeros = usize::try_from(n - k).unwrap_or(0);
-        format!("{digits}{}", "0".repeat(zeros))
-    } else if 0 < n && n <= 21 {
-        let split = usize::try_from(n).unwrap_or(0);
-        let (int, frac) = digits.split_at(split.min(digits.len()));
-        format!("{int}.{frac}")
-    } else if -6 < n && n <= 0 {
-        format!("0.{}{digits}", "0".repeat(usize::try_from(-n).unwrap_or(0)))
-    } else {
-        let e = n - 1;
-        let e_sign = if e < 0 { "-" } else { "+" };
-        let mut chars = digits.chars();
-        let first = chars.next().unwrap_or('0');
-        let rest: String = chars.collect();
-        if rest.is_empty() {
-            format!("{first}e{e_sign}{}", e.abs())
-        } else {
-            format!("{first}.{rest}e{e_sign}{}", e.abs())
+    let zeros = |out: &mut String, count: i64| {
+        for _ in 0..count {
+            out.push('0');
         }
     };
-    format!("{sign}{body}")
+    if k <= n && n <= 21 {
+        out.push_str(digits);
+        zeros(out, n - k);
+    } else if 0 < n && n <= 21 {
+        let split = usize::try_from(n).unwrap_or(0).min(digits.len());
+        let (int, frac) = digits.split_at(split);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        zeros(out, -n);
+        out.push_str(digits);
+    } else {
+        let e = n - 1;
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        out.push_str(if e < 0 { "e-" } else { "e+" });
+        push_u64(out, e.unsigned_abs());
+    }
+}
+
+/// Writes `v` in decimal.
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            #[allow(clippy::cast_possible_truncation, reason = "a digit")]
+            let digit = (v % 10) as u8;
+            *slot = b'0' + digit;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or_default());
+}
+
+/// Writes `v` in decimal, with its sign.
+pub fn push_i64(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// A short text on the stack (a float's digits in scientific notation: at most 24 bytes).
+#[derive(Default)]
+struct Stack {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Stack {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+    fn push(&mut self, c: char) {
+        let _ = std::fmt::Write::write_char(self, c);
+    }
+}
+
+impl std::fmt::Write for Stack {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +320,60 @@ mod tests {
         for (x, want) in cases {
             assert_eq!(format_number(*x), *want, "{x:e}");
         }
+    }
+
+    /// The layout of ES6 `Number.prototype.toString`, spelled out with allocations: the
+    /// reference the allocation-free writer must match.
+    fn reference_number(x: f64) -> String {
+        if x == 0.0 || !x.is_finite() {
+            return "0".to_owned();
+        }
+        let sci = format!("{:e}", x.abs());
+        let (mantissa, exp) = sci.split_once('e').unwrap();
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let n = exp.parse::<i64>().unwrap() + 1;
+        let k = i64::try_from(digits.len()).unwrap();
+        let body = if k <= n && n <= 21 {
+            format!("{digits}{}", "0".repeat(usize::try_from(n - k).unwrap()))
+        } else if 0 < n && n <= 21 {
+            let (int, frac) = digits.split_at(usize::try_from(n).unwrap());
+            format!("{int}.{frac}")
+        } else if -6 < n && n <= 0 {
+            format!("0.{}{digits}", "0".repeat(usize::try_from(-n).unwrap()))
+        } else {
+            let (first, rest) = digits.split_at(1);
+            let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+            format!("{first}{dot}e{}{}", if n - 1 < 0 { "-" } else { "+" }, (n - 1).abs())
+        };
+        format!("{}{body}", if x < 0.0 { "-" } else { "" })
+    }
+
+    #[test]
+    fn number_writer_matches_the_reference_layout() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values: Vec<f64> = vec![1.0, -7.0, 9_007_199_254_740_991.0, 9_007_199_254_740_993.0, 1e21, 1e-6, 0.231];
+        for _ in 0..20_000 {
+            let bits = next();
+            values.push(f64::from_bits(bits));
+            #[allow(clippy::cast_precision_loss, reason = "test values")]
+            values.push((bits >> (bits % 64)) as f64 * if bits & 1 == 0 { 1.0 } else { -1.0 });
+            #[allow(clippy::cast_precision_loss, reason = "test values")]
+            values.push((bits % 1_000_000) as f64 / 1000.0);
+        }
+        for x in values.into_iter().filter(|x| x.is_finite()) {
+            let got = format_number(x);
+            assert_eq!(got, reference_number(x), "{x:e}");
+            assert_eq!(got.parse::<f64>().unwrap(), x, "{got} does not round-trip");
+        }
+        let mut out = String::new();
+        push_i64(&mut out, i64::MIN);
+        assert_eq!(out, i64::MIN.to_string());
     }
 
     #[test]

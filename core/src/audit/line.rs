@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::event::{AuditEvent, MAX_LINE_BYTES};
-use crate::approval::jcs::{write_canonical, write_object, write_string};
+use crate::approval::jcs::{push_u64, write_canonical, write_number, write_object, write_string};
 use crate::error::{Error, ErrorCode, Result};
 
 /// SHA-256 of `bytes`, lowercase hex.
@@ -99,9 +99,13 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// Writes an `i64` or `u64` in decimal.
 fn push_int(out: &mut String, v: impl Into<i128>) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{}", v.into());
+    let v: i128 = v.into();
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX));
 }
 
 /// Writes an event's members, each as `,"key":value`, in the order they are given — which
@@ -221,7 +225,7 @@ impl Prepared {
             m.put("outcome", |o| {
                 let mut obj = Obj::open(o);
                 if let Some(d) = out.duration_ms {
-                    write_canonical(&serde_json::json!(d), obj.key("duration_ms"));
+                    write_number(d, obj.key("duration_ms"));
                 }
                 obj.opt("error", &out.error);
                 obj.opt("result_digest", &out.result_digest);

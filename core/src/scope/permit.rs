@@ -102,25 +102,27 @@ impl Scope {
     /// scope listing data classes denies a resource without one), then each constraint by
     /// argument name. Limits are not checked here.
     pub fn permits(&self, req: &ScopeRequest<'_>) -> Result<(), Denial> {
-        self.check(req).map_err(|(_, denial)| denial)
+        self.check(req, true).map_err(|(_, denial)| denial)
     }
 
-    fn check(&self, req: &ScopeRequest<'_>) -> Result<(), (Progress, Denial)> {
-        let deny = |passed: usize, kind: DenialKind, message: String| {
+    /// Checks `req`; the denial's message is written only when `explain` is set (a scope
+    /// passed over for a later one that permits needs none).
+    fn check(&self, req: &ScopeRequest<'_>, explain: bool) -> Result<(), (Progress, Denial)> {
+        let deny = |passed: usize, kind: DenialKind, message: &dyn Fn() -> String| {
             let progress = (kind.stage(), passed);
-            Err((progress, Denial::new(kind, message)))
+            Err((progress, Denial::new(kind, if explain { message() } else { String::new() })))
         };
         // The request's names as quoted in messages, built only for a denial.
         let action = || preview(req.action);
         let resource = || preview(req.resource);
         if !self.actions.iter().any(|p| pattern::matches(Kind::Action, p, req.action)) {
-            return deny(0, DenialKind::ActionNotGranted, format!("action `{}` is not granted", action()));
+            return deny(0, DenialKind::ActionNotGranted, &|| format!("action `{}` is not granted", action()));
         }
         if !self.resources.iter().any(|p| pattern::matches(Kind::Resource, p, req.resource)) {
             return deny(
                 0,
                 DenialKind::ResourceNotGranted,
-                format!("resource `{}` is not granted for action `{}`", resource(), action()),
+                &|| format!("resource `{}` is not granted for action `{}`", resource(), action()),
             );
         }
         if let Some(classes) = &self.data_classes {
@@ -129,14 +131,14 @@ impl Scope {
                     return deny(
                         0,
                         DenialKind::DataClassNotGranted,
-                        format!("resource `{}` has no data class; the scope allows only listed ones", resource()),
+                        &|| format!("resource `{}` has no data class; the scope allows only listed ones", resource()),
                     )
                 }
                 Some(class) if !classes.iter().any(|c| c == class) => {
                     return deny(
                         0,
                         DenialKind::DataClassNotGranted,
-                        format!("data class `{}` is not granted for resource `{}`", preview(class), resource()),
+                        &|| format!("data class `{}` is not granted for resource `{}`", preview(class), resource()),
                     )
                 }
                 Some(_) => {}
@@ -148,7 +150,7 @@ impl Scope {
                     return deny(
                         passed,
                         DenialKind::ArgumentMissing { arg: arg.clone() },
-                        format!("argument `{arg}` is missing; the scope constrains it"),
+                        &|| format!("argument `{arg}` is missing; the scope constrains it"),
                     )
                 }
                 Some(value) => {
@@ -165,18 +167,20 @@ impl Scope {
 /// The index of the first scope that permits `req`; otherwise the most specific denial: the
 /// one from the scope whose check got furthest (the first such scope on a tie).
 pub fn permits_any(scopes: &[Scope], req: &ScopeRequest<'_>) -> Result<usize, Denial> {
-    let mut best: Option<(Progress, Denial)> = None;
+    let mut best: Option<(Progress, usize)> = None;
     for (i, scope) in scopes.iter().enumerate() {
-        match scope.check(req) {
+        match scope.check(req, false) {
             Ok(()) => return Ok(i),
-            Err((progress, denial)) => {
-                if best.as_ref().is_none_or(|(p, _)| progress > *p) {
-                    best = Some((progress, denial));
+            Err((progress, _)) => {
+                if best.is_none_or(|(p, _)| progress > p) {
+                    best = Some((progress, i));
                 }
             }
         }
     }
-    Err(best.map_or_else(
+    // The denial is explained once, for the scope that got furthest.
+    let explained = best.and_then(|(_, i)| scopes.get(i)).and_then(|s| s.check(req, true).err());
+    Err(explained.map_or_else(
         || {
             Denial::new(
                 DenialKind::ActionNotGranted,
