@@ -119,27 +119,21 @@ impl Scope {
             return deny(0, DenialKind::ActionNotGranted, &|| format!("action `{}` is not granted", action()));
         }
         if !self.resources.iter().any(|p| pattern::matches(Kind::Resource, p, req.resource)) {
-            return deny(
-                0,
-                DenialKind::ResourceNotGranted,
-                &|| format!("resource `{}` is not granted for action `{}`", resource(), action()),
-            );
+            return deny(0, DenialKind::ResourceNotGranted, &|| {
+                format!("resource `{}` is not granted for action `{}`", resource(), action())
+            });
         }
         if let Some(classes) = &self.data_classes {
             match req.data_class {
                 None => {
-                    return deny(
-                        0,
-                        DenialKind::DataClassNotGranted,
-                        &|| format!("resource `{}` has no data class; the scope allows only listed ones", resource()),
-                    )
+                    return deny(0, DenialKind::DataClassNotGranted, &|| {
+                        format!("resource `{}` has no data class; the scope allows only listed ones", resource())
+                    })
                 }
                 Some(class) if !classes.iter().any(|c| c == class) => {
-                    return deny(
-                        0,
-                        DenialKind::DataClassNotGranted,
-                        &|| format!("data class `{}` is not granted for resource `{}`", preview(class), resource()),
-                    )
+                    return deny(0, DenialKind::DataClassNotGranted, &|| {
+                        format!("data class `{}` is not granted for resource `{}`", preview(class), resource())
+                    })
                 }
                 Some(_) => {}
             }
@@ -147,11 +141,9 @@ impl Scope {
         for (passed, (arg, constraint)) in self.constraints.iter().enumerate() {
             match req.args.get(arg) {
                 None | Some(Value::Null) => {
-                    return deny(
-                        passed,
-                        DenialKind::ArgumentMissing { arg: arg.clone() },
-                        &|| format!("argument `{arg}` is missing; the scope constrains it"),
-                    )
+                    return deny(passed, DenialKind::ArgumentMissing { arg: arg.clone() }, &|| {
+                        format!("argument `{arg}` is missing; the scope constrains it")
+                    })
                 }
                 Some(value) => {
                     if let Err(denial) = constraint.check(arg, value) {
