@@ -4,6 +4,7 @@ crossing between concurrent requests."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextvars
 import random
 import threading
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from runtime_identity import Credential, NoIdentityContext, Scope, acting_as, current_identity, guard
+from runtime_identity import Credential, Identity, NoIdentityContext, Scope, acting_as, current_identity, guard
 
 from conftest import ALICE, Scenario
 
@@ -141,3 +142,17 @@ def test_generators_keep_the_identity_they_were_made_with(scenario: Scenario) ->
 def test_acting_as_refuses_junk() -> None:
     with pytest.raises(TypeError):
         acting_as(None)  # type: ignore[arg-type]
+
+
+def test_identity_is_a_frozen_value(scenario: Scenario) -> None:
+    # Its own __init__ (the hot path makes one per block) keeps the dataclass behaviour.
+    cred = scenario.cred
+    with acting_as(cred, context={"txn": "t1"}) as ident:
+        assert current_identity() is ident
+    assert (ident.credential, ident.runtime, ident.context) == (cred, None, {"txn": "t1"})
+    assert ident == Identity(cred, None, {"txn": "t1"}) and ident != Identity(cred)
+    assert dataclasses.replace(ident, context=None) == Identity(credential=cred)
+    assert [f.name for f in dataclasses.fields(Identity)] == ["credential", "runtime", "context"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ident.credential = "other"  # type: ignore[misc]
+    assert repr(Identity("a.b.c")) == "Identity('<token>')"

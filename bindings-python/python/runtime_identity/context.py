@@ -19,7 +19,7 @@ from ._native import Credential, Runtime
 __all__ = ["Identity", "acting_as", "current_identity", "set_default_runtime", "default_runtime"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Identity:
     """Who a guarded call acts as: a credential (or a token as received), the runtime that
     checks it, and an optional call context (``txn``, ``env``, ``risk``)."""
@@ -27,6 +27,19 @@ class Identity:
     credential: Credential | str
     runtime: Runtime | None = None
     context: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        credential: Credential | str,
+        runtime: Runtime | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        # Made on every ``with acting_as(...)``: the fields go straight into the instance
+        # dict, which is half the cost of a frozen dataclass's generated ``__init__``.
+        fields = self.__dict__
+        fields["credential"] = credential
+        fields["runtime"] = runtime
+        fields["context"] = context
 
     def __repr__(self) -> str:
         cred = self.credential if isinstance(self.credential, Credential) else "<token>"
