@@ -27,7 +27,7 @@ pub use log::{AuditLog, AuditOptions, Durability};
 pub use prov::ProvBuilder;
 pub use query::{EventFilter, Provenance, ProvenanceApproval, ProvenanceLink, ProvenanceOutcome};
 pub use record::Outcome;
-pub(crate) use record::{decision_event, lifecycle};
+pub(crate) use record::{lifecycle, record_decision};
 pub(crate) use sink::Sink;
 pub use sink::LOG_FILE;
 pub use verify::{TamperKind, VerifyReport};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::check::{Decision, Reason, ReasonCode};
+use crate::error::Result;
 use crate::token::VerifiedChain;
 
 use super::event::{AuditEvent, AuditLink, AuditOutcome, EventType};
@@ -54,17 +55,19 @@ fn may_quote_arguments(code: ReasonCode) -> bool {
     )
 }
 
-/// The `decision` event of a check. Arguments appear as `args_digest`, plus the values of the
-/// names in `record_args`.
-pub(crate) fn decision_event(
-    d: &Decision,
+/// Writes the `decision` event of a check through `append` and returns its result. Arguments
+/// appear as `args_digest`, plus the values of the names in `record_args`. The event borrows
+/// the decision's names and ids for the write (moved in and back, not copied): `d` is as it
+/// was when this returns, whatever `append` answered.
+pub(crate) fn record_decision(
+    d: &mut Decision,
     chain: Option<&VerifiedChain>,
     args: Option<&Map<String, Value>>,
     txn: Option<&str>,
     record_args: &[String],
-) -> AuditEvent {
+    append: impl FnOnce(&AuditEvent) -> Result<()>,
+) -> Result<()> {
     let mut ev = AuditEvent::new(EventType::Decision, d.decided_at_ms);
-    ev.decision_id = Some(d.decision_id.clone());
     ev.effect = Some(d.effect);
     ev.reasons = d
         .reasons
@@ -77,13 +80,6 @@ pub(crate) fn decision_event(
             }
         })
         .collect();
-    ev.actor = d.actor.clone();
-    ev.chain = d.chain.clone();
-    ev.on_behalf_of = d.on_behalf_of.clone();
-    ev.grant_id = d.grant_id.clone();
-    ev.policies = d.policies.clone();
-    ev.action = Some(d.action.clone());
-    ev.resource = Some(d.resource.clone());
     ev.approval_id = d.approval_request.as_ref().map(|r| r.id.clone()).or_else(|| d.approval_used.clone());
     ev.txn = txn.map(str::to_owned);
     if let Some(chain) = chain {
@@ -107,7 +103,27 @@ pub(crate) fn decision_event(
     if !kept.is_empty() {
         ev.args = Some(kept);
     }
-    ev
+    swap_lent(d, &mut ev);
+    let written = append(&ev);
+    swap_lent(d, &mut ev);
+    written
+}
+
+/// Swaps the names and ids a decision shares with its event: once lends them to the event,
+/// twice gives them back.
+fn swap_lent(d: &mut Decision, ev: &mut AuditEvent) {
+    fn swap_in(s: &mut String, o: &mut Option<String>) {
+        let theirs = o.take().unwrap_or_default();
+        *o = Some(std::mem::replace(s, theirs));
+    }
+    swap_in(&mut d.decision_id, &mut ev.decision_id);
+    swap_in(&mut d.action, &mut ev.action);
+    swap_in(&mut d.resource, &mut ev.resource);
+    std::mem::swap(&mut d.actor, &mut ev.actor);
+    std::mem::swap(&mut d.chain, &mut ev.chain);
+    std::mem::swap(&mut d.on_behalf_of, &mut ev.on_behalf_of);
+    std::mem::swap(&mut d.grant_id, &mut ev.grant_id);
+    std::mem::swap(&mut d.policies, &mut ev.policies);
 }
 
 /// Lifecycle and outcome events.
@@ -213,5 +229,65 @@ pub(crate) mod lifecycle {
             result_digest: o.result_digest.clone(),
         });
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::check::Effect;
+    use crate::error::{Error, ErrorCode};
+
+    fn decision() -> Decision {
+        Decision {
+            effect: Effect::Deny,
+            allowed: false,
+            reasons: vec![Reason::new(ReasonCode::ConstraintViolated, "amount 5000 is over 100")],
+            decision_id: "0190e0a0-0000-7000-8000-000000000001".into(),
+            actor: Some("agent:acme/bot".into()),
+            chain: vec!["agent:acme/bot".into(), "agent:acme/sub".into()],
+            on_behalf_of: Some("user:alice@acme".into()),
+            grant_id: Some("g1".into()),
+            policies: vec!["P1".into(), "P2".into()],
+            approval_request: None,
+            approval_used: Some("ap1".into()),
+            action: "payments.refund".into(),
+            resource: "customer/42".into(),
+            decided_at_ms: 1_796_000_000_123,
+        }
+    }
+
+    /// The event gets every shared name without a copy, and the decision gets them back, also
+    /// when the write fails.
+    #[test]
+    fn the_decision_lends_its_names_to_its_event_and_gets_them_back() {
+        for fails in [false, true] {
+            let mut d = decision();
+            let mut args = Map::new();
+            args.insert("amount".into(), serde_json::json!(5000));
+            let mut seen = None;
+            let res = record_decision(&mut d, None, Some(&args), Some("run-1"), &["amount".to_owned()], |ev| {
+                seen = Some(ev.clone());
+                if fails {
+                    Err(Error::new(ErrorCode::AuditUnavailable, "disk full"))
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(res.is_err(), fails);
+            assert_eq!(d, decision());
+            let ev = seen.unwrap();
+            assert_eq!(ev.decision_id.as_deref(), Some(d.decision_id.as_str()));
+            assert_eq!((ev.action.as_deref(), ev.resource.as_deref()), (Some("payments.refund"), Some("customer/42")));
+            assert_eq!((&ev.actor, &ev.chain, &ev.on_behalf_of), (&d.actor, &d.chain, &d.on_behalf_of));
+            assert_eq!((&ev.grant_id, &ev.policies), (&d.grant_id, &d.policies));
+            assert_eq!((ev.approval_id.as_deref(), ev.txn.as_deref()), (Some("ap1"), Some("run-1")));
+            assert_eq!(ev.args.unwrap()["amount"], 5000);
+            assert_eq!(ev.args_digest.unwrap(), args_digest(&args));
+            // The reason quotes an argument: the log keeps its code only.
+            assert_eq!(ev.reasons[0].code, ReasonCode::ConstraintViolated);
+            assert!(!ev.reasons[0].message.contains("5000"));
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::approval::{action_hash, BoundCall};
-use crate::audit::{decision_event, lifecycle};
+use crate::audit::{lifecycle, record_decision};
 use crate::check::request::{valid_action, valid_resource, CallContext, MAX_ARGS_BYTES};
 use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
@@ -126,14 +126,15 @@ impl Runtime {
             Ok(Err((code, message))) => draft.deny(code, message),
             Err(e) => draft.deny(ReasonCode::InternalError, format!("{} ({})", e.message(), e.code())),
         }
-        let event = decision_event(
-            &draft.decision,
+        let recorded = record_decision(
+            &mut draft.decision,
             draft.chain.as_deref(),
             req.args,
             draft.txn.as_deref(),
             &self.options.audit.record_args,
+            |event| self.audit.append(event),
         );
-        if let Err(e) = self.emit(event) {
+        if let Err(e) = recorded {
             // Fail closed: an action whose decision is not on record does not run.
             draft.decision.approval_request = None;
             draft.deny(ReasonCode::InternalError, format!("the decision could not be recorded: {}", e.message()));
