@@ -36,10 +36,20 @@ fn write_value(value: &Value, out: &mut String) {
 
 /// Writes the canonical form of a JSON object.
 pub fn write_object(map: &serde_json::Map<String, Value>, out: &mut String) {
-    let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    let before = |a: &str, b: &str| a.encode_utf16().cmp(b.encode_utf16()).is_lt();
+    // Maps keep their insertion order; one given in key order is written as it is.
+    if map.keys().zip(map.keys().skip(1)).all(|(a, b)| before(a, b)) {
+        write_members(map.iter(), out);
+    } else {
+        let mut members: Vec<(&String, &Value)> = map.iter().collect();
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        write_members(members.into_iter(), out);
+    }
+}
+
+fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
     out.push('{');
-    for (i, (key, v)) in members.into_iter().enumerate() {
+    for (i, (key, v)) in members.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -381,6 +391,13 @@ mod tests {
         let v = serde_json::json!({"b": 1, "a": {"z": [1, "1"], "é": true, "\u{10000}": 1, "\u{ffff}": 2}});
         assert_eq!(canonicalize(&v), "{\"a\":{\"z\":[1,\"1\"],\"é\":true,\"\u{10000}\":1,\"\u{ffff}\":2},\"b\":1}");
         assert_ne!(canonicalize(&serde_json::json!({"a": 7})), canonicalize(&serde_json::json!({"a": "7"})));
+        // Maps keep insertion order: one already in order, and one in UTF-8 (not UTF-16) order.
+        assert_eq!(canonicalize(&serde_json::json!({"a": 1, "b": {"c": 2, "d": 3}})), r#"{"a":1,"b":{"c":2,"d":3}}"#);
+        assert_eq!(
+            canonicalize(&serde_json::json!({"\u{ffff}": 2, "\u{10000}": 1})),
+            "{\"\u{10000}\":1,\"\u{ffff}\":2}"
+        );
+        assert_eq!(canonicalize(&serde_json::json!({"b": 1, "a": 2, "c": 3})), r#"{"a":2,"b":1,"c":3}"#);
         assert_eq!(canonicalize(&serde_json::json!({"a": 7})), canonicalize(&serde_json::json!({"a": 7.0})));
     }
 }

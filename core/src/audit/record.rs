@@ -69,17 +69,21 @@ pub(crate) fn record_decision(
 ) -> Result<()> {
     let mut ev = AuditEvent::new(EventType::Decision, d.decided_at_ms);
     ev.effect = Some(d.effect);
-    ev.reasons = d
-        .reasons
-        .iter()
-        .map(|r| {
-            if may_quote_arguments(r.code) {
-                Reason::new(r.code, "(details withheld from the audit log: they may quote arguments)")
-            } else {
-                r.clone()
-            }
-        })
-        .collect();
+    // The reasons are lent too when none has to be withheld.
+    let withheld = d.reasons.iter().any(|r| may_quote_arguments(r.code));
+    if withheld {
+        ev.reasons = d
+            .reasons
+            .iter()
+            .map(|r| {
+                if may_quote_arguments(r.code) {
+                    Reason::new(r.code, "(details withheld from the audit log: they may quote arguments)")
+                } else {
+                    r.clone()
+                }
+            })
+            .collect();
+    }
     ev.approval_id = d.approval_request.as_ref().map(|r| r.id.clone()).or_else(|| d.approval_used.clone());
     ev.txn = txn.map(str::to_owned);
     if let Some(chain) = chain {
@@ -103,15 +107,18 @@ pub(crate) fn record_decision(
     if !kept.is_empty() {
         ev.args = Some(kept);
     }
-    swap_lent(d, &mut ev);
+    swap_lent(d, &mut ev, !withheld);
     let written = append(&ev);
-    swap_lent(d, &mut ev);
+    swap_lent(d, &mut ev, !withheld);
     written
 }
 
-/// Swaps the names and ids a decision shares with its event: once lends them to the event,
-/// twice gives them back.
-fn swap_lent(d: &mut Decision, ev: &mut AuditEvent) {
+/// Swaps the names and ids (and, if `reasons`, the reasons) a decision shares with its event:
+/// once lends them to the event, twice gives them back.
+fn swap_lent(d: &mut Decision, ev: &mut AuditEvent, reasons: bool) {
+    if reasons {
+        std::mem::swap(&mut d.reasons, &mut ev.reasons);
+    }
     fn swap_in(s: &mut String, o: &mut Option<String>) {
         let theirs = o.take().unwrap_or_default();
         *o = Some(std::mem::replace(s, theirs));
@@ -262,6 +269,15 @@ mod tests {
     /// when the write fails.
     #[test]
     fn the_decision_lends_its_names_to_its_event_and_gets_them_back() {
+        let mut allowed = decision();
+        allowed.reasons = vec![Reason::new(ReasonCode::Granted, "granted by scope 0")];
+        let (mut lent, mut seen) = (allowed.clone(), None);
+        record_decision(&mut lent, None, None, None, &[], |ev| {
+            seen = Some(ev.reasons.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((seen.unwrap(), lent), (allowed.reasons.clone(), allowed));
         for fails in [false, true] {
             let mut d = decision();
             let mut args = Map::new();
