@@ -201,7 +201,20 @@ impl Scope {
     /// `locations` are required, unknown fields are refused (code `ScopeInvalid`, or
     /// `InputTooLarge` for a bound).
     pub fn from_wire(value: &Value) -> Result<Scope> {
-        let raw: WireScope = from_object(value, "an authorization detail object").map_err(|e| {
+        Self::from_wire_parsed(from_object(value, "an authorization detail object"))
+    }
+
+    /// [`Scope::from_wire`] from the entry's JSON text, with no intermediate value.
+    pub fn from_wire_json(json: &serde_json::value::RawValue) -> Result<Scope> {
+        let mut de = serde_json::Deserializer::from_str(json.get());
+        Self::from_wire_parsed(from_object(&mut de, "an authorization detail object").and_then(|raw| {
+            de.end()?;
+            Ok(raw)
+        }))
+    }
+
+    fn from_wire_parsed(raw: std::result::Result<WireScope, serde_json::Error>) -> Result<Scope> {
+        let raw = raw.map_err(|e| {
             Error::new(ErrorCode::ScopeInvalid, format!("invalid {WIRE_TYPE} authorization detail: {e}"))
         })?;
         if raw.kind != WIRE_TYPE {

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::Jwk;
 
-/// The payload of one link.
+/// The payload of one link. `S` is how each scope is held: a JSON value (as issued), or its
+/// raw text (as verified: parsed once, straight into a [`crate::Scope`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LinkClaims {
+pub struct LinkClaims<S = serde_json::Value> {
     /// Link 0: the authority's issuer; link i>0: the delegating agent.
     pub iss: String,
     /// The principal on whose behalf the chain acts; the same in every link.
@@ -27,7 +28,7 @@ pub struct LinkClaims {
     /// RFC 7800 confirmation: the actor's public key.
     pub cnf: CnfClaim,
     /// RFC 9396 scopes (`type: rid_scope`).
-    pub authorization_details: Vec<serde_json::Value>,
+    pub authorization_details: Vec<S>,
     /// Chain bookkeeping.
     pub rid: RidClaim,
 }

@@ -10,7 +10,10 @@ use crate::principal::{PrincipalId, PrincipalKind};
 use crate::scope::{covers_all, Scope};
 
 use super::chain::{VerifiedChain, VerifiedLink};
-use super::claims::{ActClaim, LinkClaims};
+use super::claims::{ActClaim, LinkClaims as WireClaims};
+
+/// A link's claims as verified: each scope kept as its JSON text until parsed into a `Scope`.
+type LinkClaims = WireClaims<Box<serde_json::value::RawValue>>;
 use super::intern::{Fresh, Interner};
 use super::jws::{link_digest, parse_link};
 
@@ -227,7 +230,7 @@ fn check_link(
     let parsed = claims
         .authorization_details
         .iter()
-        .map(Scope::from_wire)
+        .map(|s| Scope::from_wire_json(s))
         .collect::<Result<Vec<_>>>()
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
     crate::scope::validate_scopes(&parsed).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;

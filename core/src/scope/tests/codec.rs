@@ -6,6 +6,19 @@ use super::{parse_code, scope};
 use crate::error::ErrorCode;
 use crate::scope::{scopes_from_wire, scopes_to_wire, Budget, Constraint, Limits, Rate, Scope, MAX_SCOPES};
 
+/// Parses a wire entry both ways (from a JSON value, and from its text as a verified token
+/// does); they must agree, on errors too.
+fn from_wire_both(v: &Value) -> crate::error::Result<Scope> {
+    let raw = serde_json::value::RawValue::from_string(v.to_string()).unwrap();
+    let (a, b) = (Scope::from_wire(v), Scope::from_wire_json(&raw));
+    match (&a, &b) {
+        (Ok(x), Ok(y)) => assert_eq!(x, y),
+        (Err(x), Err(y)) => assert_eq!(x.code(), y.code(), "{x} / {y}"),
+        _ => panic!("the two wire parsers disagree on {v}: {a:?} / {b:?}"),
+    }
+    a
+}
+
 fn full() -> Scope {
     Scope::new(["payments.refund", "payments.read.*"])
         .with_resources(["customer/*"])
@@ -55,20 +68,25 @@ fn wire_form_round_trips() {
     assert_eq!(w["constraints"], s.to_api_value()["constraints"]);
     assert_eq!(w["limits"], s.to_api_value()["limits"]);
     assert!(w.get("resources").is_none() && w.get("data_classes").is_none());
-    assert_eq!(Scope::from_wire(&w).unwrap(), s);
+    assert_eq!(from_wire_both(&w).unwrap(), s);
     let minimal = Scope::new(["a"]);
     assert_eq!(minimal.to_wire(), json!({"type": "rid_scope", "actions": ["a"], "locations": ["*"]}));
-    assert_eq!(Scope::from_wire(&minimal.to_wire()).unwrap(), minimal);
+    assert_eq!(from_wire_both(&minimal.to_wire()).unwrap(), minimal);
+    // A whole number and the same number written with a fraction stay distinct both ways.
+    let one = json!({"type": "rid_scope", "actions": ["a"], "locations": ["*"], "constraints": {"n": {"max": 1}}});
+    let one_point_zero =
+        json!({"type": "rid_scope", "actions": ["a"], "locations": ["*"], "constraints": {"n": {"max": 1.0}}});
+    assert_ne!(from_wire_both(&one).unwrap(), from_wire_both(&one_point_zero).unwrap());
 }
 
 #[test]
 fn wire_form_is_strict() {
     let base = json!({"type": "rid_scope", "actions": ["a"], "locations": ["*"]});
-    assert!(Scope::from_wire(&base).is_ok());
+    assert!(from_wire_both(&base).is_ok());
     let mutate = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
         let mut v = base.clone();
         f(v.as_object_mut().unwrap());
-        Scope::from_wire(&v).err().map(|e| e.code())
+        from_wire_both(&v).err().map(|e| e.code())
     };
     let invalid = Some(ErrorCode::ScopeInvalid);
     assert_eq!(
@@ -127,8 +145,12 @@ fn wire_form_is_strict() {
         Some(ErrorCode::InputTooLarge)
     );
     for not_object in [json!(null), json!([]), json!("rid_scope"), json!(1)] {
-        assert_eq!(Scope::from_wire(&not_object).err().map(|e| e.code()), invalid);
+        assert_eq!(from_wire_both(&not_object).err().map(|e| e.code()), invalid);
     }
+    // A token's text can repeat a key, which a parsed value cannot show: refused, not "last wins".
+    let repeated = r#"{"type":"rid_scope","actions":["a"],"actions":["*"],"locations":["*"]}"#;
+    let raw = serde_json::value::RawValue::from_string(repeated.to_owned()).unwrap();
+    assert_eq!(Scope::from_wire_json(&raw).err().map(|e| e.code()), invalid);
 }
 
 #[test]
@@ -184,7 +206,7 @@ fn scope_lists_on_the_wire() {
 #[test]
 fn arrays_are_not_read_as_objects_by_position() {
     use crate::scope::Constraint;
-    assert!(Scope::from_wire(&json!(["rid_scope", ["a"], ["*"]])).is_err());
+    assert!(from_wire_both(&json!(["rid_scope", ["a"], ["*"]])).is_err());
     assert!(Scope::from_api_value(&json!([["a"]])).is_err());
     assert!(Scope::parse_json(r#"[["a"]]"#).is_err());
     assert!(serde_json::from_str::<Scope>(r#"[["a"]]"#).is_err());
