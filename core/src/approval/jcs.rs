@@ -36,18 +36,23 @@ fn write_value(value: &Value, out: &mut String) {
 
 /// Writes the canonical form of a JSON object.
 pub fn write_object(map: &serde_json::Map<String, Value>, out: &mut String) {
-    let before = |a: &str, b: &str| a.encode_utf16().cmp(b.encode_utf16()).is_lt();
     // Maps keep their insertion order; one given in key order is written as it is.
-    if map.keys().zip(map.keys().skip(1)).all(|(a, b)| before(a, b)) {
+    if map.keys().zip(map.keys().skip(1)).all(|(a, b)| key_order(a, b).is_lt()) {
         write_members(map.iter(), out);
     } else {
         let mut members: Vec<(&String, &Value)> = map.iter().collect();
-        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        members.sort_by(|a, b| key_order(a.0, b.0));
         write_members(members.into_iter(), out);
     }
 }
 
-fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+/// RFC 8785's order of member names: by their UTF-16 code units.
+pub fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// Writes `{"k":v,…}` from members already in [`key_order`].
+pub fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
     out.push('{');
     for (i, (key, v)) in members.enumerate() {
         if i > 0 {

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::event::{AuditEvent, MAX_LINE_BYTES};
-use crate::approval::jcs::{push_u64, write_canonical, write_number, write_object, write_string};
+use crate::approval::jcs::{
+    key_order, push_u64, write_canonical, write_members, write_number, write_object, write_string,
+};
 use crate::error::{Error, ErrorCode, Result};
 
 /// SHA-256 of `bytes`, lowercase hex.
@@ -32,18 +34,9 @@ pub fn args_digest(args: &Map<String, Value>) -> String {
 /// The hash a parsed line should carry: SHA-256 of its canonical form without `hash`.
 pub fn line_hash(line: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(1024);
-    out.push('{');
     let mut members: Vec<(&String, &Value)> = line.iter().filter(|(k, _)| k.as_str() != "hash").collect();
-    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    for (i, (k, v)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(k, &mut out);
-        out.push(':');
-        write_canonical(v, &mut out);
-    }
-    out.push('}');
+    members.sort_by(|a, b| key_order(a.0, b.0));
+    write_members(members.into_iter(), &mut out);
     sha256_hex(out.as_bytes())
 }
 
