@@ -408,5 +408,65 @@ pub fn limits() -> VectorFile {
             check(&t0, r.clone(), "deny", &["limit_max_uses"]),
         ],
     );
+    // A rate belongs to the grant: sub-agents share it, whoever holds which sub-grant.
+    let r0 =
+        f.delegate(BOT, json!([{"actions": ["crm.read"], "resources": ["*"], "limits": {"rate": "2/min"}}]), 900, None);
+    let r1 =
+        f.attenuate(&r0, BOT, SUB, json!([{"actions": ["crm.read"], "resources": ["*"], "limits": {"rate": "2/min"}}]));
+    let r2 = f.attenuate(
+        &r0,
+        BOT,
+        LEAF,
+        json!([{"actions": ["crm.read"], "resources": ["*"], "limits": {"rate": "2/min"}}]),
+    );
+    f.case(
+        "a rate counts every sub-agent's calls under the grant",
+        &["granted", "limit_rate"],
+        vec![
+            allow(&r1, r.clone(), &[BOT, SUB]),
+            allow(&r2, r.clone(), &[BOT, LEAF]),
+            check(&r1, r.clone(), "deny", &["limit_rate"]),
+            check(&r2, r.clone(), "deny", &["limit_rate"]),
+            check(&r0, r.clone(), "deny", &["limit_rate"]),
+        ],
+    );
+    let narrow =
+        f.attenuate(&r0, BOT, SUB, json!([{"actions": ["crm.read"], "resources": ["*"], "limits": {"rate": "1/min"}}]));
+    f.case(
+        "a sub-grant's own narrower rate is counted too",
+        &["granted", "limit_rate"],
+        vec![
+            allow(&narrow, r.clone(), &[BOT, SUB]),
+            check(&narrow, r.clone(), "deny", &["limit_rate"]),
+            allow(&r0, r.clone(), &[BOT]),
+            check(&r0, r.clone(), "deny", &["limit_rate"]),
+        ],
+    );
+    let pattern =
+        f.delegate(BOT, json!([{"actions": ["crm.*"], "resources": ["*"], "limits": {"rate": "2/min"}}]), 900, None);
+    f.case(
+        "a rate on an action pattern counts every action it matches together",
+        &["granted", "limit_rate"],
+        vec![
+            allow(&pattern, req("crm.read", "customer/42", json!({})), &[BOT]),
+            allow(&pattern, req("crm.write", "customer/42", json!({})), &[BOT]),
+            check(&pattern, req("crm.notes.add", "customer/42", json!({})), "deny", &["limit_rate"]),
+        ],
+    );
+    let listed = f.delegate(
+        BOT,
+        json!([{"actions": ["crm.read", "crm.write"], "resources": ["*"], "limits": {"rate": "1/min"}}]),
+        900,
+        None,
+    );
+    f.case(
+        "a rate counts each action a scope lists by name separately",
+        &["granted", "limit_rate"],
+        vec![
+            allow(&listed, req("crm.read", "customer/42", json!({})), &[BOT]),
+            allow(&listed, req("crm.write", "customer/42", json!({})), &[BOT]),
+            check(&listed, req("crm.read", "customer/42", json!({})), "deny", &["limit_rate"]),
+        ],
+    );
     f.finish()
 }

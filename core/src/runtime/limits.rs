@@ -1,5 +1,9 @@
 //! Limits from the scopes (`max_uses`, `rate`, `budget`) turned into counter operations.
 //! Every link of the chain counts: a child's use also counts against its ancestors' limits.
+//! A counter belongs to the grant and scope that declare the limit, never to the presenting
+//! agent, so attenuating to many sub-agents never multiplies a limit (DESIGN §1). A rate is
+//! counted per granted action: the scope's action pattern the call matched (`crm.*` is one
+//! counter for every `crm` action; a scope listing `a.read` and `a.write` counts each).
 
 use crate::check::ReasonCode;
 use crate::scope::{permits_any, ScopeRequest};
@@ -14,7 +18,6 @@ pub(super) fn counter_ops(
     now: i64,
 ) -> Result<Vec<CounterOp>, (ReasonCode, String)> {
     let mut ops = Vec::new();
-    let actor = chain.actor().map(|a| a.as_str()).unwrap_or_default();
     for link in &chain.links {
         // Only a link with limits counts anything.
         if link.scopes.iter().all(|s| s.limits.is_empty()) {
@@ -35,7 +38,10 @@ pub(super) fn counter_ops(
         if let Some(rate) = &limits.rate {
             let per = i64::try_from(rate.per_seconds.max(1)).unwrap_or(i64::MAX);
             let window = now.div_euclid(per).saturating_mul(per);
-            ops.push(CounterOp::Rate { key: format!("r:{base}:{actor}:{}", req.action), window, max: rate.count });
+            // The first pattern of the scope that matches: the same one for every call of
+            // that action, whoever makes it.
+            let granted = scope.matching_action(req.action).unwrap_or(req.action);
+            ops.push(CounterOp::Rate { key: format!("r:{base}:{granted}"), window, max: rate.count });
         }
         if let Some(budget) = &limits.budget {
             let amount = req.args.get(&budget.arg).and_then(serde_json::Value::as_f64);

@@ -19,7 +19,7 @@ use super::validate::validate_arg_name;
 pub struct Limits {
     /// How many times the grant may be used over its life (0 disables it).
     pub max_uses: Option<u64>,
-    /// How often, per actor and action.
+    /// How often, per grant and granted action, sub-grants' calls included.
     pub rate: Option<Rate>,
     /// A cap on the sum of one numeric argument over the grant's life.
     pub budget: Option<Budget>,
@@ -147,7 +147,8 @@ impl Budget {
     }
 }
 
-/// A rate: at most `count` uses per `per_seconds` seconds, per actor and action.
+/// A rate: at most `count` uses per `per_seconds` seconds, per grant and granted action
+/// (the scope's action pattern a call matched), counting every sub-grant's calls.
 ///
 /// Written `count/unit` with unit `s`, `min`, `h` or `d` (also `sec`, `second(s)`,
 /// `minute(s)`, `hour(s)`, `day(s)`), optionally with a whole multiple of the unit:

@@ -105,6 +105,12 @@ impl Scope {
         self.check(req, true).map_err(|(_, denial)| denial)
     }
 
+    /// The first of the scope's action patterns that matches `action`: what a call of
+    /// `action` is counted under for the scope's rate.
+    pub fn matching_action(&self, action: &str) -> Option<&str> {
+        self.actions.iter().map(String::as_str).find(|p| pattern::matches(Kind::Action, p, action))
+    }
+
     /// Checks `req`; the denial's message is written only when `explain` is set (a scope
     /// passed over for a later one that permits needs none).
     fn check(&self, req: &ScopeRequest<'_>, explain: bool) -> Result<(), (Progress, Denial)> {
@@ -115,7 +121,7 @@ impl Scope {
         // The request's names as quoted in messages, built only for a denial.
         let action = || preview(req.action);
         let resource = || preview(req.resource);
-        if !self.actions.iter().any(|p| pattern::matches(Kind::Action, p, req.action)) {
+        if self.matching_action(req.action).is_none() {
             return deny(0, DenialKind::ActionNotGranted, &|| format!("action `{}` is not granted", action()));
         }
         if !self.resources.iter().any(|p| pattern::matches(Kind::Resource, p, req.resource)) {
