@@ -180,8 +180,8 @@ export declare class ApprovalRequest {
   readonly action: string
   readonly resource: string
   readonly actor: string | null
-  approve(approver: string): Receipt
-  deny(approver: string): Record<string, unknown>
+  approve(approver: string, attributes?: Record<string, unknown>): Receipt
+  deny(approver: string, attributes?: Record<string, unknown>): Record<string, unknown>
 }
 
 export interface GuardOptions<A extends unknown[]> {

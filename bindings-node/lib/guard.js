@@ -54,10 +54,10 @@ class ApprovalRequest {
   get action() { return this.decision.action }
   get resource() { return this.decision.resource }
   get actor() { return this.decision.actor }
-  /** Approves as `approver` (a `user:` principal); returns the single-use receipt. */
-  approve(approver) { return this.runtime.approve(this.id, approver) }
+  /** Approves as `approver` (a `user:` principal, with the attributes approval rules read); returns the single-use receipt. */
+  approve(approver, attributes) { return this.runtime.approve(this.id, approver, attributes) }
   /** Denies as `approver`. */
-  deny(approver) { return this.runtime.denyApproval(this.id, approver) }
+  deny(approver, attributes) { return this.runtime.denyApproval(this.id, approver, attributes) }
 }
 
 /** Records the outcome of decision `d` (a Decision, or the id of an allowed one). */

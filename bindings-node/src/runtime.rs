@@ -8,8 +8,8 @@ use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
 use runtime_identity::check::CheckRequest as CoreCheckRequest;
 use runtime_identity::runtime::{RuntimeOptions as CoreOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, Effect, FixedClock, Jwk, PrincipalId,
-    PrivateKey, Runtime as CoreRuntime,
+    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Effect, FixedClock, Jwk,
+    PrincipalId, PrivateKey, Runtime as CoreRuntime,
 };
 use serde_json::Value;
 
@@ -527,16 +527,31 @@ impl Runtime {
         self.inner.record_outcome(&decision_id, &o).js()
     }
 
-    /// A person approves a pending request; returns the single-use receipt.
+    /// A person approves a pending request; returns the single-use receipt. `attributes` are
+    /// what the organisation's `rid.approve` rules read.
     #[napi]
-    pub fn approve(&self, request_id: String, approver: String) -> napi::Result<Receipt> {
-        Ok(Receipt { inner: self.inner.approve(&request_id, &approver).js()? })
+    pub fn approve(
+        &self,
+        request_id: String,
+        approver: String,
+        #[napi(ts_arg_type = "Record<string, unknown>")] attributes: Option<Value>,
+    ) -> napi::Result<Receipt> {
+        let attributes = object(attributes, "attributes")?;
+        let person = Approver { id: &approver, attributes: attributes.as_ref() };
+        Ok(Receipt { inner: self.inner.approve(&request_id, person).js()? })
     }
 
     /// A person denies a pending request.
     #[napi(ts_return_type = "Record<string, unknown>")]
-    pub fn deny_approval(&self, request_id: String, approver: String) -> napi::Result<Value> {
-        json(&self.inner.deny_approval(&request_id, &approver).js()?)
+    pub fn deny_approval(
+        &self,
+        request_id: String,
+        approver: String,
+        #[napi(ts_arg_type = "Record<string, unknown>")] attributes: Option<Value>,
+    ) -> napi::Result<Value> {
+        let attributes = object(attributes, "attributes")?;
+        let person = Approver { id: &approver, attributes: attributes.as_ref() };
+        json(&self.inner.deny_approval(&request_id, person).js()?)
     }
 
     /// One approval request.

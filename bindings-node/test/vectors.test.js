@@ -121,9 +121,9 @@ class Run {
       case 'upsert_resource':
         return this.outcome(() => rt.upsertResource(step.id, { dataClass: step.data_class, attributes: step.attributes }), expect)
       case 'approve':
-        return this.outcome(() => rt.approve(this.value(step.request), step.approver), expect, step.save)
+        return this.outcome(() => rt.approve(this.value(step.request), step.approver, step.attributes), expect, step.save)
       case 'deny_approval':
-        return this.outcome(() => rt.denyApproval(this.value(step.request), step.approver), expect)
+        return this.outcome(() => rt.denyApproval(this.value(step.request), step.approver, step.attributes), expect)
       case 'import_authority_key':
         return this.outcome(() => rt.importAuthorityKey(step.key), expect)
       case 'open':

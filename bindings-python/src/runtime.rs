@@ -11,8 +11,8 @@ use runtime_identity::check::CheckRequest;
 use runtime_identity::duration::parse_duration;
 use runtime_identity::runtime::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, Effect, FixedClock, Jwk,
-    PrivateKey, Runtime, Scope,
+    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, Credential, DelegateRequest, Effect, FixedClock,
+    Jwk, PrivateKey, Runtime, Scope,
 };
 use serde_json::{Map, Value};
 
@@ -533,14 +533,33 @@ impl PyRuntime {
         py.detach(|| self.inner.record_outcome(decision_id, &outcome)).py()
     }
 
-    /// A person (a `user:` principal) approves a pending request; returns the single-use receipt.
-    fn approve(&self, py: Python<'_>, request_id: &str, approver: &str) -> PyResult<PyReceipt> {
-        Ok(PyReceipt { inner: py.detach(|| self.inner.approve(request_id, approver)).py()? })
+    /// A person (a `user:` principal) approves a pending request; returns the single-use
+    /// receipt. `attributes` are what the organisation's `rid.approve` rules read.
+    #[pyo3(signature = (request_id, approver, *, attributes=None))]
+    fn approve(
+        &self,
+        py: Python<'_>,
+        request_id: &str,
+        approver: &str,
+        attributes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyReceipt> {
+        let attributes = opt_map(attributes)?;
+        let person = Approver { id: approver, attributes: attributes.as_ref() };
+        Ok(PyReceipt { inner: py.detach(|| self.inner.approve(request_id, person)).py()? })
     }
 
     /// A person denies a pending request.
-    fn deny_approval(&self, py: Python<'_>, request_id: &str, approver: &str) -> PyResult<Py<PyAny>> {
-        ser_to_py(py, &py.detach(|| self.inner.deny_approval(request_id, approver)).py()?)
+    #[pyo3(signature = (request_id, approver, *, attributes=None))]
+    fn deny_approval(
+        &self,
+        py: Python<'_>,
+        request_id: &str,
+        approver: &str,
+        attributes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let attributes = opt_map(attributes)?;
+        let person = Approver { id: approver, attributes: attributes.as_ref() };
+        ser_to_py(py, &py.detach(|| self.inner.deny_approval(request_id, person)).py()?)
     }
 
     /// One approval request.

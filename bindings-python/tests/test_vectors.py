@@ -153,9 +153,16 @@ class _Run:
                 expect,
             )
         elif op == "approve":
-            self.outcome(lambda: rt.approve(self.value(step["request"]), step["approver"]), expect, step.get("save"))
+            self.outcome(
+                lambda: rt.approve(self.value(step["request"]), step["approver"], attributes=step.get("attributes")),
+                expect,
+                step.get("save"),
+            )
         elif op == "deny_approval":
-            self.outcome(lambda: rt.deny_approval(self.value(step["request"]), step["approver"]), expect)
+            self.outcome(
+                lambda: rt.deny_approval(self.value(step["request"]), step["approver"], attributes=step.get("attributes")),
+                expect,
+            )
         elif op == "import_authority_key":
             self.outcome(lambda: rt.import_authority_key(step["key"]), expect)
         elif op == "open":

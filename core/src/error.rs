@@ -86,6 +86,10 @@ error_codes! {
     PolicyInvalid => "policy_invalid",
     /// An approval request is unknown, already decided, expired, or the approver is not a user.
     ApprovalInvalid => "approval_invalid",
+    /// The person may not decide this approval request: the organisation's `rid.approve` rules
+    /// do not permit it, or (with none loaded) they are neither the person the agent acts for
+    /// nor the agent's owner.
+    ApproverNotAllowed => "approver_not_allowed",
     /// The store holds data this version cannot read, or a file in the runtime folder is not ours.
     StoreCorrupt => "store_corrupt",
     /// The store could not be read or written (I/O, locking).

@@ -253,7 +253,10 @@ fn lifecycle_events_are_recorded() {
         CheckRequest { action: "payments.refund", resource: Some("customer/7"), args: Some(&a), ..Default::default() };
     let d = rt.check(&cred, &refund);
     assert_eq!(d.effect, Effect::RequireApproval);
-    let receipt = rt.approve(&d.approval_request.unwrap().id, ALICE).unwrap();
+    let request_id = d.approval_request.unwrap().id;
+    let refused = rt.approve(&request_id, "user:mallory@evil").unwrap_err();
+    assert_eq!(refused.code(), runtime_identity::ErrorCode::ApproverNotAllowed);
+    let receipt = rt.approve(&request_id, ALICE).unwrap();
     let allowed = rt.check(&cred, &CheckRequest { approval: Some(&receipt.token), ..refund });
     assert!(allowed.allowed, "{allowed:?}");
     let d2 = rt.check(&cred, &refund);
@@ -297,7 +300,7 @@ fn explain_gives_the_full_provenance_of_a_three_link_call_with_an_approval() {
     let asked = f.rt.check(&cred, &read);
     assert_eq!(asked.effect, Effect::RequireApproval, "{asked:?}");
     f.clock.advance(5);
-    let receipt = f.rt.approve(&asked.approval_request.as_ref().unwrap().id, "user:bob@acme").unwrap();
+    let receipt = f.rt.approve(&asked.approval_request.as_ref().unwrap().id, "user:alice@acme").unwrap();
     f.clock.advance(5);
     let d = f.rt.check(&cred, &CheckRequest { approval: Some(&receipt.token), ..read });
     assert!(d.allowed, "{d:?}");
@@ -324,7 +327,7 @@ fn explain_gives_the_full_provenance_of_a_three_link_call_with_an_approval() {
     assert_eq!(p.reasons[0].code, ReasonCode::Approved);
     assert!(p.policies.contains(&"A01".to_owned()), "{:?}", p.policies);
     let a = p.approval.as_ref().unwrap();
-    assert_eq!(a.approver.as_deref(), Some("user:bob@acme"));
+    assert_eq!(a.approver.as_deref(), Some("user:alice@acme"));
     assert_eq!(a.status, "consumed");
     assert_eq!(a.requested_by_decision.as_deref(), Some(asked.decision_id.as_str()));
     assert!(a.decided_at.is_some() && a.requested_at.is_some());
@@ -332,7 +335,7 @@ fn explain_gives_the_full_provenance_of_a_three_link_call_with_an_approval() {
     assert_eq!(o.outcome.status, "ok");
     assert_eq!(o.outcome.duration_ms, Some(12.0));
     let text = p.to_string();
-    assert!(text.contains("user:bob@acme") && text.contains(LEAF), "{text}");
+    assert!(text.contains("user:alice@acme") && text.contains(LEAF), "{text}");
     assert_eq!(code_of(f.rt.audit().explain("01890000-0000-7000-8000-000000000000")), ErrorCode::InvalidArgument);
 
     // PROV-JSON: the structure a PROV tool reads.

@@ -305,3 +305,23 @@ fn every_reason_code_is_exported_and_unique() {
     }
     assert!(seen.contains("policy_forbid") && seen.contains("limit_budget") && seen.contains("proof_invalid"));
 }
+
+#[test]
+fn registered_resource_attributes_win_unless_overriding_is_allowed() {
+    let forbid_pci =
+        r#"forbid(principal, action, resource) when { resource has data_class && resource.data_class == "pci" };"#;
+    let relabel = json!({"resource": {"data_class": "public"}});
+    let none = args(json!({}));
+    let read = CheckRequest { context: Some(&relabel), ..req("crm.read", "customer/77", &none) };
+    for (overrides, expected) in [(false, ReasonCode::RequestInvalid), (true, ReasonCode::Granted)] {
+        let clock = FixedClock::at(NOW);
+        let rt = Runtime::in_memory(RuntimeOptions { allow_resource_override: overrides, ..options(&clock) }).unwrap();
+        rt.upsert_resource("customer/77", Some("pci"), None).unwrap();
+        rt.load_policy_text(forbid_pci).unwrap();
+        let cred = bot_grant(&rt, wide_scopes());
+        let d = rt.check(&cred, &read);
+        assert_eq!(d.code(), Some(expected), "override {overrides}: {d:?}");
+        // Without the relabelling, the forbid applies either way.
+        assert_eq!(rt.check(&cred, &req("crm.read", "customer/77", &none)).code(), Some(ReasonCode::PolicyForbid));
+    }
+}

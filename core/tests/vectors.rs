@@ -10,7 +10,8 @@ use runtime_identity::audit::{verify_log, StoredCheckpoint};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::{
-    AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, Error, FixedClock, Jwks, PrivateKey, Runtime, Scope,
+    AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Error, FixedClock, Jwks, PrivateKey, Runtime,
+    Scope,
 };
 use serde_json::{json, Value};
 
@@ -172,12 +173,16 @@ impl Run {
                 outcome(r.map(|_| json!({})), expect);
             }
             "approve" => {
-                let r = self.rt.approve(&self.value(&step["request"]), step["approver"].as_str().unwrap());
+                let approver =
+                    Approver { id: step["approver"].as_str().unwrap(), attributes: step["attributes"].as_object() };
+                let r = self.rt.approve(&self.value(&step["request"]), approver);
                 self.save(step, r.as_ref().ok().map(|r| r.token.clone()));
                 outcome(r.map(|_| json!({})), expect);
             }
             "deny_approval" => {
-                let r = self.rt.deny_approval(&self.value(&step["request"]), step["approver"].as_str().unwrap());
+                let approver =
+                    Approver { id: step["approver"].as_str().unwrap(), attributes: step["attributes"].as_object() };
+                let r = self.rt.deny_approval(&self.value(&step["request"]), approver);
                 outcome(r.map(|_| json!({})), expect);
             }
             "import_authority_key" => {

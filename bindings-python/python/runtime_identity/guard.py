@@ -59,13 +59,14 @@ class ApprovalRequest:
     def actor(self) -> str | None:
         return self.decision.actor
 
-    def approve(self, approver: str) -> Receipt:
-        """Approves the request as ``approver``; returns the single-use receipt."""
-        return self.runtime.approve(self.id, approver)
+    def approve(self, approver: str, *, attributes: dict[str, Any] | None = None) -> Receipt:
+        """Approves the request as ``approver`` (with the ``attributes`` approval rules read);
+        returns the single-use receipt."""
+        return self.runtime.approve(self.id, approver, attributes=attributes)
 
-    def deny(self, approver: str) -> None:
+    def deny(self, approver: str, *, attributes: dict[str, Any] | None = None) -> None:
         """Denies the request as ``approver``."""
-        self.runtime.deny_approval(self.id, approver)
+        self.runtime.deny_approval(self.id, approver, attributes=attributes)
 
 
 #: ``on_approval(request)`` returns a Receipt (or its token) to proceed, or None to refuse.

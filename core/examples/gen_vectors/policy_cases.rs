@@ -200,6 +200,27 @@ pub fn policies() -> VectorFile {
     let mut calm = req("crm.read", "customer/88", json!({}));
     calm["context"] = json!({"risk": {"score": 2}});
     f.case("a low risk score passes the same policy", &["granted"], vec![allow(&bot, calm, &[BOT])]);
+    // A call cannot relabel a registered resource: the registered data class and attributes win.
+    let mut relabel = req("crm.read", "customer/77", json!({}));
+    relabel["context"] = json!({"resource": {"data_class": "public"}});
+    f.case(
+        "a call passing another data class than the registered one is refused",
+        &["request_invalid"],
+        vec![check(&bot, relabel, "deny", &["request_invalid"])],
+    );
+    let mut reattr = req("crm.read", "customer/88", json!({}));
+    reattr["context"] = json!({"resource": {"attributes": {"region": "us"}}});
+    f.case(
+        "a call passing another value for a registered attribute is refused",
+        &["request_invalid"],
+        vec![check(&bot, reattr, "deny", &["request_invalid"])],
+    );
+    let mut same = req("crm.read", "customer/77", json!({}));
+    same["context"] = json!({"resource": {"data_class": "pci"}});
+    deny_by(&f, "a call passing the registered data class is checked with it", &bot, same, "F01");
+    let mut fill = req("crm.read", "ticket/9", json!({}));
+    fill["context"] = json!({"resource": {"data_class": "pci"}});
+    deny_by(&f, "a data class passed for a resource registered without one fills it", &bot, fill, "F01");
     let mut sat = req("ticket.update", "ticket/9", json!({}));
     sat["context"] = json!({"env": {"weekday": "sat"}});
     let bot_ticket = f.delegate(BOT, json!([{"actions": ["ticket.*"], "resources": ["ticket/*"]}]), 900, None);
@@ -268,13 +289,31 @@ pub fn policies() -> VectorFile {
     f.finish()
 }
 
+/// Approval rules: finance people with a high enough limit approve refunds; nobody approves
+/// their own agent's requests.
+const APPROVAL_RULES: &str = r#"@id("R01")
+permit (principal, action == Action::"rid.approve", resource)
+when { principal has role && principal.role == "finance" && resource.action == "payments.refund"
+       && principal has limit && resource.args has amount && resource.args.amount <= principal.limit };
+
+@id("R02")
+forbid (principal, action == Action::"rid.approve", resource)
+when { resource.owner == principal.id };
+"#;
+
+fn approval_agents() -> Vec<AgentDef<'static>> {
+    let mut agents = default_agents();
+    agents.push(AgentDef(BOBS_BOT, BOB, 2, json!({})));
+    agents
+}
+
 pub fn approvals() -> VectorFile {
     let f = Fixture::new(
         "approvals",
         "Approvals are bound to the exact call (action_hash over action, resource, args, actor, \
          on_behalf_of, grant id), single-use, expiring, and given by a user.",
         Algorithm::Es256,
-        &default_agents(),
+        &approval_agents(),
         default_resources(),
         POLICIES,
         json!({}),
@@ -296,7 +335,7 @@ pub fn approvals() -> VectorFile {
         &["approval_required", "approved", "approval_invalid"],
         vec![
             ask("a"),
-            op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
+            op("approve", json!({"request": "$a", "approver": ALICE, "save": "r"})),
             with_receipt(big(), "$r", "allow", &["approved"]),
             with_receipt(big(), "$r", "deny", &["approval_invalid"]),
         ],
@@ -307,7 +346,7 @@ pub fn approvals() -> VectorFile {
             &["approval_invalid"],
             vec![
                 ask("a"),
-                op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
+                op("approve", json!({"request": "$a", "approver": ALICE, "save": "r"})),
                 with_receipt(
                     req("payments.refund", resource, json!({"amount": amount})),
                     "$r",
@@ -322,7 +361,7 @@ pub fn approvals() -> VectorFile {
         &["approval_invalid"],
         vec![
             ask("a"),
-            op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})),
+            op("approve", json!({"request": "$a", "approver": ALICE, "save": "r"})),
             set_time(NOW + 700),
             with_receipt(big(), "$r", "deny", &["approval_invalid"]),
         ],
@@ -332,8 +371,8 @@ pub fn approvals() -> VectorFile {
         &["approval_required", "approval_invalid"],
         vec![
             ask("a"),
-            op("deny_approval", json!({"request": "$a", "approver": BOB})),
-            op("approve", json!({"request": "$a", "approver": BOB, "expect": {"error": "approval_invalid"}})),
+            op("deny_approval", json!({"request": "$a", "approver": ALICE})),
+            op("approve", json!({"request": "$a", "approver": ALICE, "expect": {"error": "approval_invalid"}})),
             check(&bot, big(), "require_approval", &["approval_required"]),
         ],
     );
@@ -345,9 +384,74 @@ pub fn approvals() -> VectorFile {
             op("approve", json!({"request": "$a", "approver": BOT, "expect": {"error": "approval_invalid"}})),
         ],
     );
+    f.case(
+        "a person who is neither the one the agent acts for nor its owner cannot approve or deny",
+        &["approver_not_allowed", "approval_required"],
+        vec![
+            ask("a"),
+            op("approve", json!({"request": "$a", "approver": BOB, "expect": {"error": "approver_not_allowed"}})),
+            op("deny_approval", json!({"request": "$a", "approver": BOB, "expect": {"error": "approver_not_allowed"}})),
+            check(&bot, big(), "require_approval", &["approval_required"]),
+        ],
+    );
+    let bobs = f.delegate(BOBS_BOT, wide(), 900, None);
+    let ask_bobs = || {
+        let mut s = check(&bobs, big(), "require_approval", &["approval_required"]);
+        s["save_approval"] = json!("a");
+        s
+    };
+    f.case(
+        "the agent's owner may approve",
+        &["approval_required", "approved"],
+        vec![ask_bobs(), op("approve", json!({"request": "$a", "approver": BOB, "save": "r"})), {
+            let mut s = check(&bobs, big(), "allow", &["approved"]);
+            s["approval"] = json!("$r");
+            s
+        }],
+    );
+    f.case(
+        "the person the agent acts for may approve a request of an agent owned by another",
+        &["approval_required"],
+        vec![ask_bobs(), op("approve", json!({"request": "$a", "approver": ALICE}))],
+    );
+    f.case(
+        "nobody else may approve a request of that agent",
+        &["approver_not_allowed"],
+        vec![
+            ask_bobs(),
+            op("approve", json!({"request": "$a", "approver": CAROL, "expect": {"error": "approver_not_allowed"}})),
+        ],
+    );
+    let rules = format!("{POLICIES}\n{APPROVAL_RULES}");
+    f.case_with(
+        "with approval rules loaded, they decide who may approve",
+        &["approval_required", "approved", "approver_not_allowed"],
+        json!({"policies": rules}),
+        vec![
+            ask("a"),
+            op("approve", json!({"request": "$a", "approver": ALICE, "expect": {"error": "approver_not_allowed"}})),
+            op("approve", json!({"request": "$a", "approver": CAROL, "attributes": {"role": "intern"},
+                "expect": {"error": "approver_not_allowed"}})),
+            op("approve", json!({"request": "$a", "approver": CAROL, "attributes": {"role": "finance", "limit": 50},
+                "expect": {"error": "approver_not_allowed"}})),
+            op("approve", json!({"request": "$a", "approver": CAROL, "attributes": {"role": "finance", "limit": 500}, "save": "r"})),
+            with_receipt(big(), "$r", "allow", &["approved"]),
+        ],
+    );
+    f.case_with(
+        "an approval rule that names other actions does not load",
+        &["policy_invalid"],
+        json!({}),
+        vec![op("load_policies", json!({"text": "permit (principal, action == Action::\"rid.approve\", resource) when { action == Action::\"payments.refund\" };", "expect": {"error": "policy_invalid"}}))],
+    );
+    f.case(
+        "a tool-call policy cannot name the runtime's own actions",
+        &["policy_invalid"],
+        vec![op("load_policies", json!({"text": "forbid (principal, action in Action::\"rid.*\", resource);", "expect": {"error": "policy_invalid"}}))],
+    );
     f.case("an unknown request cannot be approved", &["approval_invalid"], vec![op(
         "approve",
-        json!({"request": "0190b2c4-0000-7000-8000-000000000000", "approver": BOB, "expect": {"error": "approval_invalid"}}),
+        json!({"request": "0190b2c4-0000-7000-8000-000000000000", "approver": ALICE, "expect": {"error": "approval_invalid"}}),
     )]);
     f.case(
         "garbage as a receipt is refused",

@@ -75,6 +75,8 @@ event_types! {
     ApprovalDenied => "approval.denied",
     /// A check consumed an approval receipt.
     ApprovalConsumed => "approval.consumed",
+    /// A person was refused the decision of a request (not an approver of it).
+    ApprovalRefused => "approval.refused",
     /// Policies were loaded.
     PolicyLoaded => "policy.loaded",
     /// A policy set was rejected (the previous one stays in force).

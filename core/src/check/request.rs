@@ -38,7 +38,8 @@ pub struct CallContext {
     /// The workflow or agent-run id.
     #[serde(default)]
     pub txn: Option<String>,
-    /// Resource attributes passed with the call (override registered ones).
+    /// Resource attributes passed with the call: they fill what is not registered (and must
+    /// equal what is, unless the runtime allows overriding).
     #[serde(default)]
     pub resource: Option<ResourceContext>,
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use cedar_policy::{Authorizer, PolicySet};
 
 use super::actions::group_prefix;
+use super::approver::{ApprovalRules, ApproverOutcome, ApproverRequest};
 use super::hints::SchemaHints;
 use super::index::Index;
 use super::load::load;
@@ -29,6 +30,7 @@ pub struct PolicyEngine {
     schema_text: String,
     entities: EntityCache,
     outcomes: OutcomeMemo,
+    approval_rules: ApprovalRules,
 }
 
 /// (entities version, agent, resource, action): the cached entry carries the request's action
@@ -67,6 +69,7 @@ impl PolicyEngine {
             schema_text: schema_text(&hints, &SchemaActions::default()),
             entities: EntityCache::default(),
             outcomes: OutcomeMemo::default(),
+            approval_rules: ApprovalRules::default(),
             hints,
             types: Types::new().ok(),
             authorizer: Authorizer::new(),
@@ -86,16 +89,23 @@ impl PolicyEngine {
             types: Some(Types::new()?),
             authorizer: Authorizer::new(),
             require_permit,
-            count: loaded.policies.len(),
+            count: loaded.policies.len() + loaded.approval_rules.count(),
             schema_text: loaded.schema_text,
             entities: EntityCache::default(),
             outcomes: OutcomeMemo::default(),
+            approval_rules: loaded.approval_rules,
         })
     }
 
-    /// How many policies are loaded.
+    /// How many policies are loaded (approval rules included).
     pub fn policy_count(&self) -> usize {
         self.count
+    }
+
+    /// What the approval rules (`rid.approve`) say about a person deciding a request; `None`
+    /// when no rule is loaded.
+    pub fn evaluate_approver(&self, req: &ApproverRequest<'_>) -> Result<Option<ApproverOutcome>> {
+        self.approval_rules.evaluate(req)
     }
 
     /// Whether calls need an explicit `permit` (the caller applies it: no permits → deny).

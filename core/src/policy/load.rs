@@ -7,6 +7,7 @@ use cedar_policy::ffi::DetailedError;
 use cedar_policy::{ActionConstraint, Effect, Policy, PolicyId, Template};
 
 use super::actions::{group_prefix, is_exact_action};
+use super::approver::APPROVE_ACTION;
 use super::diagnostics::Problems;
 use super::hints::SchemaHints;
 use super::memo::reads_now;
@@ -64,9 +65,15 @@ pub(crate) struct LoadedPolicy {
 
 /// Everything a load produces.
 pub(crate) struct Loaded {
+    /// The policies on tool calls.
     pub(crate) policies: Vec<LoadedPolicy>,
+    /// The approval rules (`action == Action::"rid.approve"`), validated.
+    pub(crate) approval_rules: super::approver::ApprovalRules,
     pub(crate) schema_text: String,
 }
+
+/// The action namespace kept for the runtime's own rules (`rid.*`).
+const RESERVED: &str = "rid";
 
 /// An annotation's value, without Cedar's per-call parse of the key.
 fn annotation<'p>(p: &'p Policy, key: &str) -> Option<&'p str> {
@@ -159,6 +166,28 @@ impl Checker<'_> {
                 ok = false;
             }
         }
+        // `rid.*` names the runtime's own actions: only an approval rule may name one, and
+        // only `rid.approve`, so that a tool-call policy never reads as an approval rule.
+        let approval_rule = matches!(&scope, ActionScope::Names(n) if n.len() == 1
+            && n.first().is_some_and(|a| a == APPROVE_ACTION));
+        let reserved = |n: &String| n == RESERVED || n.starts_with(&format!("{RESERVED}."));
+        let misnamed = if approval_rule {
+            named.groups.iter().chain(named.exact.iter().filter(|n| *n != APPROVE_ACTION)).next()
+        } else {
+            named.groups.iter().chain(&named.exact).find(|n| reserved(n))
+        };
+        if let Some(name) = misnamed {
+            let msg = if approval_rule {
+                format!("policy `{id}`: an approval rule (`rid.approve`) cannot name another action (`{name}`)")
+            } else {
+                format!(
+                    "policy `{id}`: actions under `rid.` (`{name}`) are the runtime's own; approval rules are \
+                     written `action == Action::\"rid.approve\"`"
+                )
+            };
+            self.problems.push(si, at, msg);
+            ok = false;
+        }
         // A policy Cedar cannot show as JSON is assumed to read the time.
         let reads_now = p.to_json().map_or(true, |est| reads_now(&est));
         ok.then(|| LoadedPolicy {
@@ -197,12 +226,14 @@ pub(crate) fn load(sources: &[PolicySource], hints: &SchemaHints) -> Result<Load
         }
     }
     c.problems.into_result()?;
+    let (rules, policies): (Vec<_>, Vec<_>) = policies.into_iter().partition(super::approver::is_approval_rule);
     validate(sources, hints, &policies)?;
+    let approval_rules = super::approver::ApprovalRules::build(sources, rules)?;
     let mut all = SchemaActions::default();
     for lp in &policies {
         all.exact.extend(lp.named.exact.iter().cloned());
         all.groups.extend(lp.named.groups.iter().cloned());
     }
     all.exact.extend(hints.actions.keys().cloned());
-    Ok(Loaded { schema_text: schema_text(hints, &all), policies })
+    Ok(Loaded { schema_text: schema_text(hints, &all), policies, approval_rules })
 }

@@ -23,6 +23,9 @@
 //! objects → records, `null` → left out, floats → `decimal` when exact with at most four
 //! fractional digits and otherwise an error (the call is denied; nothing is rounded).
 //!
+//! Policies written on `action == Action::"rid.approve"` are approval rules: who may approve
+//! a pending request (see the `approver` module); other policies may not name `rid.*` actions.
+//!
 //! Policy ids are the `@id("…")` annotation, else `<file>#<n>` (n counts the file's
 //! statements from 1); duplicates do not load.
 //!
@@ -76,6 +79,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+mod approver;
 mod diagnostics;
 mod engine;
 mod hints;
@@ -94,6 +98,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
+pub use approver::{ApprovalResource, ApproverOutcome, ApproverRequest, APPROVE_ACTION};
 pub use diagnostics::MAX_REPORTED_PROBLEMS;
 pub use engine::PolicyEngine;
 pub use hints::{Field, SchemaHints, ValueType, AGENT_BUILTIN_ATTRIBUTES, RESOURCE_BUILTIN_ATTRIBUTES};

@@ -8,10 +8,38 @@ use crate::audit::{lifecycle, EventType};
 use crate::check::ApprovalRequest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
+use crate::policy::{ApprovalResource, ApproverRequest};
 use crate::principal::{PrincipalId, PrincipalKind};
 use crate::token::jws::{parse_link_typed, sign_raw};
 
 use super::Runtime;
+
+/// A person deciding an approval request: their `user:` id and the attributes the
+/// organisation's `rid.approve` rules read (from its identity system). A `&str` is a person
+/// with no attributes.
+///
+/// With no `rid.approve` rule loaded, only the person the agent acts for (`on_behalf_of`) or
+/// the agent's owner may decide; never an agent, a service or an organisation. Who the person
+/// is must be established by the caller (the authority service authenticates them).
+#[derive(Debug, Clone, Copy)]
+pub struct Approver<'a> {
+    /// The person's principal id (`user:…`).
+    pub id: &'a str,
+    /// Their attributes, if any.
+    pub attributes: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+impl<'a> From<&'a str> for Approver<'a> {
+    fn from(id: &'a str) -> Self {
+        Self { id, attributes: None }
+    }
+}
+
+impl<'a> From<&'a String> for Approver<'a> {
+    fn from(id: &'a String) -> Self {
+        Self { id, attributes: None }
+    }
+}
 
 /// A signed approval receipt: pass `token` as the `approval` of the check it approves.
 #[derive(Debug, Clone)]
@@ -68,6 +96,66 @@ impl Runtime {
         Ok(p)
     }
 
+    /// Whether `approver` may decide `request` (DESIGN §6): the organisation's `rid.approve`
+    /// rules when any is loaded, else the person the agent acts for or the agent's owner. A
+    /// refusal is an `approval.refused` event and an `approver_not_allowed` error.
+    fn authorize_approver(&self, approver: &Approver<'_>, id: &PrincipalId, request_id: &str, now: i64) -> Result<()> {
+        let record = self.get_approval(request_id)?;
+        let loaded = self.loaded()?;
+        let agent = loaded.agents.get(record.actor.as_str());
+        let owner = agent.map(|a| a.owner.as_str());
+        let empty = serde_json::Map::new();
+        let engine = self.policy_engine()?;
+        let outcome = engine.evaluate_approver(&ApproverRequest {
+            approver: id.as_str(),
+            attributes: approver.attributes.unwrap_or(&empty),
+            request: ApprovalResource {
+                id: &record.id,
+                action: &record.action,
+                resource: &record.resource,
+                args: &record.args,
+                actor: &record.actor,
+                owner: owner.unwrap_or_default(),
+                org: agent.and_then(|a| a.org.as_deref()),
+                on_behalf_of: &record.on_behalf_of,
+                reason: &record.reason,
+                grant_id: &record.grant_id,
+            },
+            now,
+        });
+        let (refusal, rules) = match outcome {
+            Err(e) => (Some(format!("the approval rules could not be evaluated: {}", e.message())), Vec::new()),
+            Ok(Some(o)) if o.allowed() => (None, o.permits),
+            Ok(Some(o)) => {
+                let why = match (o.forbids.first(), o.errors.first()) {
+                    (Some(f), _) => format!("approval rule `{f}` forbids it"),
+                    (None, Some((e, msg))) => format!("approval rule `{e}` could not be evaluated: {msg}"),
+                    (None, None) => "no approval rule (`rid.approve`) permits it".to_owned(),
+                };
+                let mut rules = o.forbids;
+                rules.extend(o.errors.into_iter().map(|(id, _)| id));
+                (Some(why), rules)
+            }
+            Ok(None) if id.as_str() == record.on_behalf_of || Some(id.as_str()) == owner => (None, Vec::new()),
+            Ok(None) => (
+                Some(format!(
+                    "only `{}` (on whose behalf the agent acts) or the agent's owner{} may decide it",
+                    record.on_behalf_of,
+                    owner.map(|o| format!(" `{o}`")).unwrap_or_default()
+                )),
+                Vec::new(),
+            ),
+        };
+        let Some(why) = refusal else { return Ok(()) };
+        let message = format!("`{id}` may not decide approval request `{}`: {why}", record.id);
+        let mut ev = lifecycle::approval(EventType::ApprovalRefused, &record, self.now_ms());
+        ev.approver = Some(id.as_str().to_owned());
+        ev.policies = rules;
+        ev.message = Some(message.clone());
+        self.emit(ev)?;
+        Err(Error::new(ErrorCode::ApproverNotAllowed, message))
+    }
+
     /// A pending or decided approval request.
     pub fn get_approval(&self, request_id: &str) -> Result<ApprovalRecord> {
         self.store.get_approval(request_id)?.ok_or_else(|| {
@@ -80,9 +168,14 @@ impl Runtime {
 
     /// A person approves a pending request; returns the signed receipt, valid once, for
     /// [`RECEIPT_TTL_SECONDS`].
-    pub fn approve(&self, request_id: &str, approver: &str) -> Result<Receipt> {
-        let approver = Self::approver(approver)?;
+    ///
+    /// `approver` is the person (a `user:` id, with the attributes approval rules read); who
+    /// may approve is decided as DESIGN §6 says: see [`Approver`].
+    pub fn approve<'a>(&self, request_id: &str, approver: impl Into<Approver<'a>>) -> Result<Receipt> {
+        let person = approver.into();
+        let approver = Self::approver(person.id)?;
         let now = self.now();
+        self.authorize_approver(&person, &approver, request_id, now)?;
         let exp = now.saturating_add(RECEIPT_TTL_SECONDS);
         let approval = self.store.decide_approval(request_id, ApprovalStatus::Approved, approver.as_str(), now, exp)?;
         let claims = ReceiptClaims {
@@ -105,9 +198,11 @@ impl Runtime {
     }
 
     /// A person denies a pending request.
-    pub fn deny_approval(&self, request_id: &str, approver: &str) -> Result<ApprovalRecord> {
-        let approver = Self::approver(approver)?;
+    pub fn deny_approval<'a>(&self, request_id: &str, approver: impl Into<Approver<'a>>) -> Result<ApprovalRecord> {
+        let person = approver.into();
+        let approver = Self::approver(person.id)?;
         let now = self.now();
+        self.authorize_approver(&person, &approver, request_id, now)?;
         let approval = self.store.decide_approval(request_id, ApprovalStatus::Denied, approver.as_str(), now, now)?;
         self.emit(lifecycle::approval(EventType::ApprovalDenied, &approval, self.now_ms()))?;
         Ok(approval)

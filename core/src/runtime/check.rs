@@ -209,8 +209,17 @@ impl Runtime {
         draft.txn.clone_from(&ctx.txn);
         let registered = loaded.resources.get(resource);
         let passed = ctx.resource.as_ref();
-        let data_class =
-            passed.and_then(|r| r.data_class.as_deref()).or_else(|| registered.and_then(|r| r.data_class.as_deref()));
+        let overrides = self.options.allow_resource_override;
+        if let (Some(reg), Some(pass), false) = (registered, passed, overrides) {
+            if let Some(why) = overridden(resource, reg, pass) {
+                return Ok(Err((ReasonCode::RequestInvalid, why)));
+            }
+        }
+        let (registered_class, passed_class) =
+            (registered.and_then(|r| r.data_class.as_deref()), passed.and_then(|r| r.data_class.as_deref()));
+        // Registered attributes win unless overriding is on; a passed value fills only what is
+        // unregistered (equal values were accepted above).
+        let data_class = if overrides { passed_class.or(registered_class) } else { registered_class.or(passed_class) };
         // 3. Scope.
         let scope_req = ScopeRequest { action: req.action, resource, data_class, args };
         let scope_index = match permits_any(&leaf.scopes[..], &scope_req) {
@@ -224,6 +233,7 @@ impl Runtime {
         let merged_attrs;
         let resource_attrs = match (registered.map(|r| &r.attributes), passed.and_then(|r| r.attributes.as_ref())) {
             (Some(base), Some(extra)) => {
+                // Without overriding, every passed key is unregistered or equal (checked above).
                 let mut m = base.clone();
                 m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
                 merged_attrs = m;
@@ -374,6 +384,33 @@ impl Runtime {
             ),
         )))
     }
+}
+
+/// Why the attributes passed with a call may not be used for a registered resource: a data
+/// class or attribute that differs from the registered one. A per-call value may only fill
+/// what is unregistered, so a caller cannot relabel a `pci` resource `public` to pass a
+/// grant's `data_classes` or an organisation's `forbid`.
+fn overridden(
+    resource: &str,
+    registered: &crate::store::ResourceRecord,
+    passed: &crate::check::request::ResourceContext,
+) -> Option<String> {
+    let hint = "registered attributes cannot be overridden by a call (runtime option `allow_resource_override`)";
+    if let (Some(reg), Some(pass)) = (registered.data_class.as_deref(), passed.data_class.as_deref()) {
+        if reg != pass {
+            return Some(format!(
+                "the call passes data class `{}` for resource `{resource}`, registered as `{reg}`: {hint}",
+                crate::principal::preview(pass)
+            ));
+        }
+    }
+    let extra = passed.attributes.as_ref()?;
+    extra.iter().find(|(k, v)| registered.attributes.get(*k).is_some_and(|r| r != *v)).map(|(k, _)| {
+        format!(
+            "the call passes attribute `{}` of resource `{resource}` with another value than registered: {hint}",
+            crate::principal::preview(k)
+        )
+    })
 }
 
 /// The length of `args` as compact JSON, counted without building the text.

@@ -23,7 +23,7 @@ use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
-pub use approvals::Receipt;
+pub use approvals::{Approver, Receipt};
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
 pub use policies::read_policy_files as policies_read;
@@ -61,6 +61,9 @@ pub struct RuntimeOptions {
     pub require_permit: bool,
     /// Require a proof of possession with every check.
     pub require_proof: bool,
+    /// Let resource attributes passed with a call replace registered ones (off: a passed
+    /// data class or attribute must equal the registered one or fill an unregistered one).
+    pub allow_resource_override: bool,
     /// The audit log's durability, checkpoint interval and allow-listed arguments.
     pub audit: AuditOptions,
 }
@@ -76,6 +79,7 @@ impl Default for RuntimeOptions {
             ids: Arc::new(RandomIds),
             require_permit: false,
             require_proof: false,
+            allow_resource_override: false,
             audit: AuditOptions::default(),
         }
     }

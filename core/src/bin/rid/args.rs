@@ -164,9 +164,13 @@ pub enum PolicyCommand {
 pub struct ApproveArgs {
     /// The approval request id.
     pub request_id: String,
-    /// The approving user, `user:…`.
+    /// The approving user, `user:…`: the person the agent acts for or the agent's owner,
+    /// unless the organisation's `rid.approve` rules say who may.
     #[arg(long)]
     pub approver: String,
+    /// The approver's attributes as a JSON object (or @file), as `rid.approve` rules read them.
+    #[arg(long)]
+    pub attributes: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +187,9 @@ pub enum ApprovalCommand {
         /// The denying user, `user:…`.
         #[arg(long)]
         approver: String,
+        /// The approver's attributes as a JSON object (or @file).
+        #[arg(long)]
+        attributes: Option<String>,
     },
 }
 

@@ -3,7 +3,7 @@
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::policies_read;
 use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{Error, ErrorCode, Result, Runtime};
+use runtime_identity::{Approver, Error, ErrorCode, Result, Runtime};
 
 use crate::args::{ApprovalCommand, ApproveArgs, CheckArgs, Cli, PolicyCommand, ResourceCommand};
 use crate::output::Out;
@@ -86,7 +86,8 @@ pub fn policy(cli: &Cli, cmd: &PolicyCommand, out: &Out) -> Result<()> {
 }
 
 pub fn approve(rt: &Runtime, a: &ApproveArgs, out: &Out) -> Result<()> {
-    let receipt = rt.approve(&a.request_id, &a.approver)?;
+    let attributes = object(&a.attributes, "attributes")?;
+    let receipt = rt.approve(&a.request_id, Approver { id: &a.approver, attributes: attributes.as_ref() })?;
     if out.json {
         out.value(&serde_json::json!({"receipt": receipt.token, "approval": receipt.approval}), |_| String::new())
     } else {
@@ -111,7 +112,11 @@ pub fn approval(rt: &Runtime, cmd: &ApprovalCommand, out: &Out) -> Result<()> {
     };
     match cmd {
         ApprovalCommand::Show { request_id } => out.value(&rt.get_approval(request_id)?, describe),
-        ApprovalCommand::Deny { request_id, approver } => out.value(&rt.deny_approval(request_id, approver)?, describe),
+        ApprovalCommand::Deny { request_id, approver, attributes } => {
+            let attributes = object(attributes, "attributes")?;
+            let person = Approver { id: approver, attributes: attributes.as_ref() };
+            out.value(&rt.deny_approval(request_id, person)?, describe)
+        }
     }
 }
 
