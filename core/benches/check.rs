@@ -1,6 +1,6 @@
 //! `check` with a cached credential: the scenario's request R1 under 20 rules, the same with
 //! 1,000 and 10,000 extra policies on other actions, and with a limit counter (in-memory
-//! runtime, token strings); and R1 as the bindings run it (a folder runtime with buffered audit,
+//! runtime, token strings); R1 at the input limits (members and nesting); and R1 as the bindings run it (a folder runtime with buffered audit,
 //! a verified `Credential`).
 #![allow(clippy::panic, reason = "a benchmark whose setup fails must stop loudly")]
 
@@ -98,6 +98,28 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| rt.check(limited.as_str(), &req))
             });
         }
+    }
+    // At the input limits (MAX_MEMBERS members, MAX_VALUE_DEPTH levels): a call passing `env`
+    // is never answered from the memo, so Cedar converts and evaluates everything each time.
+    let (rt, plain, _) = runtime(0);
+    let mut wide = args.clone();
+    for i in 0..1_000 {
+        wide.insert(format!("extra{i}"), serde_json::json!(i));
+    }
+    let mut deep = serde_json::json!(1);
+    for _ in 0..31 {
+        deep = serde_json::json!({"a": deep});
+    }
+    let mut nested = args.clone();
+    nested.insert("deep".into(), deep);
+    let env = serde_json::json!({"env": (0..20).map(|i| (format!("k{i}"), serde_json::json!(i))).collect::<serde_json::Map<_, _>>()});
+    for (name, a) in [("1,022 members", &wide), ("32 levels", &nested)] {
+        let at_limit = CheckRequest { args: Some(a), context: Some(&env), ..req };
+        let d = rt.check(plain.as_str(), &at_limit);
+        assert!(d.allowed, "{d:?}");
+        c.bench_function(&format!("check/at the input limits/{name}"), |b| {
+            b.iter(|| rt.check(plain.as_str(), &at_limit))
+        });
     }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let folder =

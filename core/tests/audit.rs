@@ -429,11 +429,21 @@ fn no_token_key_or_unlisted_argument_reaches_the_log() {
         );
         rt.record_outcome(&d.decision_id, &Outcome::error("ValueError")).unwrap();
     }
+    // A token passed by mistake as the action or the resource (with a valid and an invalid
+    // credential) is recorded only as a digest.
+    for presented in [cred.token(), "not-a-token"] {
+        for (action, resource) in [(sub.token(), "customer/42"), ("crm.read", sub.token())] {
+            let d = rt.check(presented, &CheckRequest { action, resource: Some(resource), ..Default::default() });
+            assert!(!d.allowed);
+            assert!(d.action.starts_with("<invalid sha256:") || d.resource.starts_with("<invalid sha256:"), "{d:?}");
+        }
+    }
     rt.close().unwrap();
     let log = std::fs::read_to_string(tmp.path().join(LOG_FILE)).unwrap();
     // The decisions did happen, with a digest of their arguments and the allow-listed field.
-    assert_eq!(log.matches("\"type\":\"decision\"").count(), 4);
-    assert_eq!(log.matches("\"args_digest\"").count(), 4);
+    assert_eq!(log.matches("\"type\":\"decision\"").count(), 8);
+    assert_eq!(log.matches("<invalid sha256:").count(), 4);
+    assert_eq!(log.matches("\"args_digest\"").count(), 8);
     assert_eq!(log.matches("\"currency\":\"USD\"").count(), 4);
     for s in secrets {
         assert!(!log.contains(s), "argument value {s} is in the log");

@@ -136,9 +136,9 @@ impl Store for Flaky {
         self.gate()?;
         self.inner.consume(ops, approval, now, commit)
     }
-    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord> {
+    fn open_approval(&self, request: &ApprovalRecord, now: i64, max_pending: usize) -> Result<Option<ApprovalRecord>> {
         self.gate()?;
-        self.inner.open_approval(request, now)
+        self.inner.open_approval(request, now, max_pending)
     }
     fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>> {
         self.gate()?;

@@ -69,6 +69,7 @@ REASON_CODES: Final[tuple[str, ...]] = (
     "limit_max_uses",
     "limit_rate",
     "limit_budget",
+    "limit_pending_approvals",
     "approval_required",
     "approval_invalid",
     "proof_required",

@@ -65,7 +65,8 @@ class PolicyError(RuntimeIdentityError):
 
 
 class ApprovalError(RuntimeIdentityError):
-    """An approval request is unknown, already decided, expired, or the approver is not a user."""
+    """An approval request is unknown, already decided, expired, or the approver is not a user
+    (``approval_invalid``), or the person may not decide it (``approver_not_allowed``)."""
 
 
 class StoreError(RuntimeIdentityError):
@@ -138,6 +139,7 @@ ERROR_CODES: Final[tuple[str, ...]] = (
     "invalid_argument",
     "policy_invalid",
     "approval_invalid",
+    "approver_not_allowed",
     "store_corrupt",
     "store_unavailable",
     "audit_corrupt",
@@ -170,6 +172,7 @@ _CLASS_OF: Final[dict[str, type[RuntimeIdentityError]]] = {
     "invalid_argument": InvalidArgument,
     "policy_invalid": PolicyError,
     "approval_invalid": ApprovalError,
+    "approver_not_allowed": ApprovalError,
     "store_corrupt": StoreError,
     "store_unavailable": StoreError,
     "audit_corrupt": AuditError,

@@ -449,6 +449,54 @@ pub fn approvals() -> VectorFile {
         &["policy_invalid"],
         vec![op("load_policies", json!({"text": "forbid (principal, action in Action::\"rid.*\", resource);", "expect": {"error": "policy_invalid"}}))],
     );
+    // The pending requests of one grant are capped (100): the token is minted by the runner.
+    let mut flood = vec![op(
+        "delegate",
+        json!({"to": BOT, "on_behalf_of": ALICE, "scopes": wide(), "ttl": 900, "save": "t",
+               "expect": {"chain": [BOT], "on_behalf_of": ALICE}}),
+    )];
+    for i in 0..100 {
+        let mut s = check(
+            "$t",
+            req("payments.refund", "customer/42", json!({"amount": 81 + i})),
+            "require_approval",
+            &["approval_required"],
+        );
+        if i == 0 {
+            s["save_approval"] = json!("first");
+        }
+        flood.push(s);
+    }
+    flood.push(check(
+        "$t",
+        req("payments.refund", "customer/42", json!({"amount": 500})),
+        "deny",
+        &["limit_pending_approvals"],
+    ));
+    flood.push(check(
+        "$t",
+        req("payments.refund", "customer/42", json!({"amount": 81})),
+        "require_approval",
+        &["approval_required"],
+    ));
+    flood.push(op("deny_approval", json!({"request": "$first", "approver": ALICE})));
+    flood.push(check(
+        "$t",
+        req("payments.refund", "customer/42", json!({"amount": 500})),
+        "require_approval",
+        &["approval_required"],
+    ));
+    flood.push(check(
+        &bot,
+        req("payments.refund", "customer/42", json!({"amount": 500})),
+        "require_approval",
+        &["approval_required"],
+    ));
+    f.case(
+        "a grant has at most 100 pending approval requests; other grants are not affected",
+        &["approval_required", "limit_pending_approvals"],
+        flood,
+    );
     f.case("an unknown request cannot be approved", &["approval_invalid"], vec![op(
         "approve",
         json!({"request": "0190b2c4-0000-7000-8000-000000000000", "approver": ALICE, "expect": {"error": "approval_invalid"}}),

@@ -154,6 +154,61 @@ pub fn scopes() -> VectorFile {
             vec![check(&any, req(action, resource, json!({})), "deny", &["request_invalid"])],
         );
     }
+    // Bounds of a call: numbers the action hash represents exactly, members, nesting, txn.
+    let safe = 9_007_199_254_740_991_i64;
+    f.case(
+        "an argument number beyond 2^53 - 1 is refused (it would hash like its neighbour)",
+        &["granted", "request_invalid"],
+        vec![
+            allow(&any, req("crm.read", "customer/42", json!({"to_account": safe})), &[BOT]),
+            allow(&any, req("crm.read", "customer/42", json!({"to_account": -safe})), &[BOT]),
+            check(&any, req("crm.read", "customer/42", json!({"to_account": safe + 1})), "deny", &["request_invalid"]),
+            check(
+                &any,
+                req("crm.read", "customer/42", json!({"to": [{"account": -safe - 1}]})),
+                "deny",
+                &["request_invalid"],
+            ),
+            check(&any, req("crm.read", "customer/42", json!({"to_account": 1e300})), "deny", &["request_invalid"]),
+        ],
+    );
+    let members = |n: usize| Value::Object((0..n).map(|i| (format!("k{i}"), json!(i))).collect());
+    let mut env_full = req("crm.read", "customer/42", json!({"a": 1}));
+    env_full["context"] = json!({"env": members(1023)});
+    f.case(
+        "a call's arguments and context hold at most 1,024 members together",
+        &["granted", "request_invalid"],
+        vec![
+            allow(&any, req("crm.read", "customer/42", members(1024)), &[BOT]),
+            check(&any, req("crm.read", "customer/42", members(1025)), "deny", &["request_invalid"]),
+            check(&any, env_full, "deny", &["request_invalid"]),
+        ],
+    );
+    let nested = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!({"a": inner}));
+    f.case(
+        "arguments nest at most 32 levels deep",
+        &["granted", "request_invalid"],
+        vec![
+            allow(&any, req("crm.read", "customer/42", nested(32)), &[BOT]),
+            check(&any, req("crm.read", "customer/42", nested(33)), "deny", &["request_invalid"]),
+        ],
+    );
+    let with_txn = |txn: &str| {
+        let mut r = req("crm.read", "customer/42", json!({}));
+        r["context"] = json!({"txn": txn});
+        r
+    };
+    f.case(
+        "a txn is 1 to 256 bytes of printable ascii",
+        &["granted", "request_invalid"],
+        vec![
+            allow(&any, with_txn(&"r".repeat(256)), &[BOT]),
+            check(&any, with_txn(&"r".repeat(257)), "deny", &["request_invalid"]),
+            check(&any, with_txn("run-1\n2026-12-03 audit ok"), "deny", &["request_invalid"]),
+            check(&any, with_txn("\u{1b}[2J"), "deny", &["request_invalid"]),
+            check(&any, with_txn(""), "deny", &["request_invalid"]),
+        ],
+    );
     f.finish()
 }
 

@@ -67,10 +67,12 @@ reason_codes! {
     NoPermit => "no_permit",
     /// The grant's `max_uses` is used up.
     LimitMaxUses => "limit_max_uses",
-    /// The `rate` limit for this actor and action is reached.
+    /// The `rate` limit of a grant (per granted action, sub-grants included) is reached.
     LimitRate => "limit_rate",
     /// The `budget` would be exceeded.
     LimitBudget => "limit_budget",
+    /// The call needs approval and its grant already has the most pending requests allowed.
+    LimitPendingApprovals => "limit_pending_approvals",
     /// An `@approval` policy applies and no receipt was given.
     ApprovalRequired => "approval_required",
     /// The approval receipt is invalid, expired, used, or for another call.

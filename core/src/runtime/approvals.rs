@@ -14,6 +14,11 @@ use crate::token::jws::{parse_link_typed, sign_raw};
 
 use super::Runtime;
 
+/// The most unexpired pending approval requests one grant may have: a call that needs one
+/// more is denied with `limit_pending_approvals` until a person decides some or they expire
+/// (an hour after they were opened), so an agent cannot flood its approvers or the store.
+pub const MAX_PENDING_APPROVALS_PER_GRANT: usize = 100;
+
 /// A person deciding an approval request: their `user:` id and the attributes the
 /// organisation's `rid.approve` rules read (from its identity system). A `&str` is a person
 /// with no attributes.
@@ -58,7 +63,7 @@ impl Runtime {
         reason: &str,
         decision_id: &str,
         now: i64,
-    ) -> Result<ApprovalRequest> {
+    ) -> Result<Option<ApprovalRequest>> {
         let record = ApprovalRecord {
             id: self.options.ids.next_id(now.saturating_mul(1000)),
             action_hash: hash.to_owned(),
@@ -76,16 +81,18 @@ impl Runtime {
             decided_by: None,
             decided_at: None,
         };
-        let stored = self.store.open_approval(&record, now)?;
+        let Some(stored) = self.store.open_approval(&record, now, MAX_PENDING_APPROVALS_PER_GRANT)? else {
+            return Ok(None);
+        };
         if stored.id == record.id {
             self.emit(lifecycle::approval(EventType::ApprovalRequested, &stored, self.now_ms()))?;
         }
-        Ok(ApprovalRequest {
+        Ok(Some(ApprovalRequest {
             id: stored.id,
             action_hash: stored.action_hash,
             expires_at: stored.expires_at,
             reason: stored.reason,
-        })
+        }))
     }
 
     fn approver(approver: &str) -> Result<PrincipalId> {

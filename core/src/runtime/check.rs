@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize as _;
+
 use crate::approval::{action_hash, BoundCall};
 use crate::audit::{lifecycle, record_decision};
-use crate::check::request::{valid_action, valid_resource, CallContext, MAX_ARGS_BYTES};
+use crate::check::request::{
+    valid_action, valid_resource, valid_txn, Bounds, CallContext, MAX_ARGS_BYTES, MAX_CONTEXT_BYTES, MAX_TXN_BYTES,
+};
 use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{AgentEntity, DelegationContext, PolicyRequest, ResourceEntity};
@@ -14,6 +18,7 @@ use crate::scope::{permits_any, DenialKind, ScopeRequest};
 use crate::store::ConsumeRefusal;
 use crate::token::{Credential, VerifiedChain};
 
+use super::approvals::MAX_PENDING_APPROVALS_PER_GRANT;
 use super::state::Loaded;
 use super::Runtime;
 
@@ -85,8 +90,13 @@ impl Draft {
                 policies: Vec::new(),
                 approval_request: None,
                 approval_used: None,
-                action: req.action.to_owned(),
-                resource: req.resource.unwrap_or("*").to_owned(),
+                // An invalid name may be anything (a token passed by mistake): only its digest
+                // is recorded.
+                action: if valid_action(req.action) { req.action.to_owned() } else { redacted(req.action) },
+                resource: match req.resource.unwrap_or("*") {
+                    r if valid_resource(r) => r.to_owned(),
+                    r => redacted(r),
+                },
                 decided_at_ms: now_ms,
             },
             chain: None,
@@ -181,17 +191,18 @@ impl Runtime {
             return Ok(Err((ReasonCode::CredentialInvalid, "the credential has no links".to_owned())));
         };
         // The request itself.
+        // The message names only the length of an invalid name (see `Draft::new`).
         if !valid_action(req.action) {
             return Ok(Err((
                 ReasonCode::RequestInvalid,
-                format!("action `{}` is not a dotted name", crate::principal::preview(req.action)),
+                format!("action ({} bytes, recorded as its digest) is not a dotted name", req.action.len()),
             )));
         }
         let resource = req.resource.unwrap_or("*");
         if !valid_resource(resource) {
             return Ok(Err((
                 ReasonCode::RequestInvalid,
-                format!("resource `{}` is not a valid resource id", crate::principal::preview(resource)),
+                format!("resource ({} bytes, recorded as its digest) is not a valid resource id", resource.len()),
             )));
         }
         let empty = serde_json::Map::new();
@@ -199,13 +210,35 @@ impl Runtime {
         if json_len(args) > MAX_ARGS_BYTES {
             return Ok(Err((ReasonCode::RequestInvalid, format!("arguments are over {MAX_ARGS_BYTES} bytes"))));
         }
+        // Bounded before anything else reads them (Cedar, the audit digest, the hash).
+        let mut bounds = Bounds::default();
+        if let Err(why) = bounds.object("argument", args.iter(), true) {
+            return Ok(Err((ReasonCode::RequestInvalid, why)));
+        }
         let ctx: CallContext = match req.context {
             None | Some(serde_json::Value::Null) => CallContext::default(),
-            Some(v) => match serde_json::from_value(v.clone()) {
-                Ok(c) => c,
-                Err(e) => return Ok(Err((ReasonCode::RequestInvalid, format!("context is not valid: {e}")))),
-            },
+            Some(v @ serde_json::Value::Object(m)) => {
+                if json_len(m) > MAX_CONTEXT_BYTES {
+                    return Ok(Err((ReasonCode::RequestInvalid, format!("context is over {MAX_CONTEXT_BYTES} bytes"))));
+                }
+                if let Err(why) = bounds.object("context member", m.iter(), false) {
+                    return Ok(Err((ReasonCode::RequestInvalid, why)));
+                }
+                match CallContext::deserialize(v) {
+                    Ok(c) => c,
+                    Err(e) => return Ok(Err((ReasonCode::RequestInvalid, format!("context is not valid: {e}")))),
+                }
+            }
+            Some(_) => return Ok(Err((ReasonCode::RequestInvalid, "context must be a JSON object".to_owned()))),
         };
+        if let Some(txn) = ctx.txn.as_deref() {
+            if !valid_txn(txn) {
+                return Ok(Err((
+                    ReasonCode::RequestInvalid,
+                    format!("`txn` must be 1 to {MAX_TXN_BYTES} bytes of printable ascii"),
+                )));
+            }
+        }
         draft.txn.clone_from(&ctx.txn);
         let registered = loaded.resources.get(resource);
         let passed = ctx.resource.as_ref();
@@ -272,7 +305,7 @@ impl Runtime {
             Ok(o) => o,
             // An argument, attribute or context value Cedar cannot take (a number beyond its
             // range or precision, a value of the wrong declared type): the caller's input.
-            Err(e) if e.code() == ErrorCode::InvalidArgument => {
+            Err(e) if matches!(e.code(), ErrorCode::InvalidArgument | ErrorCode::InputTooLarge) => {
                 return Ok(Err((ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))))
             }
             Err(e) => {
@@ -338,13 +371,23 @@ impl Runtime {
                     if let Err(refusal) = self.store.consume(&ops, None, now, false)? {
                         return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
                     }
-                    let request = self.open_approval_request(
+                    let Some(request) = self.open_approval_request(
                         &bound,
                         &hash,
                         &approval_reasons.join("; "),
                         &draft.decision.decision_id,
                         now,
-                    )?;
+                    )?
+                    else {
+                        return Ok(Err((
+                            ReasonCode::LimitPendingApprovals,
+                            format!(
+                                "grant `{}` already has {MAX_PENDING_APPROVALS_PER_GRANT} pending approval requests; \
+                                 decide some or let them expire",
+                                leaf.grant_id
+                            ),
+                        )));
+                    };
                     let message = format!("approval needed: {}", request.reason);
                     draft.decision.approval_request = Some(request);
                     return Ok(Ok((Effect::RequireApproval, Reason::new(ReasonCode::ApprovalRequired, message))));
@@ -384,6 +427,14 @@ impl Runtime {
             ),
         )))
     }
+}
+
+/// How an invalid action or resource is recorded: a digest, never the text (it may be a
+/// token passed by mistake). Not a valid action or resource itself, so it is never mistaken
+/// for one.
+fn redacted(s: &str) -> String {
+    let hex = crate::audit::sha256_hex(s.as_bytes());
+    format!("<invalid sha256:{}>", hex.get(..16).unwrap_or(&hex))
 }
 
 /// Why the attributes passed with a call may not be used for a registered resource: a data

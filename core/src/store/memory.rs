@@ -270,16 +270,17 @@ impl Store for MemoryStore {
         Ok(Ok(()))
     }
 
-    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord> {
+    fn open_approval(&self, request: &ApprovalRecord, now: i64, max_pending: usize) -> Result<Option<ApprovalRecord>> {
         let mut g = self.lock()?;
-        let existing = g.approvals.values().find(|r| {
-            r.action_hash == request.action_hash && r.status == ApprovalStatus::Pending && r.expires_at >= now
-        });
-        if let Some(rec) = existing {
-            return Ok(rec.clone());
+        let pending = |r: &&ApprovalRecord| r.status == ApprovalStatus::Pending && r.expires_at >= now;
+        if let Some(rec) = g.approvals.values().filter(pending).find(|r| r.action_hash == request.action_hash) {
+            return Ok(Some(rec.clone()));
+        }
+        if g.approvals.values().filter(pending).filter(|r| r.grant_id == request.grant_id).count() >= max_pending {
+            return Ok(None);
         }
         g.approvals.insert(request.id.clone(), request.clone());
-        Ok(request.clone())
+        Ok(Some(request.clone()))
     }
 
     fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>> {

@@ -200,8 +200,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         commit: bool,
     ) -> Result<std::result::Result<(), ConsumeRefusal>>;
 
-    /// Stores a new approval request, or returns the pending one for the same call.
-    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord>;
+    /// Stores a new approval request, or returns the pending one for the same call; `None`
+    /// (nothing stored) when the request's grant already has `max_pending` unexpired pending
+    /// requests. Atomic: concurrent openers never pass the cap together.
+    fn open_approval(&self, request: &ApprovalRecord, now: i64, max_pending: usize) -> Result<Option<ApprovalRecord>>;
     /// One approval request.
     fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>>;
     /// Atomically decides a pending, unexpired request.

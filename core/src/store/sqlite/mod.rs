@@ -509,7 +509,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn open_approval(&self, request: &ApprovalRecord, now: i64) -> Result<ApprovalRecord> {
+    fn open_approval(&self, request: &ApprovalRecord, now: i64, max_pending: usize) -> Result<Option<ApprovalRecord>> {
         self.transact(false, |tx| {
             let existing: Option<String> = tx
                 .query_row(
@@ -520,10 +520,23 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(db_err)?;
             if let Some(text) = existing {
-                return decode("approval", &text);
+                return decode("approval", &text).map(Some);
+            }
+            // Pending requests are few (each waits for a person); the grant is read from the
+            // record rather than a column of its own.
+            let pending: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM approvals WHERE status = 'pending' AND expires_at >= ?1
+                     AND json_extract(record, '$.grant_id') = ?2",
+                    params![now, request.grant_id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if usize::try_from(pending).unwrap_or(usize::MAX) >= max_pending {
+                return Ok(None);
             }
             write_approval(tx, request)?;
-            Ok(request.clone())
+            Ok(Some(request.clone()))
         })
     }
 
