@@ -308,3 +308,31 @@ fn a_public_key_belongs_to_one_principal() {
         runtime_identity::AgentSpec { owner: Some(ALICE.into()), public_key: Some(authority), ..Default::default() };
     assert_eq!(code_of(f.rt.register_agent("agent:acme/copycat", spec)), ErrorCode::KeyInvalid);
 }
+
+/// `(r, s)` of an ES256 signature replaced by `(r, n - s)`: the same signature's malleable twin,
+/// valid for any ECDSA verifier that does not insist on the low-S form.
+fn high_s_twin(sig: &[u8]) -> Vec<u8> {
+    let sig = p256::ecdsa::Signature::from_slice(sig).unwrap();
+    assert!(sig.normalize_s().is_none(), "our own signatures are low-S");
+    let (r, s) = sig.split_scalars();
+    p256::ecdsa::Signature::from_scalars(r, -s).unwrap().to_bytes().to_vec()
+}
+
+#[test]
+fn an_es256_high_s_twin_of_a_valid_signature_is_refused() {
+    // The bare verification that tokens, receipts, proofs and checkpoints all go through.
+    let key = PrivateKey::generate(Algorithm::Es256).unwrap();
+    for msg in [&b"a"[..], b"b", b"c", b"d"] {
+        let sig = key.sign(msg);
+        key.public_key().verify(Algorithm::Es256, msg, &sig).unwrap();
+        let twin = high_s_twin(&sig);
+        assert_eq!(code_of(key.public_key().verify(Algorithm::Es256, msg, &twin)), ErrorCode::SignatureInvalid);
+    }
+    // A delegation link with its signature so replaced.
+    let f = fixture_with(Algorithm::Es256);
+    let token = delegate(&f).token().to_owned();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    let twin = format!("{signed}.{}", B64.encode(high_s_twin(&B64.decode(sig).unwrap())));
+    f.rt.verify(&token).unwrap();
+    assert_eq!(code_of(f.rt.verify(&twin)), ErrorCode::SignatureInvalid);
+}
