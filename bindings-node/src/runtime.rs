@@ -648,7 +648,7 @@ impl Runtime {
 fn parse_args(text: Option<&str>) -> napi::Result<Option<serde_json::Map<String, Value>>> {
     match text {
         None => Ok(None),
-        Some(t) => match serde_json::from_str::<Value>(t) {
+        Some(t) => match runtime_identity::json::parse(t) {
             Ok(v) => object(Some(v), "args"),
             Err(e) => Err(invalid(format!("args are not JSON: {e}"))),
         },

@@ -336,3 +336,25 @@ fn an_es256_high_s_twin_of_a_valid_signature_is_refused() {
     f.rt.verify(&token).unwrap();
     assert_eq!(code_of(f.rt.verify(&twin)), ErrorCode::SignatureInvalid);
 }
+
+#[test]
+fn a_repeated_member_in_a_signed_header_or_payload_is_refused() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let auth = authority_key(&f.rt);
+    let h = serde_json::to_string(&header(&token)).unwrap();
+    let c = serde_json::to_string(&claims(&token)).unwrap();
+    // A member the header reader ignores, given twice (another verifier may read either).
+    let header_twice = format!("{},\"x5u\":\"https://a\",\"x5u\":\"https://b\"}}", h.trim_end_matches('}'));
+    let forged = runtime_identity::token::jws::sign_raw(header_twice.as_bytes(), c.as_bytes(), &auth);
+    let e = f.rt.verify(&forged).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TokenMalformed, "{e}");
+    assert!(e.message().contains("appears twice"), "{e}");
+    // A claim given twice, inside a scope and at the top.
+    let scope_twice = c.replacen("\"actions\":[", "\"actions\":[\"crm.delete\"],\"actions\":[", 1);
+    let iss_twice = c.replacen("\"iss\":", "\"iss\":\"org:other\",\"iss\":", 1);
+    for payload in [scope_twice, iss_twice] {
+        let forged = runtime_identity::token::jws::sign_raw(h.as_bytes(), payload.as_bytes(), &auth);
+        assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::TokenMalformed, "{payload}");
+    }
+}

@@ -45,7 +45,9 @@ fn credential_reason(e: &Error) -> ReasonCode {
         ErrorCode::AgentSuspended => ReasonCode::AgentSuspended,
         ErrorCode::AgentRevoked => ReasonCode::AgentRevoked,
         ErrorCode::AgentUnknown => ReasonCode::AgentUnknown,
-        ErrorCode::StoreCorrupt | ErrorCode::StoreUnavailable | ErrorCode::InternalError => ReasonCode::InternalError,
+        ErrorCode::StoreCorrupt | ErrorCode::StoreInsecure | ErrorCode::StoreUnavailable | ErrorCode::InternalError => {
+            ReasonCode::InternalError
+        }
         _ => ReasonCode::CredentialInvalid,
     }
 }
@@ -199,6 +201,20 @@ impl Runtime {
         if json_len(args) > MAX_ARGS_BYTES {
             return Ok(Err((ReasonCode::RequestInvalid, format!("arguments are over {MAX_ARGS_BYTES} bytes"))));
         }
+        // The bound of every JSON text the core reads: what passes converts for Cedar and reads
+        // back from the store (an approval request keeps its arguments) and the audit log.
+        if crate::json::map_depth(args) > crate::json::MAX_DEPTH {
+            return Ok(Err((
+                ReasonCode::RequestInvalid,
+                format!("arguments are nested more than {} levels deep", crate::json::MAX_DEPTH),
+            )));
+        }
+        if req.context.is_some_and(|c| crate::json::depth(c) > crate::json::MAX_DEPTH) {
+            return Ok(Err((
+                ReasonCode::RequestInvalid,
+                format!("context is nested more than {} levels deep", crate::json::MAX_DEPTH),
+            )));
+        }
         let ctx: CallContext = match req.context {
             None | Some(serde_json::Value::Null) => CallContext::default(),
             Some(v) => match serde_json::from_value(v.clone()) {
@@ -261,8 +277,9 @@ impl Runtime {
         let outcome = match outcome {
             Ok(o) => o,
             // An argument, attribute or context value Cedar cannot take (a number beyond its
-            // range or precision, a value of the wrong declared type): the caller's input.
-            Err(e) if e.code() == ErrorCode::InvalidArgument => {
+            // range or precision, a value of the wrong declared type, one nested too deep): the
+            // caller's input.
+            Err(e) if matches!(e.code(), ErrorCode::InvalidArgument | ErrorCode::InputTooLarge) => {
                 return Ok(Err((ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))))
             }
             Err(e) => {
