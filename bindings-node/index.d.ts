@@ -66,6 +66,7 @@ export type ErrorCode =
   | 'policy_invalid'
   | 'approval_invalid'
   | 'store_corrupt'
+  | 'store_insecure'
   | 'store_unavailable'
   | 'audit_corrupt'
   | 'audit_unavailable'
