@@ -67,6 +67,7 @@ export type ErrorCode =
   | 'approval_invalid'
   | 'approver_not_allowed'
   | 'store_corrupt'
+  | 'store_insecure'
   | 'store_unavailable'
   | 'audit_corrupt'
   | 'audit_unavailable'

@@ -663,7 +663,8 @@ impl Runtime {
 fn parse_args(text: Option<&str>) -> napi::Result<Option<serde_json::Map<String, Value>>> {
     match text {
         None => Ok(None),
-        Some(t) => match serde_json::from_str::<Value>(t) {
+        // The check bounds the arguments' nesting itself (a `request_invalid` decision).
+        Some(t) => match runtime_identity::json::parse_within(t, 128) {
             Ok(v) => object(Some(v), "args"),
             Err(e) => Err(invalid(format!("args are not JSON: {e}"))),
         },

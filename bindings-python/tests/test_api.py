@@ -87,6 +87,28 @@ def test_the_scenario_requests(scenario: Scenario) -> None:
     assert r2.reasons[0][0] == "constraint_violated"
 
 
+def test_arguments_nested_too_deep_are_request_invalid(scenario: Scenario) -> None:
+    # The scenario's policies convert every argument for Cedar, which refused deep values
+    # with an internal error; the core's bound (32 levels, the arguments object counting as
+    # one) now answers request_invalid before that.
+    rt, cred = scenario.rt, scenario.cred
+
+    def nested(levels: int) -> object:
+        v: object = 1
+        for _ in range(levels):
+            v = [v]
+        return v
+
+    ok = rt.check(cred, "payments.refund", "customer/42", {"amount": 5, "currency": "USD", "memo": nested(31)})
+    assert ok.allowed, ok
+    for levels in (32, 40, 60):
+        d = rt.check(cred, "payments.refund", "customer/42", {"amount": 5, "currency": "USD", "memo": nested(levels)})
+        assert not d and d.code == "request_invalid", (levels, d)
+        assert "nested more than 32 levels" in d.reasons[0][1]
+    d = rt.check(cred, "crm.read", "customer/42", context={"env": {"x": nested(40)}})
+    assert d.code == "request_invalid", d
+
+
 def test_approvals_end_to_end(scenario: Scenario) -> None:
     rt, cred = scenario.rt, scenario.cred
     args = {"amount": 90, "currency": "USD"}

@@ -209,6 +209,13 @@ pub fn validate_attributes(v: Option<serde_json::Value>) -> Result<serde_json::M
                     format!("`attributes` are {size} bytes; the limit is {MAX_ATTRIBUTES_BYTES}"),
                 ));
             }
+            // Deeper could not be read back from the store, nor converted for policies.
+            if crate::json::map_depth(&map) > crate::json::MAX_DEPTH {
+                return Err(Error::new(
+                    ErrorCode::InputTooLarge,
+                    format!("`attributes` are nested more than {} levels deep", crate::json::MAX_DEPTH),
+                ));
+            }
             Ok(map)
         }
         Some(_) => Err(Error::new(ErrorCode::InvalidArgument, "`attributes` must be a json object")),

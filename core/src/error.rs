@@ -92,6 +92,9 @@ error_codes! {
     ApproverNotAllowed => "approver_not_allowed",
     /// The store holds data this version cannot read, or a file in the runtime folder is not ours.
     StoreCorrupt => "store_corrupt",
+    /// A folder or file of the runtime folder could be changed by someone else (owned by
+    /// another user, writable by others, a symbolic or hard link); nothing was read from it.
+    StoreInsecure => "store_insecure",
     /// The store could not be read or written (I/O, locking).
     StoreUnavailable => "store_unavailable",
     /// The audit log is unreadable or its last line is not a valid event; appends stop.

@@ -235,8 +235,10 @@ impl PublicKey {
             ));
         }
         let ok = match &*self.inner {
+            // Only the low-S form (s <= n/2): `normalize_s` answers `Some` for a high S, which
+            // is the same signature's malleable twin (n - s), made without any key.
             PublicInner::Es256(vk) => p256::ecdsa::Signature::from_slice(signature)
-                .map(|sig| vk.verify(message, &sig).is_ok())
+                .map(|sig| sig.normalize_s().is_none() && vk.verify(message, &sig).is_ok())
                 .unwrap_or(false),
             PublicInner::EdDsa(vk) => <[u8; 64]>::try_from(signature)
                 .map(|bytes| vk.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok())

@@ -30,6 +30,7 @@ pub mod clock;
 pub mod duration;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod keys;
 pub mod policy;
 pub mod principal;

@@ -308,3 +308,53 @@ fn a_public_key_belongs_to_one_principal() {
         runtime_identity::AgentSpec { owner: Some(ALICE.into()), public_key: Some(authority), ..Default::default() };
     assert_eq!(code_of(f.rt.register_agent("agent:acme/copycat", spec)), ErrorCode::KeyInvalid);
 }
+
+/// `(r, s)` of an ES256 signature replaced by `(r, n - s)`: the same signature's malleable twin,
+/// valid for any ECDSA verifier that does not insist on the low-S form.
+fn high_s_twin(sig: &[u8]) -> Vec<u8> {
+    let sig = p256::ecdsa::Signature::from_slice(sig).unwrap();
+    assert!(sig.normalize_s().is_none(), "our own signatures are low-S");
+    let (r, s) = sig.split_scalars();
+    p256::ecdsa::Signature::from_scalars(r, -s).unwrap().to_bytes().to_vec()
+}
+
+#[test]
+fn an_es256_high_s_twin_of_a_valid_signature_is_refused() {
+    // The bare verification that tokens, receipts, proofs and checkpoints all go through.
+    let key = PrivateKey::generate(Algorithm::Es256).unwrap();
+    for msg in [&b"a"[..], b"b", b"c", b"d"] {
+        let sig = key.sign(msg);
+        key.public_key().verify(Algorithm::Es256, msg, &sig).unwrap();
+        let twin = high_s_twin(&sig);
+        assert_eq!(code_of(key.public_key().verify(Algorithm::Es256, msg, &twin)), ErrorCode::SignatureInvalid);
+    }
+    // A delegation link with its signature so replaced.
+    let f = fixture_with(Algorithm::Es256);
+    let token = delegate(&f).token().to_owned();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    let twin = format!("{signed}.{}", B64.encode(high_s_twin(&B64.decode(sig).unwrap())));
+    f.rt.verify(&token).unwrap();
+    assert_eq!(code_of(f.rt.verify(&twin)), ErrorCode::SignatureInvalid);
+}
+
+#[test]
+fn a_repeated_member_in_a_signed_header_or_payload_is_refused() {
+    let f = fixture();
+    let token = delegate(&f).token().to_owned();
+    let auth = authority_key(&f.rt);
+    let h = serde_json::to_string(&header(&token)).unwrap();
+    let c = serde_json::to_string(&claims(&token)).unwrap();
+    // A member the header reader ignores, given twice (another verifier may read either).
+    let header_twice = format!("{},\"x5u\":\"https://a\",\"x5u\":\"https://b\"}}", h.trim_end_matches('}'));
+    let forged = runtime_identity::token::jws::sign_raw(header_twice.as_bytes(), c.as_bytes(), &auth);
+    let e = f.rt.verify(&forged).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TokenMalformed, "{e}");
+    assert!(e.message().contains("appears twice"), "{e}");
+    // A claim given twice, inside a scope and at the top.
+    let scope_twice = c.replacen("\"actions\":[", "\"actions\":[\"crm.delete\"],\"actions\":[", 1);
+    let iss_twice = c.replacen("\"iss\":", "\"iss\":\"org:other\",\"iss\":", 1);
+    for payload in [scope_twice, iss_twice] {
+        let forged = runtime_identity::token::jws::sign_raw(h.as_bytes(), payload.as_bytes(), &auth);
+        assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::TokenMalformed, "{payload}");
+    }
+}

@@ -325,3 +325,50 @@ fn registered_resource_attributes_win_unless_overriding_is_allowed() {
         assert_eq!(rt.check(&cred, &req("crm.read", "customer/77", &none)).code(), Some(ReasonCode::PolicyForbid));
     }
 }
+
+/// `levels` nested arrays around `1`.
+fn nested(levels: usize) -> serde_json::Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+#[test]
+fn arguments_or_context_nested_too_deep_are_request_invalid_not_internal_errors() {
+    let limit = runtime_identity::json::MAX_DEPTH;
+    for policies in [false, true] {
+        let f = fixture();
+        if policies {
+            // Cedar converts every argument and `context.env`: deep values used to fail there
+            // with an internal error.
+            f.rt.load_policy_text("forbid (principal, action, resource) when { context.env has stop };").unwrap();
+        }
+        let cred = delegate(&f);
+        let call = |a: &serde_json::Map<String, serde_json::Value>, context: Option<&serde_json::Value>| {
+            f.rt.check(cred.token(), &CheckRequest { context, ..req("crm.read", "customer/42", a) })
+        };
+        // At the bound (the arguments object counts as one level): decided normally.
+        let d = call(&args(json!({"x": nested(limit - 1)})), None);
+        assert_eq!(d.code(), Some(ReasonCode::Granted), "{d:?}");
+        let ctx = json!({"env": {"x": nested(limit - 2)}});
+        assert_eq!(call(&args(json!({})), Some(&ctx)).code(), Some(ReasonCode::Granted));
+        // Beyond it, and far beyond: the caller's input is refused.
+        for levels in [limit, limit + 8, 200] {
+            let d = call(&args(json!({"x": nested(levels)})), None);
+            assert_eq!(d.code(), Some(ReasonCode::RequestInvalid), "{levels}: {d:?}");
+            assert!(d.reasons[0].message.contains("nested more than"), "{d:?}");
+            let ctx = json!({"env": {"x": nested(levels)}});
+            let d = call(&args(json!({})), Some(&ctx));
+            assert_eq!(d.code(), Some(ReasonCode::RequestInvalid), "{levels}: {d:?}");
+        }
+    }
+}
+
+#[test]
+fn attributes_nested_too_deep_are_refused_before_they_are_stored() {
+    let f = fixture();
+    let deep = json!({"x": nested(runtime_identity::json::MAX_DEPTH)});
+    let spec = AgentSpec { owner: Some(ALICE.into()), attributes: Some(deep.clone()), ..Default::default() };
+    let e = f.rt.register_agent("agent:acme/deep", spec).unwrap_err();
+    assert_eq!(e.code(), runtime_identity::ErrorCode::InputTooLarge, "{e}");
+    let e = f.rt.upsert_resource("doc/1", None, Some(deep)).unwrap_err();
+    assert_eq!(e.code(), runtime_identity::ErrorCode::InputTooLarge, "{e}");
+}

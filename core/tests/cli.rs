@@ -290,16 +290,19 @@ fn check_policies_and_approvals_through_the_cli() {
         ok(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
     let token = token.trim();
     // `rid [--json] check` of a refund; returns the exit code and the printed decision.
+    // Neither the token nor the receipt in the argument list: standard input and a file.
+    let receipt_file = dir.path().join("receipt.jws");
+    let receipt_path = receipt_file.to_str().unwrap();
     let check = |json_out: bool, resource: &str, args: &str, receipt: Option<&str>| {
-        let mut argv =
-            vec!["check", "--token", token, "--action", "payments.refund", "--resource", resource, "--args", args];
+        let mut argv = vec!["check", "--action", "payments.refund", "--resource", resource, "--args", args];
         if json_out {
             argv.insert(0, "--json");
         }
         if let Some(r) = receipt {
-            argv.extend(["--approval", r]);
+            std::fs::write(&receipt_file, r).unwrap();
+            argv.extend(["--approval-file", receipt_path]);
         }
-        let out = rid_in(&home, &argv, None);
+        let out = rid_in(&home, &argv, Some(token));
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let decision = |text: &str| -> serde_json::Value { serde_json::from_str(text).unwrap() };
@@ -381,4 +384,67 @@ fn audit_tail_follows_new_events() {
     follow.kill().unwrap();
     follow.wait().unwrap();
     assert!(first.contains("agent.registered") && first.contains("agent:acme/bot"), "{first}");
+}
+
+#[test]
+fn json_inputs_are_strict_and_tokens_need_not_be_in_the_argument_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init", "--issuer", "org:acme"]);
+    ok(&home, &["agent", "register", "agent:acme/bot", "--owner", "user:alice@acme"]);
+    std::fs::create_dir_all(home.join("policies")).unwrap();
+    let cedar = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policies/scenario.cedar");
+    std::fs::copy(cedar, home.join("policies/scenario.cedar")).unwrap();
+    let scope = r#"{"actions":["payments.refund"],"resources":["customer/*"],"constraints":{"amount":{"max":100}}}"#;
+    let token =
+        ok(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    let token_file = dir.path().join("token.jws");
+    std::fs::write(&token_file, &token).unwrap();
+    let tf = token_file.to_str().unwrap();
+    let check = |args: &str| -> Output {
+        let argv = ["--json", "check", "--token-file", tf, "--action", "payments.refund", "--resource", "customer/42"];
+        rid_in(&home, &[&argv[..], &["--args", args]].concat(), None)
+    };
+    let effect = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["effect"].clone()
+    };
+    assert_eq!(effect(&check(r#"{"amount":50}"#)), "allow");
+    // A repeated key is refused, wherever it is, instead of the last one winning.
+    let refund = ["check", "--token-file", tf, "--action", "payments.refund", "--args"];
+    for args in [r#"{"amount":500,"amount":50}"#, r#"{"amount":50,"memo":{"a":1,"a":2}}"#] {
+        let argv: Vec<&str> = refund.iter().copied().chain([args]).collect();
+        assert_eq!(fails(&home, &argv, None), "invalid_argument", "{args}");
+        let err = String::from_utf8(rid_in(&home, &argv, None).stderr).unwrap();
+        assert!(err.contains("appears twice"), "{err}");
+    }
+    let widened = r#"{"actions":["crm.read"],"actions":["*"],"resources":["*"]}"#;
+    let argv = ["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", widened];
+    assert_eq!(fails(&home, &argv, None), "invalid_argument");
+    let argv = ["agent", "register", "agent:acme/x", "--owner", "user:alice@acme", "--attributes", r#"{"t":1,"t":2}"#];
+    assert_eq!(fails(&home, &argv, None), "invalid_argument");
+    // Nesting: at the bound the call is decided (the scenario's policies convert every
+    // argument), one level over it the text is refused with a typed error.
+    let nested = |levels: usize| format!(r#"{{"amount":50,"x":{}1{}}}"#, "[".repeat(levels), "]".repeat(levels));
+    let limit = runtime_identity::json::MAX_DEPTH;
+    assert_eq!(effect(&check(&nested(limit - 1))), "allow");
+    for levels in [limit, 200] {
+        let args = nested(levels);
+        let argv: Vec<&str> = refund.iter().copied().chain([args.as_str()]).collect();
+        assert_eq!(fails(&home, &argv, None), "invalid_argument");
+        let err = String::from_utf8(rid_in(&home, &argv, None).stderr).unwrap();
+        assert!(err.contains("nested more than 32 levels"), "{err}");
+    }
+    // The token from standard input, `--token-file -`, or a file; never needed in argv.
+    let stdin_check = |extra: &[&str]| {
+        let mut argv = vec!["--json", "check", "--action", "payments.refund", "--resource", "customer/42"];
+        argv.extend(["--args", r#"{"amount":5}"#]);
+        argv.extend_from_slice(extra);
+        effect(&rid_in(&home, &argv, Some(&token)))
+    };
+    assert_eq!(stdin_check(&[]), "allow");
+    assert_eq!(stdin_check(&["--token-file", "-"]), "allow");
+    let argv = ["check", "--token-file", "/nonexistent/token", "--action", "payments.refund"];
+    assert_eq!(fails(&home, &argv, None), "invalid_argument");
+    let argv = ["attenuate", "--token-file", tf, "--to", "agent:acme/bot", "--scope", scope];
+    assert!(ok(&home, &argv).trim().contains('.'));
 }

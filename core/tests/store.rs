@@ -122,7 +122,7 @@ fn corrupt_and_foreign_files_give_clear_errors_and_lose_nothing() {
     let kid = rt.get_agent(BOT).unwrap().current_key().unwrap().kid.clone();
     let path = dir.path().join("keys").join(format!("agent-{kid}.key"));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    assert_eq!(code_of(rt.store().agent_private_key(&kid)), ErrorCode::StoreCorrupt);
+    assert_eq!(code_of(rt.store().agent_private_key(&kid)), ErrorCode::StoreInsecure);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&path, b"{\"alg\":\"ES256\",\"kid\":\"x\",\"d\":\"not base64!\"}").unwrap();
     let e = rt.store().agent_private_key(&kid).unwrap_err();
@@ -258,7 +258,7 @@ fn a_folder_others_can_write_is_refused_and_new_files_are_private() {
     assert_eq!(db.permissions().mode() & 0o077, 0, "store.db must not be readable by others");
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let e = open(&home).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::StoreCorrupt);
+    assert_eq!(e.code(), ErrorCode::StoreInsecure);
     assert!(e.message().contains("writable by others"), "{e}");
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     open(&home).unwrap();

@@ -298,7 +298,7 @@ fn every_vector_passes_through_the_rust_api() {
 /// Codes only a broken environment produces (a failing disk, a corrupted store): tested in the
 /// core with injected failures (`fail_closed.rs`, `audit.rs`), not expressible as vectors.
 const ENVIRONMENT_ONLY: &[&str] =
-    &["internal_error", "store_corrupt", "store_unavailable", "audit_corrupt", "audit_unavailable"];
+    &["internal_error", "store_corrupt", "store_insecure", "store_unavailable", "audit_corrupt", "audit_unavailable"];
 
 #[test]
 fn the_vectors_cover_every_reason_and_error_code() {

@@ -1,6 +1,8 @@
 //! Delegation tokens: valid chains of 1–3 links, every attack the core refuses (algorithm,
 //! keys, signatures, chain rules, times, size, revocation), each verified and checked.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
 use runtime_identity::token::jws::link_digest;
 use runtime_identity::Algorithm;
 use serde_json::{json, Value};
@@ -33,6 +35,17 @@ fn read42() -> Value {
 /// Verify fails with `code`, and a check with the token denies with `reason`.
 fn refused(token: &str, code: &str, reason: &str) -> Vec<Value> {
     vec![verify_err(token, code), check(token, read42(), "deny", &[reason])]
+}
+
+/// The link with its ES256 signature `(r, s)` replaced by `(r, n - s)`: the malleable twin
+/// any ECDSA verifier accepts unless it insists on the low-S form.
+fn high_s(link: &str) -> String {
+    let (signed, sig) = link.rsplit_once('.').unwrap_or_default();
+    let sig = B64.decode(sig).ok().and_then(|b| p256::ecdsa::Signature::from_slice(&b).ok());
+    let Some(sig) = sig else { return link.to_owned() };
+    let (r, s) = sig.split_scalars();
+    let twin = p256::ecdsa::Signature::from_scalars(r, -s).map(|t| B64.encode(t.to_bytes())).unwrap_or_default();
+    format!("{signed}.{twin}")
 }
 
 pub fn tokens(alg: Algorithm) -> VectorFile {
@@ -338,5 +351,12 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
             check(&t1, read42(), "deny", &["grant_revoked"]),
         ],
     );
+    if alg == Algorithm::Es256 {
+        f.case(
+            "a high-S signature (n - s of a valid one, still a valid ECDSA signature) is refused",
+            &["signature_invalid"],
+            refused(&high_s(&t0), "signature_invalid", "credential_invalid"),
+        );
+    }
     f.finish()
 }

@@ -95,13 +95,18 @@ impl Drop for Held<'_> {
 
 impl Sink {
     pub(crate) fn open_file(path: &Path) -> Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| io_err("open the audit log", path, &e))?;
+        // Without following a link, and only a regular file of this user with one name that
+        // nobody else can write (`crate::store::folder`): a planted link must not make the
+        // log land outside the folder.
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create(true).mode(0o600);
+        let file = crate::store::folder::open(
+            path,
+            &mut options,
+            crate::store::folder::Kind::Shared,
+            ErrorCode::AuditUnavailable,
+        )
+        .map_err(Error::from)?;
         Ok(Sink::File { path: path.to_path_buf(), file })
     }
 

@@ -50,7 +50,9 @@ fn credential_reason(e: &Error) -> ReasonCode {
         ErrorCode::AgentSuspended => ReasonCode::AgentSuspended,
         ErrorCode::AgentRevoked => ReasonCode::AgentRevoked,
         ErrorCode::AgentUnknown => ReasonCode::AgentUnknown,
-        ErrorCode::StoreCorrupt | ErrorCode::StoreUnavailable | ErrorCode::InternalError => ReasonCode::InternalError,
+        ErrorCode::StoreCorrupt | ErrorCode::StoreInsecure | ErrorCode::StoreUnavailable | ErrorCode::InternalError => {
+            ReasonCode::InternalError
+        }
         _ => ReasonCode::CredentialInvalid,
     }
 }
@@ -304,7 +306,8 @@ impl Runtime {
         let outcome = match outcome {
             Ok(o) => o,
             // An argument, attribute or context value Cedar cannot take (a number beyond its
-            // range or precision, a value of the wrong declared type): the caller's input.
+            // range or precision, a value of the wrong declared type, one nested too deep): the
+            // caller's input.
             Err(e) if matches!(e.code(), ErrorCode::InvalidArgument | ErrorCode::InputTooLarge) => {
                 return Ok(Err((ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))))
             }

@@ -1,12 +1,14 @@
 //! Cedar policies (loaded all-or-nothing; a broken file never replaces the working set) and
 //! the resources whose data class and attributes policies read.
 
+use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::audit::lifecycle;
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{PolicyEngine, PolicySource, SchemaHints};
+use crate::store::folder::{self, Kind};
 use crate::store::ResourceRecord;
 
 use super::Runtime;
@@ -57,6 +59,45 @@ pub fn read_policy_files(paths: &[&Path]) -> Result<Vec<PolicySource>> {
             Ok(PolicySource { name, text })
         })
         .collect()
+}
+
+/// The `*.cedar` files of the runtime folder's `policies/` (sorted by name), or `None` when
+/// there is no such folder. The folder must be this user's and writable by nobody else;
+/// each file is opened without following a link and must be a regular file of this user with
+/// one name that nobody else can write.
+fn read_folder_policies(dir: &Path) -> Result<Option<Vec<PolicySource>>> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => folder::check_dir(dir)?,
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::new(ErrorCode::StoreUnavailable, format!("cannot read folder `{}`: {e}", dir.display())))?;
+    let mut found: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cedar"))
+        .collect();
+    found.sort();
+    let mut sources = Vec::with_capacity(found.len());
+    for p in found {
+        let file = folder::open(&p, std::fs::OpenOptions::new().read(true), Kind::Shared, ErrorCode::PolicyInvalid)
+            .map_err(Error::from)?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::new(ErrorCode::PolicyInvalid, format!("cannot read `{}`: {e}", p.display())))?;
+        if meta.len() > MAX_POLICY_FILE_BYTES {
+            return Err(Error::new(
+                ErrorCode::InputTooLarge,
+                format!("`{}` is over {MAX_POLICY_FILE_BYTES} bytes", p.display()),
+            ));
+        }
+        let mut text = String::new();
+        file.take(MAX_POLICY_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::new(ErrorCode::PolicyInvalid, format!("cannot read `{}`: {e}", p.display())))?;
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+        sources.push(PolicySource { name, text });
+    }
+    Ok(Some(sources))
 }
 
 impl Runtime {
@@ -131,10 +172,12 @@ impl Runtime {
     }
 
     /// Reloads `policies/*.cedar` from the runtime folder (none for an in-memory runtime).
+    /// The folder and its files are held to the runtime folder's rules
+    /// ([`crate::store::folder`]); policy files named explicitly elsewhere are read as given.
     pub fn reload_policies(&self) -> Result<usize> {
-        match &self.policy_dir {
-            Some(dir) if dir.is_dir() => self.load_policy_files(&[dir.as_path()]),
-            _ => Ok(self.policy_engine()?.policy_count()),
+        match self.policy_dir.as_deref().map(read_folder_policies).transpose()?.flatten() {
+            Some(sources) => self.load_policies(&sources),
+            None => Ok(self.policy_engine()?.policy_count()),
         }
     }
 

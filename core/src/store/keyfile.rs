@@ -1,12 +1,14 @@
-//! Private key files: mode 0600, written atomically, refused when others can read them.
+//! Private key files: mode 0600, written atomically, refused when others can read them, when
+//! they are links, or not this user's.
 
 use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
+use crate::store::folder::{self, Kind, OpenError};
 
 /// The largest key file read.
 const MAX_KEY_FILE: u64 = 4096;
@@ -46,27 +48,24 @@ pub(super) fn write(path: &Path, key: &PrivateKey) -> Result<()> {
     result.map_err(|e| io_err("write key file", path, e))
 }
 
-/// Reads a key file; `Ok(None)` if it does not exist.
+/// Reads a key file; `Ok(None)` if it does not exist. It is opened without following a
+/// link and must be a regular file of this user with one name, mode 0600 (no group or other
+/// bits): see [`crate::store::folder`].
 pub(super) fn read(path: &Path) -> Result<Option<PrivateKey>> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err("read key file", path, e)),
+    let file = match folder::open(path, fs::OpenOptions::new().read(true), Kind::Secret, ErrorCode::StoreUnavailable) {
+        Ok(f) => f,
+        Err(OpenError::NotFound) => return Ok(None),
+        Err(OpenError::Failed(e)) => return Err(e),
     };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::new(
-            ErrorCode::StoreCorrupt,
-            format!("key file `{}` is readable by others (mode {mode:o}); it must be 0600", path.display()),
-        ));
-    }
-    if meta.len() > MAX_KEY_FILE || !meta.file_type().is_file() {
+    let len = file.metadata().map_err(|e| io_err("read key file", path, e))?.len();
+    if len > MAX_KEY_FILE {
         return Err(Error::new(
             ErrorCode::StoreCorrupt,
             format!("`{}` is not a runtime-identity key file", path.display()),
         ));
     }
-    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| io_err("read key file", path, e))?);
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.take(MAX_KEY_FILE).read_to_string(&mut text).map_err(|e| io_err("read key file", path, e))?;
     PrivateKey::from_secret_json(&text)
         .map(Some)
         .map_err(|e| Error::new(ErrorCode::StoreCorrupt, format!("key file `{}`: {}", path.display(), e.message())))

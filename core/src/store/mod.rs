@@ -3,6 +3,7 @@
 //! A store keeps data and makes each change atomic (also across processes for the folder
 //! store); the rules about what may change live in the runtime, not here.
 
+pub(crate) mod folder;
 mod keyfile;
 mod memory;
 mod sqlite;

@@ -63,6 +63,9 @@ pub fn parse_link_typed<'a>(compact: &'a str, index: usize, typ: &str) -> Result
     let signing_input =
         compact.get(..h.len() + 1 + p.len()).ok_or_else(|| malformed(format!("link {index} is not valid")))?;
     let header_bytes = B64.decode(h).map_err(|_| malformed(format!("link {index} header is not base64url")))?;
+    // Strict first: the derived readers below refuse a repeated field they know, but not one
+    // they ignore or one inside a free value, which another verifier might read differently.
+    crate::json::check(&header_bytes).map_err(|e| malformed(format!("link {index} header: {e}")))?;
     let header: Header = serde_json::from_slice(&header_bytes)
         .map_err(|e| malformed(format!("link {index} header is not a json object with `alg`: {e}")))?;
     let alg =
@@ -74,6 +77,7 @@ pub fn parse_link_typed<'a>(compact: &'a str, index: usize, typ: &str) -> Result
         return Err(malformed(format!("link {index} header `typ` must be `{typ}`")));
     }
     let payload = B64.decode(p).map_err(|_| malformed(format!("link {index} payload is not base64url")))?;
+    crate::json::check(&payload).map_err(|e| malformed(format!("link {index} payload: {e}")))?;
     let signature = B64.decode(s).map_err(|_| malformed(format!("link {index} signature is not base64url")))?;
     Ok(RawLink { compact, signing_input, header, alg, payload, signature })
 }

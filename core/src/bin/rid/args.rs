@@ -128,9 +128,13 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The credential (default: read from standard input).
-    #[arg(long)]
+    /// The credential (default: read from standard input). Visible to other users in the
+    /// process list: prefer standard input or `--token-file`.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the credential from this file (`-`: standard input).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// The action, e.g. `payments.refund`.
     #[arg(long)]
     pub action: String,
@@ -143,9 +147,12 @@ pub struct CheckArgs {
     /// The call context as JSON (or @file): env, risk, txn, resource.
     #[arg(long)]
     pub context: Option<String>,
-    /// An approval receipt.
-    #[arg(long)]
+    /// An approval receipt (visible in the process list: prefer `--approval-file`).
+    #[arg(long, conflicts_with = "approval_file")]
     pub approval: Option<String>,
+    /// Read the approval receipt from this file.
+    #[arg(long)]
+    pub approval_file: Option<PathBuf>,
     /// A proof of possession.
     #[arg(long)]
     pub proof: Option<String>,
@@ -319,9 +326,13 @@ pub struct DelegateArgs {
 
 #[derive(Debug, Args)]
 pub struct AttenuateArgs {
-    /// The parent token (default: read from standard input).
-    #[arg(long)]
+    /// The parent token (default: read from standard input). Visible to other users in the
+    /// process list: prefer standard input or `--token-file`.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the parent token from this file (`-`: standard input).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// The sub-agent.
     #[arg(long)]
     pub to: String,

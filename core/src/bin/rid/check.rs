@@ -7,7 +7,7 @@ use runtime_identity::{Approver, Error, ErrorCode, Result, Runtime};
 
 use crate::args::{ApprovalCommand, ApproveArgs, CheckArgs, Cli, PolicyCommand, ResourceCommand};
 use crate::output::Out;
-use crate::token::{read_json_arg, read_token};
+use crate::token::{read_json_arg, read_optional_token, read_token};
 
 fn object(arg: &Option<String>, what: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     match arg.as_deref().map(read_json_arg).transpose()? {
@@ -18,7 +18,8 @@ fn object(arg: &Option<String>, what: &str) -> Result<Option<serde_json::Map<Str
 }
 
 pub fn check(rt: &Runtime, a: &CheckArgs, out: &Out) -> Result<()> {
-    let token = read_token(&a.token)?;
+    let token = read_token(&a.token, &a.token_file)?;
+    let approval = read_optional_token(&a.approval, &a.approval_file, "the approval receipt")?;
     let args = object(&a.args, "args")?;
     let context = a.context.as_deref().map(read_json_arg).transpose()?;
     let req = CheckRequest {
@@ -26,7 +27,7 @@ pub fn check(rt: &Runtime, a: &CheckArgs, out: &Out) -> Result<()> {
         resource: a.resource.as_deref(),
         args: args.as_ref(),
         context: context.as_ref(),
-        approval: a.approval.as_deref(),
+        approval: approval.as_deref(),
         proof: a.proof.as_deref(),
     };
     let decision = rt.check(token.as_str(), &req);

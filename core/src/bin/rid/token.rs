@@ -1,6 +1,7 @@
 //! `rid delegate`, `rid attenuate`, `rid revoke`, `rid token inspect|verify`.
 
 use std::io::Read as _;
+use std::path::PathBuf;
 
 use runtime_identity::duration::parse_duration;
 use runtime_identity::runtime::RuntimeOptions;
@@ -11,15 +12,25 @@ use runtime_identity::{
 use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand};
 use crate::output::{when, Out};
 
-/// Reads a JSON argument given inline or as `@file`.
+/// Reads a JSON argument given inline or as `@file`: strictly (a key repeated in one object,
+/// or nesting deeper than [`runtime_identity::json::MAX_DEPTH`], is refused).
 pub fn read_json_arg(arg: &str) -> Result<serde_json::Value> {
     let text = match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read `{path}`: {e}")))?,
         None => arg.to_owned(),
     };
-    serde_json::from_str(&text)
-        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("`{arg}` is not valid json: {e}")))
+    runtime_identity::json::parse(&text)
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("`{}` is not valid json: {e}", shorten(arg))))
+}
+
+/// The first characters of an argument, for a message.
+fn shorten(arg: &str) -> String {
+    let mut out: String = arg.chars().take(64).flat_map(char::escape_default).collect();
+    if arg.chars().count() > 64 {
+        out.push('…');
+    }
+    out
 }
 
 fn scopes(args: &[String]) -> Result<Vec<Scope>> {
@@ -30,21 +41,38 @@ fn ttl(arg: &Option<String>) -> Result<Option<u64>> {
     arg.as_deref().map(parse_duration).transpose()
 }
 
-/// The token from the argument, or standard input (bounded).
-pub fn read_token(arg: &Option<String>) -> Result<String> {
-    match arg.as_deref() {
-        Some(t) if t != "-" => Ok(t.trim().to_owned()),
+/// The token from the argument, else from the file named (`-`: standard input), else from
+/// standard input; a file or standard input is read bounded. A token in the argument list is
+/// visible to every user of the machine (`ps`), so the file and standard input are preferred.
+pub fn read_token(arg: &Option<String>, file: &Option<PathBuf>) -> Result<String> {
+    read_secret(arg, file, "the token")
+}
+
+/// [`read_token`] for an optional credential (an approval receipt): `None` when neither is given.
+pub fn read_optional_token(arg: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<String>> {
+    if arg.is_none() && file.is_none() {
+        return Ok(None);
+    }
+    read_secret(arg, file, what).map(Some)
+}
+
+fn read_secret(arg: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<String> {
+    let limit = runtime_identity::token::MAX_TOKEN_BYTES as u64 + 1024;
+    let mut buf = String::new();
+    match (arg.as_deref(), file) {
+        (Some(t), _) if t != "-" => return Ok(t.trim().to_owned()),
+        (_, Some(path)) if path.as_os_str() != "-" => {
+            std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut buf)).map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("cannot read {what} from `{}`: {e}", path.display()))
+            })?;
+        }
         _ => {
-            let mut buf = String::new();
-            std::io::stdin()
-                .take(runtime_identity::token::MAX_TOKEN_BYTES as u64 + 1024)
-                .read_to_string(&mut buf)
-                .map_err(|e| {
-                    Error::new(ErrorCode::InvalidArgument, format!("cannot read the token from standard input: {e}"))
-                })?;
-            Ok(buf.trim().to_owned())
+            std::io::stdin().take(limit).read_to_string(&mut buf).map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("cannot read {what} from standard input: {e}"))
+            })?;
         }
     }
+    Ok(buf.trim().to_owned())
 }
 
 fn print_credential(out: &Out, cred: &Credential) -> Result<()> {
@@ -77,7 +105,7 @@ pub fn delegate(rt: &Runtime, a: &DelegateArgs, out: &Out) -> Result<()> {
 }
 
 pub fn attenuate(rt: &Runtime, a: &AttenuateArgs, out: &Out) -> Result<()> {
-    let parent = read_token(&a.token)?;
+    let parent = read_token(&a.token, &a.token_file)?;
     let req = AttenuateRequest {
         to: a.to.clone(),
         scopes: scopes(&a.scopes)?,
@@ -139,7 +167,7 @@ fn describe_chain(v: &serde_json::Value) -> String {
 pub fn run(cli: &Cli, cmd: &TokenCommand, out: &Out) -> Result<()> {
     match cmd {
         TokenCommand::Inspect { token } => {
-            let token = read_token(token)?;
+            let token = read_token(token, &None)?;
             let links = runtime_identity::token::inspect(&token)?;
             let v: Vec<_> = links.into_iter().map(|(h, c)| serde_json::json!({"header": h, "claims": c})).collect();
             out.value(&v, |v| {
@@ -159,7 +187,7 @@ pub fn run(cli: &Cli, cmd: &TokenCommand, out: &Out) -> Result<()> {
             })
         }
         TokenCommand::Verify { token } => {
-            let token = read_token(token)?;
+            let token = read_token(token, &None)?;
             let rt = crate::open(cli, false, RuntimeOptions::default())?;
             let cred = rt.verify(&token)?;
             out.value(cred.chain(), |v| format!("valid: {}", describe_chain(v)))

@@ -19,7 +19,7 @@ use self::rows::{
     corrupt, db_err, decode, encode, insert_authority_key, read_agent, read_approval, read_authority_keys,
     write_approval,
 };
-use self::setup::{check_header, create_private_file, init_schema, mkdir, set_wal};
+use self::setup::{check_db_files, check_header, create_private_file, init_schema, mkdir, set_wal};
 use self::signal::{ChangeSignal, Seen};
 pub use self::signal::{RECHECK_EVERY, SIGNAL_FILE};
 use super::memory::record_of;
@@ -65,14 +65,21 @@ impl SqliteStore {
         let keys = dir.join(KEYS_DIR);
         mkdir(&keys)?;
         let db = dir.join(DB_FILE);
+        check_db_files(&db)?;
         check_header(&db)?;
         create_private_file(&db)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        check_db_files(&db)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let mut conn = Connection::open_with_flags(&db, flags).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(db_err)?;
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         init_schema(&mut conn)?;
+        // The WAL files SQLite just opened or made.
+        check_db_files(&db)?;
         let signal = ChangeSignal::open(&dir)?;
         Ok(Self {
             dir,

@@ -1,8 +1,9 @@
-//! Opening the folder: private permissions, refusing foreign files, WAL mode, the schema.
+//! Opening the folder: private permissions, refusing foreign files and files others could
+//! change (see [`crate::store::folder`]), WAL mode, the schema.
 
 use std::fs;
 use std::io::Read as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::rows::{corrupt, db_err};
 use super::DB_FILE;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::folder::{self, Kind, OpenError};
 
 /// `PRAGMA application_id` of our databases ("RIDS").
 const APPLICATION_ID: i32 = 0x5249_4453;
@@ -43,31 +45,18 @@ CREATE TABLE removed_authority_keys(kid TEXT PRIMARY KEY, alg TEXT NOT NULL, jwk
     created_at INTEGER NOT NULL, retired_at INTEGER);
 ";
 
-/// Creates a private folder (0700), or checks that an existing one is a real folder that
-/// nobody else can write: whoever can write it could plant an authority key.
+/// Creates a private folder (0700), or checks that an existing one is a real folder of this
+/// user that nobody else can write: whoever can write it could plant an authority key.
 pub(super) fn mkdir(path: &Path) -> Result<()> {
     fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| {
         Error::new(ErrorCode::StoreUnavailable, format!("cannot create folder `{}`: {e}", path.display()))
             .with_source(e)
     })?;
-    let meta = fs::symlink_metadata(path).map_err(|e| {
-        Error::new(ErrorCode::StoreUnavailable, format!("cannot read folder `{}`: {e}", path.display()))
-    })?;
-    if !meta.is_dir() {
-        return Err(corrupt(format!("`{}` exists and is not a folder", path.display())));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        return Err(corrupt(format!(
-            "folder `{}` is writable by others (mode {mode:o}); run `chmod 700` on it",
-            path.display()
-        )));
-    }
-    Ok(())
+    folder::check_dir(path)
 }
 
 /// Creates the database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
-/// shared-memory files the same mode).
+/// shared-memory files the same mode). `create_new` never follows a link.
 pub(super) fn create_private_file(path: &Path) -> Result<()> {
     match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
@@ -76,14 +65,24 @@ pub(super) fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
+/// Checks the database and its WAL and shared-memory files where they exist (regular files
+/// of this user, one name each, not writable by others), by path, without following a link.
+pub(super) fn check_db_files(db: &Path) -> Result<()> {
+    folder::check_path(db, Kind::Shared)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        folder::check_path(Path::new(&name), Kind::Shared)?;
+    }
+    Ok(())
+}
+
 /// Refuses a `store.db` that exists but does not start like an SQLite database.
 pub(super) fn check_header(path: &Path) -> Result<()> {
-    let mut f = match fs::File::open(path) {
+    let mut f = match folder::open(path, fs::OpenOptions::new().read(true), Kind::Shared, ErrorCode::StoreUnavailable) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(Error::new(ErrorCode::StoreUnavailable, format!("cannot open `{}`: {e}", path.display())))
-        }
+        Err(OpenError::NotFound) => return Ok(()),
+        Err(OpenError::Failed(e)) => return Err(e),
     };
     let mut head = [0u8; 16];
     let n = f.read(&mut head).unwrap_or(0);

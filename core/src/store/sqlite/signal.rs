@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::folder::{self, Kind};
 
 /// The signal file in the runtime folder.
 pub const SIGNAL_FILE: &str = "store.rev";
@@ -31,12 +32,12 @@ pub const RECHECK_EVERY: Duration = Duration::from_millis(100);
 /// The generation, then its complement: a read that saw half of a write does not match.
 const RECORD_LEN: usize = 16;
 
-fn open_file(path: &Path, write: bool) -> std::io::Result<File> {
-    let file = OpenOptions::new().read(true).write(write).create(write).truncate(false).mode(0o600).open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    Ok(file)
+/// Opens the signal file without following a link, and checks what was opened (see
+/// [`crate::store::folder`]): a planted link must not make a write land outside the folder.
+fn open_file(path: &Path, write: bool) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(write).create(write).truncate(false).mode(0o600);
+    folder::open(path, &mut options, Kind::Shared, ErrorCode::StoreUnavailable).map_err(Error::from)
 }
 
 /// The signal file of one store: read through a handle kept open, written by path.
@@ -51,8 +52,7 @@ impl ChangeSignal {
     /// cannot be used is refused, as one whose database cannot be.
     pub(super) fn open(dir: &Path) -> Result<Self> {
         let path = dir.join(SIGNAL_FILE);
-        let file = open_file(&path, true)
-            .map_err(|e| Error::new(ErrorCode::StoreUnavailable, format!("cannot open `{}`: {e}", path.display())))?;
+        let file = open_file(&path, true)?;
         Ok(Self { path, file: Mutex::new(Some(file)) })
     }
 
