@@ -125,7 +125,7 @@ fn credential_and_actor_reasons() {
     let p = links(c1.token());
     let mut c = claims(&p[1]);
     c["act"]["sub"] = "agent:acme/ghost".into();
-    let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, &agent_key(&h.rt, BOT)));
+    let forged = sealed(&[p[0].clone(), resign(&header(&p[1]), &c, &agent_key(&h.rt, BOT))], c1.token());
     assert_eq!(h.rt.check(forged.as_str(), &r).code(), Some(ReasonCode::AgentUnknown));
 }
 

@@ -145,7 +145,8 @@ fn the_whole_flow_through_the_cli() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["links"][1]["actor"], "agent:acme/sub-bot");
-    assert_eq!(fails(&home, &["token", "verify", "not.a.token"], None), "token_malformed");
+    assert_eq!(fails(&home, &["token", "verify", "not.a.token~AAAA"], None), "token_malformed");
+    assert_eq!(fails(&home, &["token", "verify", "not.a.token"], None), "seal_invalid");
 
     // JWKS and authority rotation.
     let jwks = json(&home, &["jwks"]);
@@ -242,7 +243,8 @@ fn an_agent_holding_its_own_key_attenuates_with_key_file() {
             key_path.to_str().unwrap(),
         ],
     );
-    assert_eq!(child.trim().split('~').count(), 2);
+    // Two links and the seal.
+    assert_eq!(child.trim().split('~').count(), 3);
 }
 
 /// The README's command-line quickstart runs as written (with the freshly built `rid`).
