@@ -366,3 +366,71 @@ fn the_seal_never_shows_in_debug_output_or_errors() {
     assert_eq!(shown.len(), 3);
     assert!(!format!("{shown:?}").contains(&s));
 }
+
+/// Issue 16 item 8: after a rotation, the retired key still signed sub-grants and proofs.
+#[test]
+fn a_retired_agent_key_signs_no_new_link_and_no_proof() {
+    let f = fixture();
+    let c0 = delegate(&f);
+    let c1 = attenuate(&f, &c0, SUB, narrow_scopes());
+    let old = agent_key(&f.rt, BOT);
+    f.rt.rotate_agent_key(BOT, None).unwrap();
+    f.clock.advance(5);
+    // What the key signed before its retirement still verifies.
+    f.rt.verify(c0.token()).unwrap();
+    f.rt.verify(c1.token()).unwrap();
+    // A new sub-grant signed with it is refused: minted, or forged by whoever kept the key.
+    let req = runtime_identity::AttenuateRequest { to: SUB.into(), scopes: narrow_scopes(), ..Default::default() };
+    assert_eq!(code_of(f.rt.attenuate_with_key(c0.token(), &req, &old)), ErrorCode::KeyInvalid);
+    let p = links(c1.token());
+    let mut c = claims(&p[1]);
+    c["iat"] = (NOW + 5).into();
+    c["nbf"] = (NOW + 5).into();
+    c["jti"] = "0196a000-0000-7000-8000-00000000f00d".into();
+    let forged = sealed(&[p[0].clone(), resign(&header(&p[1]), &c, &old)], c1.token());
+    assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::KeyInvalid);
+    let call =
+        runtime_identity::CheckRequest { action: "crm.read", resource: Some("customer/42"), ..Default::default() };
+    assert_eq!(f.rt.check(forged.as_str(), &call).code(), Some(runtime_identity::ReasonCode::CredentialInvalid));
+    // A proof signed with it is refused, whenever it claims to have been made.
+    let hash = f.rt.action_hash(&c0, &call).unwrap();
+    for iat in [NOW, NOW + 5] {
+        let proof = runtime_identity::proof::sign_proof(&old, &hash, iat).unwrap();
+        let with_proof = runtime_identity::CheckRequest { proof: Some(&proof), ..call.clone() };
+        let d = f.rt.check(&c0, &with_proof);
+        assert_eq!(d.code(), Some(runtime_identity::ReasonCode::ProofInvalid), "{:?}", d.reasons);
+    }
+    // Without a proof the old grant still allows (it was issued before the rotation).
+    assert!(f.rt.check(&c0, &call).allowed);
+}
+
+/// Issue 16 item 8: rotating a compromised key revokes every grant bound to it.
+#[test]
+fn rotating_a_compromised_key_revokes_the_grants_bound_to_it() {
+    let f = fixture();
+    let bound = delegate(&f);
+    let child = attenuate(&f, &bound, SUB, narrow_scopes());
+    let to_sub =
+        f.rt.delegate(&runtime_identity::DelegateRequest {
+            to: SUB.into(),
+            on_behalf_of: ALICE.into(),
+            scopes: narrow_scopes(),
+            ..Default::default()
+        })
+        .unwrap();
+    let opts = runtime_identity::RotateKey { public_key: None, compromised: true };
+    f.rt.rotate_agent_key_with(BOT, &opts).unwrap();
+    let call =
+        runtime_identity::CheckRequest { action: "crm.read", resource: Some("customer/42"), ..Default::default() };
+    for cred in [&bound, &child] {
+        assert_eq!(code_of(f.rt.verify(cred.token())), ErrorCode::GrantRevoked);
+        assert_eq!(f.rt.check(cred, &call).code(), Some(runtime_identity::ReasonCode::GrantRevoked));
+    }
+    // Grants bound to other keys stay; a new grant binds the new key and verifies.
+    assert!(f.rt.check(&to_sub, &call).allowed);
+    assert!(f.rt.check(&delegate(&f), &call).allowed);
+    // A plain rotation revokes nothing.
+    let kept = delegate(&f);
+    f.rt.rotate_agent_key(BOT, None).unwrap();
+    assert!(f.rt.check(&kept, &call).allowed);
+}

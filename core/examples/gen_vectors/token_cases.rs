@@ -225,18 +225,18 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     f.case(
         "a chain with one seal character changed is refused",
         &["seal_invalid", "credential_invalid"],
-        refused(&format!("{}~{}", p.join("~"), String::from_utf8(s).unwrap_or_default()), "seal_invalid", "credential_invalid"),
+        refused(
+            &format!("{}~{}", p.join("~"), String::from_utf8(s).unwrap_or_default()),
+            "seal_invalid",
+            "credential_invalid",
+        ),
     );
     f.case(
         "a seal that is not 32 bytes of base64url is refused",
         &["seal_invalid", "credential_invalid"],
         refused(&format!("{}~AAAA", p.join("~")), "seal_invalid", "credential_invalid"),
     );
-    f.case(
-        "the parent credential, with its own seal, still verifies",
-        &["granted"],
-        vec![verify_ok(&t1, &[BOT, SUB])],
-    );
+    f.case("the parent credential, with its own seal, still verifies", &["granted"], vec![verify_ok(&t1, &[BOT, SUB])]);
 
     type Edit = fn(&mut Value);
     let forged_children: Vec<(&str, &str, Edit)> = vec![

@@ -309,6 +309,16 @@ impl Runtime {
             }
             (None, false) => {}
             (Some(proof), _) => {
+                // A retired key proves nothing, whenever the proof says it was made.
+                if let Some(retired) = agent.key_retired_at(&leaf.key_kid) {
+                    let why = format!(
+                        "the credential binds agent `{}` to key `{}`, retired at {}: a proof needs a current key",
+                        leaf.actor,
+                        leaf.key_kid,
+                        crate::clock::rfc3339(retired)
+                    );
+                    return Ok(Err((ReasonCode::ProofInvalid, why)));
+                }
                 if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
                     return Ok(Err((ReasonCode::ProofInvalid, why)));
                 }

@@ -146,6 +146,7 @@ impl Runtime {
         let signer = self.signing_key()?;
         let link = sealed(sign_link(&claims, signer.as_ref())?, &seal);
         let grant = GrantRecord {
+            key_kid: Some(claims.cnf.jwk.thumbprint()),
             grant_id: claims.jti.clone(),
             parent_id: None,
             issuer: claims.iss.clone(),
@@ -201,6 +202,19 @@ impl Runtime {
                     key.kid(),
                     leaf.key_kid,
                     leaf.actor
+                ),
+            ));
+        }
+        if let Some(retired) =
+            self.loaded()?.agents.get(leaf.actor.as_str()).and_then(|a| a.key_retired_at(&leaf.key_kid))
+        {
+            return Err(Error::new(
+                ErrorCode::KeyInvalid,
+                format!(
+                    "key `{}` of agent `{}` was retired at {}; a retired key signs no new grant",
+                    leaf.key_kid,
+                    leaf.actor,
+                    crate::clock::rfc3339(retired)
                 ),
             ));
         }
@@ -286,6 +300,7 @@ impl Runtime {
         };
         let token = sealed(format!("{parent}~{}", sign_link(&claims, key)?), &seal);
         let grant = GrantRecord {
+            key_kid: Some(claims.cnf.jwk.thumbprint()),
             grant_id: claims.jti.clone(),
             parent_id: Some(leaf.grant_id.to_string()),
             issuer: claims.iss.clone(),

@@ -23,6 +23,7 @@ use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
+pub use agents::RotateKey;
 pub use approvals::Receipt;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
