@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'algorithm_not_allowed'
   | 'unknown_key'
   | 'chain_broken'
+  | 'seal_invalid'
   | 'scope_escalation'
   | 'depth_exceeded'
   | 'grant_revoked'

@@ -85,6 +85,7 @@ impl Draft {
                 policies: Vec::new(),
                 approval_request: None,
                 approval_used: None,
+                proof: false,
                 action: req.action.to_owned(),
                 resource: req.resource.unwrap_or("*").to_owned(),
                 decided_at_ms: now_ms,
@@ -322,6 +323,7 @@ impl Runtime {
                 if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
                     return Ok(Err((ReasonCode::ProofInvalid, why)));
                 }
+                draft.decision.proof = true;
             }
         }
         // 5. Limits (counted below, only if the call is allowed).
