@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
         let claims = runtime_identity::token::inspect(last).unwrap_or_else(|e| panic!("{e}"));
         let nxt: runtime_identity::Jwk = claims
             .last()
-            .and_then(|(_, c)| serde_json::from_value(c["rid"]["nxt"].clone()).ok())
+            .and_then(|(_, c)| c.pointer("/rid/nxt").and_then(|v| serde_json::from_value(v.clone()).ok()))
             .unwrap_or_else(|| panic!("no nxt"));
         let seal = last.rsplit('~').next().unwrap_or_default().to_owned();
         group.bench_function("seal", |b| {

@@ -325,7 +325,7 @@ fn stripping_the_last_link_does_not_give_the_parents_grant() {
     let p = links(cred.token());
     // The prefix with the leaf's seal: the seal is not link 1's.
     for cut in 1..p.len() {
-        let prefix = sealed(&p[..cut].to_vec(), cred.token());
+        let prefix = sealed(&p[..cut], cred.token());
         assert_eq!(code_of(f.rt.verify(&prefix)), ErrorCode::SealInvalid, "{cut} links");
         let call =
             runtime_identity::CheckRequest { action: "crm.read", resource: Some("customer/42"), ..Default::default() };
@@ -358,7 +358,7 @@ fn the_seal_never_shows_in_debug_output_or_errors() {
     assert!(!format!("{cred:?}").contains(&s));
     let p = links(cred.token());
     let other = three_links(&f);
-    for bad in [sealed(&p[..2].to_vec(), cred.token()), sealed(&p, other.token()), format!("{}~{s}x", p.join("~"))] {
+    for bad in [sealed(&p[..2], cred.token()), sealed(&p, other.token()), format!("{}~{s}x", p.join("~"))] {
         let e = f.rt.verify(&bad).unwrap_err();
         assert!(!format!("{e} {e:?}").contains(&s), "{e}");
     }
@@ -396,7 +396,7 @@ fn a_retired_agent_key_signs_no_new_link_and_no_proof() {
     let hash = f.rt.action_hash(&c0, &call).unwrap();
     for iat in [NOW, NOW + 5] {
         let proof = runtime_identity::proof::sign_proof(&old, &hash, iat).unwrap();
-        let with_proof = runtime_identity::CheckRequest { proof: Some(&proof), ..call.clone() };
+        let with_proof = runtime_identity::CheckRequest { proof: Some(&proof), ..call };
         let d = f.rt.check(&c0, &with_proof);
         assert_eq!(d.code(), Some(runtime_identity::ReasonCode::ProofInvalid), "{:?}", d.reasons);
     }
