@@ -172,8 +172,11 @@ def test_bad_input_gets_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         rt.delegate(to=BOT, on_behalf_of=ALICE, scopes=[42])  # type: ignore[list-item]
     with pytest.raises(InvalidCredential) as e2:
-        rt.verify("a.b.c")
+        rt.verify("a.b.c~AAAA")
     assert e2.value.code == "token_malformed"
+    with pytest.raises(InvalidCredential) as e2:
+        rt.verify("a.b.c")  # no seal after the links
+    assert e2.value.code == "seal_invalid"
     with pytest.raises(PolicyError) as e3:
         rt.load_policies("permit(principal, action, resource) when {")
     assert e3.value.code == "policy_invalid"
