@@ -76,6 +76,8 @@ export declare class Decision {
   get policies(): Array<string>
   /** The approval to ask for, when the effect is `require_approval`. */
   get approvalRequest(): { id: string; action_hash: string; expires_at: number; reason: string } | null
+  /** Whether the call came with a proof of possession that verified. */
+  get proof(): boolean
   /** The action checked. */
   get action(): string
   /** The resource checked. */
@@ -123,8 +125,11 @@ export declare class Runtime {
   resumeAgent(id: string): Record<string, any>
   /** Revokes an agent for good. */
   revokeAgent(id: string): Record<string, any>
-  /** Replaces an agent's key (with `publicKey`, or a generated one). */
-  rotateAgentKey(id: string, publicKey?: any | undefined | null): Record<string, any>
+  /**
+   * Replaces an agent's key (with `options.publicKey`, or a generated one); with
+   * `options.compromised`, also revokes every grant bound to the old key.
+   */
+  rotateAgentKey(id: string, options?: RotateKeyOptions | undefined | null): Record<string, any>
   /** The authority grants scopes to an agent on behalf of a principal. */
   delegate(o: DelegateOptions): Credential
   /** A narrower credential from `parent` (a Credential or token) for a sub-agent. */
@@ -289,6 +294,14 @@ export interface OutcomeInput {
 
 /** The core's reason codes. */
 export declare function reasonCodes(): Array<string>
+
+/** Options of `rotateAgentKey`. */
+export interface RotateKeyOptions {
+  /** The new public JWK (the agent keeps the private half); absent: generate one. */
+  publicKey?: Record<string, unknown>
+  /** The old key is compromised: also revoke every grant bound to it. */
+  compromised?: boolean
+}
 
 /** How a runtime is opened. */
 export interface RuntimeOptions {

@@ -13,6 +13,7 @@ import type {
   DelegateOptions,
   EventQuery,
   OutcomeInput,
+  RotateKeyOptions,
 } from './binding'
 
 export type {
@@ -27,6 +28,7 @@ export type {
   DelegateOptions,
   EventQuery,
   OutcomeInput,
+  RotateKeyOptions,
 }
 
 /** One trust domain: the authority, the registry, delegation, the check and the audit log. */
@@ -48,6 +50,7 @@ export type ErrorCode =
   | 'algorithm_not_allowed'
   | 'unknown_key'
   | 'chain_broken'
+  | 'seal_invalid'
   | 'scope_escalation'
   | 'depth_exceeded'
   | 'grant_revoked'

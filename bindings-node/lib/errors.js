@@ -57,7 +57,7 @@ class NoIdentityContextError extends RuntimeIdentityError {
 /** The core's error codes as this package knows them (a test compares with the core's). */
 const ERROR_CODES = Object.freeze([
   'token_malformed', 'token_expired', 'token_not_yet_valid', 'signature_invalid', 'algorithm_not_allowed',
-  'unknown_key', 'chain_broken', 'scope_escalation', 'depth_exceeded', 'grant_revoked', 'agent_suspended',
+  'unknown_key', 'chain_broken', 'seal_invalid', 'scope_escalation', 'depth_exceeded', 'grant_revoked', 'agent_suspended',
   'agent_revoked', 'agent_unknown', 'agent_exists', 'principal_invalid', 'input_too_large', 'issuer_invalid',
   'audience_invalid', 'scope_invalid', 'ttl_invalid', 'key_invalid', 'invalid_argument', 'policy_invalid',
   'approval_invalid', 'approver_not_allowed', 'store_corrupt', 'store_insecure', 'store_unavailable', 'audit_corrupt',
@@ -72,6 +72,7 @@ const CLASS_OF = {
   algorithm_not_allowed: InvalidCredentialError,
   unknown_key: InvalidCredentialError,
   chain_broken: InvalidCredentialError,
+  seal_invalid: InvalidCredentialError,
   scope_escalation: DelegationError,
   depth_exceeded: DelegationError,
   grant_revoked: InvalidCredentialError,

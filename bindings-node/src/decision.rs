@@ -85,6 +85,12 @@ impl Decision {
         json(&self.inner.approval_request)
     }
 
+    /// Whether the call came with a proof of possession that verified.
+    #[napi(getter)]
+    pub fn proof(&self) -> bool {
+        self.inner.proof
+    }
+
     /// The action checked.
     #[napi(getter)]
     pub fn action(&self) -> String {

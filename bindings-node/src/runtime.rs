@@ -248,6 +248,17 @@ fn filter(q: Option<EventQuery>) -> napi::Result<EventFilter> {
     })
 }
 
+/// Options of `rotateAgentKey`.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct RotateKeyOptions {
+    /// The new public JWK (the agent keeps the private half); absent: generate one.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub public_key: Option<Value>,
+    /// The old key is compromised: also revoke every grant bound to it.
+    pub compromised: Option<bool>,
+}
+
 fn jwk(v: Option<Value>) -> napi::Result<Option<Jwk>> {
     v.map(|k| serde_json::from_value(k).map_err(|e| invalid(format!("publicKey is not a JWK: {e}")))).transpose()
 }
@@ -353,11 +364,16 @@ impl Runtime {
         json(&self.inner.revoke_agent(&id).js()?)
     }
 
-    /// Replaces an agent's key (with `publicKey`, or a generated one).
+    /// Replaces an agent's key (with `options.publicKey`, or a generated one); with
+    /// `options.compromised`, also revokes every grant bound to the old key.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn rotate_agent_key(&self, id: String, public_key: Option<Value>) -> napi::Result<Value> {
-        let key = jwk(public_key)?;
-        json(&self.inner.rotate_agent_key(&id, key.as_ref()).js()?)
+    pub fn rotate_agent_key(&self, id: String, options: Option<RotateKeyOptions>) -> napi::Result<Value> {
+        let options = options.unwrap_or_default();
+        let opts = runtime_identity::RotateKey {
+            public_key: jwk(options.public_key)?,
+            compromised: options.compromised.unwrap_or(false),
+        };
+        json(&self.inner.rotate_agent_key_with(&id, &opts).js()?)
     }
 
     /// The authority grants scopes to an agent on behalf of a principal.

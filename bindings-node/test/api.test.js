@@ -184,3 +184,17 @@ test('arguments sent as JSON text decide and digest exactly as arguments sent as
   assert.equal(rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: { v: 2 ** 60 } }).code, 'request_invalid')
   assert.throws(() => rt.check(cred, { action: 'crm.read', resource: 'customer/42', args: [1] }), ri.InvalidArgumentError)
 })
+
+test('rotating a compromised key revokes its grants (issue 16 item 8)', () => {
+  const rt = ri.Runtime.inMemory({ issuer: 'org:acme' })
+  rt.registerAgent(BOT, { owner: ALICE })
+  const cred = rt.delegate({ to: BOT, onBehalfOf: ALICE, scopes: [{ actions: ['crm.read'] }] })
+  const first = rt.check(cred, { action: 'crm.read', resource: 'customer/1' })
+  assert.equal(first.allowed, true)
+  assert.equal(first.proof, false)
+  rt.rotateAgentKey(BOT, { compromised: true })
+  assert.equal(rt.check(cred, { action: 'crm.read', resource: 'customer/1' }).code, 'grant_revoked')
+  const fresh = rt.delegate({ to: BOT, onBehalfOf: ALICE, scopes: [{ actions: ['crm.read'] }] })
+  rt.rotateAgentKey(BOT)
+  assert.equal(rt.check(fresh, { action: 'crm.read', resource: 'customer/1' }).allowed, true)
+})

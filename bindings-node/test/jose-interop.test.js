@@ -3,7 +3,10 @@
 // the design names — link 0 with the authority's JWKS (by `kid`), link i > 0 with the
 // `cnf.jwk` of link i - 1 — and reads the same claims as `rt.verify`. A link with one changed
 // byte is refused by jose and by us alike; a link checked against the wrong key is refused by
-// jose. (The same checks as bindings-python/tests/test_jose_interop.py, with PyJWT.)
+// jose. The token ends with its seal (the last link's `nxt` private key, an ordinary Ed25519
+// seed that node:crypto reads): split it off to verify the links, and a prefix of the chain
+// is refused for want of its own seal. (The same checks as
+// bindings-python/tests/test_jose_interop.py, with PyJWT.)
 const { test, before } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
@@ -48,8 +51,16 @@ function threeLinks(alg) {
   })
   const leaf = mid.attenuate({ to: AGENTS[2], scopes: [{ actions: ['crm.read'], resources: ['customer/42'], dataClasses: ['internal'] }], purpose: "fetch the ticket's customer" })
   const links = leaf.token.split('~')
+  const seal = links.pop()
   assert.equal(links.length, 3)
-  return { rt, alg, cred: leaf, links }
+  return { rt, alg, cred: leaf, links, seal }
+}
+
+/** The `x` of the Ed25519 public key whose private seed is `seal`. */
+function sealPublicX(seal) {
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), b64urlDecode(seal)])
+  const key = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+  return crypto.createPublicKey(key).export({ format: 'jwk' }).x
 }
 
 /** Verifies every link with jose, each with the key it must be signed by; returns the payloads. */
@@ -130,6 +141,12 @@ for (const alg of ['ES256', 'EdDSA']) {
     for (const [i, got] of claims.entries()) {
       const { nbf, ...rest } = got
       assert.ok(nbf <= rest.iat, `link ${i}: nbf ${nbf} after iat ${rest.iat}`)
+      const { nxt, ...rid } = rest.rid
+      rest.rid = rid
+      assert.deepEqual(Object.keys(nxt).sort(), ['crv', 'kty', 'x'])
+      assert.deepEqual([nxt.kty, nxt.crv], ['OKP', 'Ed25519'])
+      if (i === claims.length - 1) assert.equal(nxt.x, sealPublicX(c.seal))
+      else assert.notEqual(nxt.x, sealPublicX(c.seal))
       assert.deepEqual(rest, expectedClaims(c, verified, i), `link ${i}`)
     }
     // The chain's rules, read from jose's output: one subject, expiry never grows, depth counts up.
@@ -151,7 +168,7 @@ for (const alg of ['ES256', 'EdDSA']) {
       const key = index === 0 ? jose.createLocalJWKSet(c.rt.jwks()) : await jose.importJWK(good[index - 1].cnf.jwk, alg)
       await assert.rejects(jose.jwtVerify(links[index], key, { algorithms: [alg], typ: TYP, audience: 'org:acme' }), jose.errors.JWSSignatureVerificationFailed)
       // And us: verify throws, check denies.
-      const token = links.join('~')
+      const token = [...links, c.seal].join('~')
       assert.throws(() => c.rt.verify(token), (e) => {
         assert.ok(e instanceof InvalidCredentialError, e)
         assert.match(e.message, new RegExp(`link ${index}`))
@@ -174,9 +191,27 @@ for (const alg of ['ES256', 'EdDSA']) {
     const link = [header, flipped, signature].join('.')
     const key = await jose.importJWK((await verifyLinks(c))[0].cnf.jwk, alg)
     await assert.rejects(jose.jwtVerify(link, key, { algorithms: [alg], audience: 'org:acme' }), (e) => e instanceof jose.errors.JWSSignatureVerificationFailed || e instanceof jose.errors.JWTInvalid)
-    const token = [c.links[0], link, c.links[2]].join('~')
+    const token = [c.links[0], link, c.links[2], c.seal].join('~')
     assert.throws(() => c.rt.verify(token), (e) => e instanceof InvalidCredentialError && ['signature_invalid', 'token_malformed'].includes(e.code))
     assert.equal(c.rt.check(token, { action: 'crm.read', resource: 'customer/42' }).code, 'credential_invalid')
+  })
+
+  test(`${alg}: a prefix of the chain is refused for want of its seal`, () => {
+    // Issue 16 item 3: a sub-agent drops its last link to act with its parent's grant.
+    const c = threeLinks(alg)
+    for (const cut of [1, 2]) {
+      for (const token of [[...c.links.slice(0, cut), c.seal].join('~'), c.links.slice(0, cut).join('~')]) {
+        assert.throws(() => c.rt.verify(token), (e) => {
+          assert.ok(e instanceof InvalidCredentialError, e)
+          assert.ok(!e.message.includes(c.seal))
+          return isCode('seal_invalid')(e)
+        })
+        const decision = c.rt.check(token, { action: 'crm.read', resource: 'customer/42' })
+        assert.equal(decision.code, 'credential_invalid')
+        assert.equal(decision.allowed, false)
+      }
+    }
+    assert.equal(c.rt.check(c.cred.token, { action: 'crm.read', resource: 'customer/42' }).code, 'granted')
   })
 
   test(`${alg}: a link checked against the wrong key is refused`, async () => {

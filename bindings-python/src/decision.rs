@@ -91,6 +91,12 @@ impl PyDecision {
         }
     }
 
+    /// Whether the call came with a proof of possession that verified.
+    #[getter]
+    fn proof(&self) -> bool {
+        self.inner.proof
+    }
+
     /// The action checked.
     #[getter]
     fn action(&self) -> &str {

@@ -311,9 +311,16 @@ impl PyRuntime {
         ser_to_py(py, &py.detach(|| self.inner.revoke_agent(id)).py()?)
     }
 
-    /// Replaces an agent's key (with `public_key`, a JWK dict, or a generated one).
-    #[pyo3(signature = (id, public_key=None))]
-    fn rotate_agent_key(&self, py: Python<'_>, id: &str, public_key: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    /// Replaces an agent's key (with `public_key`, a JWK dict, or a generated one); with
+    /// `compromised`, also revokes every grant bound to the old key.
+    #[pyo3(signature = (id, public_key=None, *, compromised=false))]
+    fn rotate_agent_key(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        public_key: Option<&Bound<'_, PyAny>>,
+        compromised: bool,
+    ) -> PyResult<Py<PyAny>> {
         let jwk: Option<Jwk> = match public_key.filter(|k| !k.is_none()) {
             Some(k) => Some(
                 serde_json::from_value(to_json(k)?)
@@ -321,7 +328,8 @@ impl PyRuntime {
             ),
             None => None,
         };
-        ser_to_py(py, &py.detach(|| self.inner.rotate_agent_key(id, jwk.as_ref())).py()?)
+        let opts = runtime_identity::RotateKey { public_key: jwk, compromised };
+        ser_to_py(py, &py.detach(|| self.inner.rotate_agent_key_with(id, &opts)).py()?)
     }
 
     /// The authority grants `scopes` to agent `to` on behalf of `on_behalf_of`.

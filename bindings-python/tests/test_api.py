@@ -194,8 +194,11 @@ def test_bad_input_gets_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         rt.delegate(to=BOT, on_behalf_of=ALICE, scopes=[42])  # type: ignore[list-item]
     with pytest.raises(InvalidCredential) as e2:
-        rt.verify("a.b.c")
+        rt.verify("a.b.c~AAAA")
     assert e2.value.code == "token_malformed"
+    with pytest.raises(InvalidCredential) as e2:
+        rt.verify("a.b.c")  # no seal after the links
+    assert e2.value.code == "seal_invalid"
     with pytest.raises(PolicyError) as e3:
         rt.load_policies("permit(principal, action, resource) when {")
     assert e3.value.code == "policy_invalid"
@@ -242,3 +245,19 @@ def test_runtime_folder_and_context_manager(tmp_path: Path) -> None:
     events = again.audit.events(decision_id=d.decision_id)
     assert [e["type"] for e in events] == ["decision", "outcome"]
     assert events[0]["txn"] == "run-1"
+
+
+def test_rotating_a_compromised_key_revokes_its_grants() -> None:
+    """Issue 16 item 8: `compromised=True` revokes every grant bound to the old key."""
+    rt = Runtime.in_memory("org:acme")
+    rt.register_agent(BOT, owner=ALICE)
+    cred = rt.delegate(to=BOT, on_behalf_of=ALICE, scopes=[Scope("crm.read")])
+    first = rt.check(cred, "crm.read", "customer/1")
+    assert first.allowed and first.proof is False
+    rt.rotate_agent_key(BOT)
+    assert rt.check(cred, "crm.read", "customer/1").allowed  # a plain rotation keeps old grants
+    rt.rotate_agent_key(BOT, compromised=True)
+    assert rt.check(cred, "crm.read", "customer/1").allowed  # not bound to the key just retired
+    fresh = rt.delegate(to=BOT, on_behalf_of=ALICE, scopes=[Scope("crm.read")])
+    rt.rotate_agent_key(BOT, compromised=True)
+    assert rt.check(fresh, "crm.read", "customer/1").code == "grant_revoked"

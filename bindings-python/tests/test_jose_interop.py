@@ -2,7 +2,9 @@
 each one with the key the design names — link 0 with the authority's JWKS (by `kid`), link
 i > 0 with the `cnf.jwk` of link i - 1 — and reads the same claims as `rt.verify`. A link with
 one changed byte is refused by PyJWT and by us alike; a link checked against the wrong key is
-refused by PyJWT."""
+refused by PyJWT. The token ends with its seal (the last link's `nxt` private key, an
+ordinary Ed25519 seed that `cryptography` reads): split it off to verify the links, and a
+prefix of the chain is refused for want of its own seal."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Any, Literal
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.types import Options
 
 from runtime_identity import Credential, InvalidCredential, Runtime, Scope
@@ -41,6 +45,7 @@ class Chain:
     alg: Alg
     cred: Credential
     links: list[str]
+    seal: str
 
 
 def three_links(alg: Alg) -> Chain:
@@ -68,9 +73,15 @@ def three_links(alg: Alg) -> Chain:
         ttl="20m",
     )
     leaf = mid.attenuate(to=AGENTS[2], scopes=[Scope("crm.read", resources=["customer/42"], data_classes=["internal"])], purpose="fetch the ticket's customer")
-    links = leaf.token.split("~")
+    *links, seal = leaf.token.split("~")
     assert len(links) == 3
-    return Chain(rt, alg, leaf, links)
+    return Chain(rt, alg, leaf, links, seal)
+
+
+def seal_public_x(seal: str) -> str:
+    """The `x` of the Ed25519 public key whose private seed is `seal`."""
+    public = Ed25519PrivateKey.from_private_bytes(b64url_decode(seal)).public_key()
+    return b64url_encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 @pytest.fixture(params=["ES256", "EdDSA"])
@@ -138,6 +149,13 @@ def test_every_link_verifies_with_pyjwt_and_reads_as_ours(chain: Chain) -> None:
         got = dict(got)
         nbf = got.pop("nbf")
         assert nbf <= got["iat"], (i, nbf, got["iat"])
+        got["rid"] = dict(got["rid"])
+        nxt = got["rid"].pop("nxt")
+        assert set(nxt) == {"kty", "crv", "x"} and (nxt["kty"], nxt["crv"]) == ("OKP", "Ed25519"), nxt
+        if i == len(claims) - 1:
+            assert nxt["x"] == seal_public_x(chain.seal)
+        else:
+            assert nxt["x"] != seal_public_x(chain.seal)
         assert got == expected_claims(chain, verified, i), f"link {i}"
     # The chain's rules, read from PyJWT's output: one subject, expiry never grows, depth counts up.
     assert {c["sub"] for c in claims} == {ALICE}
@@ -167,7 +185,7 @@ def test_a_tampered_link_is_refused_by_pyjwt_and_by_us(chain: Chain, index: int)
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(links[index], key, algorithms=[chain.alg], audience="org:acme", options={"verify_iss": False})
     # And us: verify raises, check denies.
-    token = "~".join(links)
+    token = "~".join([*links, chain.seal])
     with pytest.raises(InvalidCredential) as e:
         chain.rt.verify(token)
     assert e.value.code == "signature_invalid", e.value
@@ -187,7 +205,7 @@ def test_a_flipped_character_in_the_encoded_claims_is_refused(chain: Chain) -> N
     key = jwt.PyJWK(verify_links(chain)[0]["cnf"]["jwk"])
     with pytest.raises((jwt.InvalidSignatureError, jwt.DecodeError)):
         jwt.decode(link, key, algorithms=[chain.alg], audience="org:acme", options={"verify_iss": False})
-    token = "~".join([chain.links[0], link, chain.links[2]])
+    token = "~".join([chain.links[0], link, chain.links[2], chain.seal])
     with pytest.raises(InvalidCredential) as e:
         chain.rt.verify(token)
     assert e.value.code in {"signature_invalid", "token_malformed"}, e.value
@@ -231,3 +249,18 @@ def test_pyjwt_enforces_the_audience_and_issuer_the_links_carry(chain: Chain) ->
     jwks = json.loads(json.dumps(chain.rt.jwks()))
     assert [(k["alg"], k["use"]) for k in jwks["keys"]] == [(chain.alg, "sig")]
     assert all("d" not in k for k in jwks["keys"])
+
+
+def test_a_prefix_of_the_chain_is_refused_for_want_of_its_seal(chain: Chain) -> None:
+    """Issue 16 item 3: a sub-agent drops its last link to act with its parent's grant."""
+    for cut in (1, 2):
+        for token in ("~".join([*chain.links[:cut], chain.seal]), "~".join(chain.links[:cut])):
+            with pytest.raises(InvalidCredential) as e:
+                chain.rt.verify(token)
+            assert e.value.code == "seal_invalid", e.value
+            assert chain.seal not in str(e.value)
+            decision = chain.rt.check(token, "crm.read", "customer/42")
+            assert decision.code == "credential_invalid" and not decision.allowed
+    # The whole chain passes: each link still verifies with PyJWT (above), the seal with us.
+    assert chain.rt.check(chain.cred.token, "crm.read", "customer/42").code == "granted"
+    assert chain.seal not in repr(chain.cred)

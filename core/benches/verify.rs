@@ -125,6 +125,22 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| rt.verify_token(t).unwrap_or_else(|e| panic!("{e}")))
             });
         }
+        // The seal check alone (part of every cold and first verification): decode the seal,
+        // derive its public key (one Ed25519 base-point multiplication), compare with `nxt`.
+        let last = tokens.last().unwrap_or_else(|| panic!("no token"));
+        let claims = runtime_identity::token::inspect(last).unwrap_or_else(|e| panic!("{e}"));
+        let nxt: runtime_identity::Jwk = claims
+            .last()
+            .and_then(|(_, c)| c.pointer("/rid/nxt").and_then(|v| serde_json::from_value(v.clone()).ok()))
+            .unwrap_or_else(|| panic!("no nxt"));
+        let seal = last.rsplit('~').next().unwrap_or_default().to_owned();
+        group.bench_function("seal", |b| {
+            b.iter(|| {
+                runtime_identity::token::seal::Seal::parse(&seal)
+                    .and_then(|s| s.check(&nxt))
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+        });
         // The same cached path over the folder store, which reads `store.rev` on every call
         // to see whether another process changed anything.
         let dir = std::env::temp_dir().join(format!("rid-bench-{}-{alg}", std::process::id()));

@@ -3,10 +3,22 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
 /// Makes the UUIDs a runtime hands out. Every id must be unique within the trust domain.
 pub trait IdSource: Send + Sync + std::fmt::Debug {
     /// A new id, given the time (Unix milliseconds) of the event it names.
     fn next_id(&self, now_ms: i64) -> String;
+
+    /// The 32-byte seed of a new link's seal key pair (DESIGN §1): a secret. The default reads
+    /// the operating system's random source.
+    fn seal_seed(&self) -> crate::Result<Zeroizing<[u8; 32]>> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(seed.as_mut_slice())
+            .map_err(|e| crate::err!(InternalError, "no randomness available: {e}"))?;
+        Ok(seed)
+    }
 }
 
 /// Random UUIDv7: time-ordered, unguessable. The default.
@@ -20,9 +32,13 @@ impl IdSource for RandomIds {
 }
 
 /// UUIDv7 built from the given time and a counter instead of random bits: the same calls
-/// give the same ids. Only for fixtures and vectors — these ids are guessable.
+/// give the same ids. Only for fixtures and vectors — these ids, and the seals made from a
+/// second counter, are guessable.
 #[derive(Debug, Default)]
-pub struct SequentialIds(AtomicU64);
+pub struct SequentialIds {
+    ids: AtomicU64,
+    seals: AtomicU64,
+}
 
 impl SequentialIds {
     /// A source whose first id carries counter 1.
@@ -33,12 +49,19 @@ impl SequentialIds {
 
 impl IdSource for SequentialIds {
     fn next_id(&self, now_ms: i64) -> String {
-        let n = self.0.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let n = self.ids.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut tail = [0u8; 10];
         let (_, counter) = tail.split_at_mut(2);
         counter.copy_from_slice(&n.to_be_bytes());
         let ms = u64::try_from(now_ms).unwrap_or(0);
         hyphenated(uuid::Builder::from_unix_timestamp_millis(ms, &tail).into_uuid())
+    }
+
+    fn seal_seed(&self) -> crate::Result<Zeroizing<[u8; 32]>> {
+        let n = self.seals.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        Ok(Zeroizing::new(
+            Sha256::new().chain_update(b"rid-vectors:seal:").chain_update(n.to_be_bytes()).finalize().into(),
+        ))
     }
 }
 
@@ -65,5 +88,8 @@ mod tests {
         assert_ne!(RandomIds.next_id(0), RandomIds.next_id(0));
         let random = RandomIds.next_id(0);
         assert_eq!(random, uuid::Uuid::parse_str(&random).unwrap().to_string());
+        assert_eq!(*a.seal_seed().unwrap(), *b.seal_seed().unwrap());
+        assert_ne!(*a.seal_seed().unwrap(), *SequentialIds::new().seal_seed().unwrap());
+        assert_ne!(*RandomIds.seal_seed().unwrap(), *RandomIds.seal_seed().unwrap());
     }
 }

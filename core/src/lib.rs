@@ -46,7 +46,9 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCode, Result};
 pub use keys::{Algorithm, Jwk, Jwks, PrivateKey, PublicKey};
 pub use principal::PrincipalId;
-pub use runtime::{Approver, AttenuateRequest, DelegateRequest, Presented, Receipt, Runtime, RuntimeOptions};
+pub use runtime::{
+    Approver, AttenuateRequest, DelegateRequest, Presented, Receipt, RotateKey, Runtime, RuntimeOptions,
+};
 pub use scope::Scope;
 pub use token::{Credential, VerifiedChain, VerifiedLink};
 

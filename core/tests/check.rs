@@ -125,7 +125,7 @@ fn credential_and_actor_reasons() {
     let p = links(c1.token());
     let mut c = claims(&p[1]);
     c["act"]["sub"] = "agent:acme/ghost".into();
-    let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, &agent_key(&h.rt, BOT)));
+    let forged = sealed(&[p[0].clone(), resign(&header(&p[1]), &c, &agent_key(&h.rt, BOT))], c1.token());
     assert_eq!(h.rt.check(forged.as_str(), &r).code(), Some(ReasonCode::AgentUnknown));
 }
 
@@ -279,8 +279,16 @@ fn proofs_of_possession_are_bound_to_the_call_and_single_use() {
     let key = agent_key(&rt, BOT);
     let proof = runtime_identity::proof::sign_proof(&key, &hash, NOW).unwrap();
     let with = CheckRequest { proof: Some(&proof), ..r };
-    assert!(rt.check(cred.token(), &with).allowed);
-    assert_eq!(rt.check(cred.token(), &with).code(), Some(ReasonCode::ProofInvalid), "replayed");
+    let proved = rt.check(cred.token(), &with);
+    assert!(proved.allowed && proved.proof, "a verified proof is recorded in the decision");
+    let replayed = rt.check(cred.token(), &with);
+    assert_eq!(replayed.code(), Some(ReasonCode::ProofInvalid), "replayed");
+    assert!(!replayed.proof);
+    // And in the decision's audit event; a call without a proof says `proof: false`.
+    let events = rt.audit().events(&Default::default()).unwrap();
+    let event_of = |id: &str| events.iter().find(|e| e.decision_id.as_deref() == Some(id)).unwrap().proof;
+    assert_eq!(event_of(&proved.decision_id), Some(true));
+    assert_eq!(event_of(&replayed.decision_id), Some(false));
     let other = runtime_identity::proof::sign_proof(&key, "another-call", NOW).unwrap();
     assert_eq!(
         rt.check(cred.token(), &CheckRequest { proof: Some(&other), ..r }).code(),

@@ -145,7 +145,8 @@ fn the_whole_flow_through_the_cli() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["links"][1]["actor"], "agent:acme/sub-bot");
-    assert_eq!(fails(&home, &["token", "verify", "not.a.token"], None), "token_malformed");
+    assert_eq!(fails(&home, &["token", "verify", "not.a.token~AAAA"], None), "token_malformed");
+    assert_eq!(fails(&home, &["token", "verify", "not.a.token"], None), "seal_invalid");
 
     // JWKS and authority rotation.
     let jwks = json(&home, &["jwks"]);
@@ -167,6 +168,13 @@ fn the_whole_flow_through_the_cli() {
     // Key rotation for an agent; revocation of an agent is final.
     let rotated = json(&home, &["agent", "rotate-key", "agent:acme/sub-bot"]);
     assert_eq!(rotated["keys"].as_array().unwrap().len(), 2);
+    // A compromised key: the grants bound to it are revoked with the rotation.
+    let to_bot = ["delegate", "--to", "agent:acme/support-bot", "--on-behalf-of", "user:alice@acme", "--scope", scope];
+    let fresh = ok(&home, &to_bot);
+    ok(&home, &["token", "verify", fresh.trim()]);
+    json(&home, &["agent", "rotate-key", "agent:acme/support-bot", "--compromised"]);
+    assert_eq!(fails(&home, &["token", "verify", fresh.trim()], None), "grant_revoked");
+    ok(&home, &["token", "verify", ok(&home, &to_bot).trim()]);
     ok(&home, &["agent", "revoke", "agent:acme/sub-bot"]);
     assert_eq!(fails(&home, &["agent", "resume", "agent:acme/sub-bot"], None), "agent_revoked");
     assert_eq!(json(&home, &["agent", "list", "--status", "revoked"]).as_array().unwrap().len(), 1);
@@ -242,7 +250,8 @@ fn an_agent_holding_its_own_key_attenuates_with_key_file() {
             key_path.to_str().unwrap(),
         ],
     );
-    assert_eq!(child.trim().split('~').count(), 2);
+    // Two links and the seal.
+    assert_eq!(child.trim().split('~').count(), 3);
 }
 
 /// The README's command-line quickstart runs as written (with the freshly built `rid`).

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use runtime_identity::token::jws::link_digest;
-use runtime_identity::{Algorithm, AttenuateRequest, DelegateRequest, ErrorCode, Jwks};
+use runtime_identity::{Algorithm, AttenuateRequest, DelegateRequest, ErrorCode, Jwks, PrivateKey};
 
 #[test]
 fn delegate_then_attenuate_twice_verifies_with_the_specified_claims() {
@@ -53,6 +53,21 @@ fn delegate_then_attenuate_twice_verifies_with_the_specified_claims() {
             assert_eq!(header(&parts[i])["alg"], alg.as_str());
         }
         assert_eq!(c[0]["rid"]["purpose"], "support ticket 1234");
+        // Each link carries a fresh Ed25519 `nxt`; the token ends with the last one's seal.
+        let nxts: std::collections::HashSet<String> =
+            c.iter().map(|l| l["rid"]["nxt"]["x"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(nxts.len(), 3);
+        for link in &c {
+            assert_eq!(link["rid"]["nxt"]["kty"], "OKP");
+            assert_eq!(link["rid"]["nxt"]["crv"], "Ed25519");
+        }
+        let seed: [u8; 32] =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, seal(cred.token()))
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let public = PrivateKey::from_bytes(Algorithm::EdDsa, &seed).unwrap().public_key().to_jwk();
+        assert_eq!(c[2]["rid"]["nxt"]["x"], public.x);
         // RFC 9396 wire names.
         let detail = &c[0]["authorization_details"][1];
         assert_eq!(detail["type"], "rid_scope");
@@ -111,7 +126,7 @@ fn every_link_verifies_with_a_plain_jose_library() {
         let kid = header(&parts[0])["kid"].clone();
         let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap();
         assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &jwk_to_decoding_key(jwk), &validation).is_err());
-        assert_eq!(code_of(f.rt.verify(&forged)), ErrorCode::SignatureInvalid);
+        assert_eq!(code_of(f.rt.verify(&sealed(&[forged], cred.token()))), ErrorCode::SignatureInvalid);
     }
 }
 

@@ -122,6 +122,10 @@ impl Store for Flaky {
         self.gate()?;
         self.inner.get_grant(grant_id)
     }
+    fn grants_to(&self, actor: &runtime_identity::PrincipalId) -> Result<Vec<GrantRecord>> {
+        self.gate()?;
+        self.inner.grants_to(actor)
+    }
     fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()> {
         self.gate()?;
         self.inner.upsert_resource(resource)

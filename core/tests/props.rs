@@ -66,19 +66,22 @@ proptest! {
     }
 
     #[test]
-    fn verify_never_panics_on_random_splices(picks in prop::collection::vec((0usize..3, 0usize..3), 1..9)) {
+    fn verify_never_panics_on_random_splices(picks in prop::collection::vec((0usize..3, 0usize..3), 1..9), sealer in 0usize..3) {
         let w = world();
         let pieces: Vec<String> = picks.iter().map(|(t, l)| {
             let links = links(&w.tokens[*t]);
             links[*l % links.len()].clone()
         }).collect();
-        let token = pieces.join("~");
-        // A splice verifies only if it is literally a prefix of one real chain.
-        let is_prefix = w.tokens.iter().any(|t| t.starts_with(&token) && (t.len() == token.len() || t.as_bytes()[token.len()] == b'~'));
+        let token = sealed(&pieces, &w.tokens[sealer]);
+        // A splice verifies only if it is literally one real chain with its own seal: a
+        // prefix of a longer chain lacks its last link's seal.
+        let is_real = w.tokens.contains(&token);
         match w.f.rt.verify(&token) {
-            Ok(_) => prop_assert!(is_prefix, "an invented splice verified: {picks:?}"),
-            Err(e) => prop_assert!(!is_prefix || e.code() == ErrorCode::InternalError, "{e}"),
+            Ok(_) => prop_assert!(is_real, "an invented splice verified: {picks:?}"),
+            Err(e) => prop_assert!(!is_real || e.code() == ErrorCode::InternalError, "{e}"),
         }
+        // Unsealed, nothing verifies.
+        prop_assert_eq!(w.f.rt.verify(&pieces.join("~")).map(|_| ()).unwrap_err().code(), ErrorCode::SealInvalid);
     }
 
     #[test]
@@ -103,7 +106,7 @@ proptest! {
         };
         let mut new_parts = parts.clone();
         new_parts[l] = edited;
-        let result = w.f.rt.verify(&new_parts.join("~"));
+        let result = w.f.rt.verify(&sealed(&new_parts, &w.tokens[t]));
         if value != original {
             if !resign_it {
                 prop_assert!(result.is_err(), "an unsigned edit verified");

@@ -210,6 +210,8 @@ export const versionInfo = () => ({ language: 'node', runtime: process.versions.
 // --- Tampering (the minting side makes these tokens; the other side only reads them)
 
 export function tamper(token, link, how) {
+  // The last part is the seal, not a link: tampering keeps it (`drop_link` of the last link
+  // leaves a prefix with the leaf's seal).
   const links = token.split('~')
   const [header, payload, signature] = links[link].split('.')
   if (how === 'claims_byte') {

@@ -275,6 +275,8 @@ def version_info() -> dict[str, str]:
 
 
 def tamper(token: str, link: int, how: str) -> str:
+    # The last part is the seal, not a link: tampering keeps it (`drop_link` of the last link
+    # leaves a prefix with the leaf's seal).
     links = token.split("~")
     header, payload, signature = links[link].split(".")
     if how == "claims_byte":  # one byte of the decoded claims changed (still valid JSON), signature kept

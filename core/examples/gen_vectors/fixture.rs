@@ -241,8 +241,20 @@ pub fn scopes_of(v: &Value) -> Vec<Scope> {
 
 // ---- token surgery ----
 
+/// The links of a token, without its seal.
 pub fn links(token: &str) -> Vec<String> {
-    token.split('~').map(str::to_owned).collect()
+    let (links, _) = token.rsplit_once('~').expect("a sealed token");
+    links.split('~').map(str::to_owned).collect()
+}
+
+/// The seal of a token (its last part).
+pub fn seal(token: &str) -> String {
+    token.rsplit_once('~').expect("a sealed token").1.to_owned()
+}
+
+/// `links` joined by `~`, ended with the seal of `token`.
+pub fn sealed(links: &[String], token: &str) -> String {
+    format!("{}~{}", links.join("~"), seal(token))
 }
 
 fn part(link: &str, i: usize) -> Value {

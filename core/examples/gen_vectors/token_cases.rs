@@ -37,15 +37,16 @@ fn refused(token: &str, code: &str, reason: &str) -> Vec<Value> {
     vec![verify_err(token, code), check(token, read42(), "deny", &[reason])]
 }
 
-/// The link with its ES256 signature `(r, s)` replaced by `(r, n - s)`: the malleable twin
-/// any ECDSA verifier accepts unless it insists on the low-S form.
-fn high_s(link: &str) -> String {
-    let (signed, sig) = link.rsplit_once('.').unwrap_or_default();
-    let sig = B64.decode(sig).ok().and_then(|b| p256::ecdsa::Signature::from_slice(&b).ok());
-    let Some(sig) = sig else { return link.to_owned() };
+/// The token with its first link's ES256 signature `(r, s)` replaced by `(r, n - s)`: the
+/// malleable twin any ECDSA verifier accepts unless it insists on the low-S form.
+fn high_s(token: &str) -> String {
+    let mut parts = links(token);
+    let (signed, sig) = parts[0].rsplit_once('.').expect("a jws");
+    let sig = p256::ecdsa::Signature::from_slice(&B64.decode(sig).expect("base64url")).expect("an es256 signature");
     let (r, s) = sig.split_scalars();
-    let twin = p256::ecdsa::Signature::from_scalars(r, -s).map(|t| B64.encode(t.to_bytes())).unwrap_or_default();
-    format!("{signed}.{twin}")
+    let twin = p256::ecdsa::Signature::from_scalars(r, -s).expect("a signature");
+    parts[0] = format!("{signed}.{}", B64.encode(twin.to_bytes()));
+    sealed(&parts, token)
 }
 
 pub fn tokens(alg: Algorithm) -> VectorFile {
@@ -98,7 +99,7 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     // The algorithm.
     let mut h = header(&t0);
     h["alg"] = "none".into();
-    let none = format!("{}.{}.", b64json(&h), t0.split('.').nth(1).unwrap_or_default());
+    let none = format!("{}.{}.~{}", b64json(&h), t0.split('.').nth(1).unwrap_or_default(), seal(&t0));
     f.case(
         "alg none is refused",
         &["algorithm_not_allowed", "credential_invalid"],
@@ -107,7 +108,7 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     for bad in ["HS256", "RS256", "ES384", "PS256"] {
         let mut h = header(&t0);
         h["alg"] = bad.into();
-        let forged = resign(&h, &claims(&t0), auth);
+        let forged = sealed(&[resign(&h, &claims(&t0), auth)], &t0);
         f.case(
             &format!("alg {bad} is refused whatever the signature"),
             &["algorithm_not_allowed", "credential_invalid"],
@@ -116,7 +117,7 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     }
     let mut h = header(&t0);
     h["alg"] = other_alg.as_str().into();
-    let mismatched = resign(&h, &claims(&t0), auth);
+    let mismatched = sealed(&[resign(&h, &claims(&t0), auth)], &t0);
     f.case(
         "a header naming the other allowed algorithm than the key's is refused",
         &["algorithm_not_allowed", "credential_invalid"],
@@ -129,20 +130,20 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     f.case(
         "an unknown kid is refused",
         &["unknown_key"],
-        refused(&resign(&h, &claims(&t0), auth), "unknown_key", "credential_invalid"),
+        refused(&sealed(&[resign(&h, &claims(&t0), auth)], &t0), "unknown_key", "credential_invalid"),
     );
     let mut h = header(&t0);
     h.as_object_mut().map(|o| o.remove("kid"));
     f.case(
         "a missing kid is refused",
         &["unknown_key"],
-        refused(&resign(&h, &claims(&t0), auth), "unknown_key", "credential_invalid"),
+        refused(&sealed(&[resign(&h, &claims(&t0), auth)], &t0), "unknown_key", "credential_invalid"),
     );
     let rogue = key(alg, "rogue");
     f.case(
         "a signature by another key under the authority's kid is refused",
         &["signature_invalid"],
-        refused(&resign(&header(&t0), &claims(&t0), &rogue), "signature_invalid", "credential_invalid"),
+        refused(&sealed(&[resign(&header(&t0), &claims(&t0), &rogue)], &t0), "signature_invalid", "credential_invalid"),
     );
     let mut c = claims(&t0);
     c["rid"]["purpose"] = "vectoR".into();
@@ -157,10 +158,10 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
         &["signature_invalid"],
         refused(&tampered, "signature_invalid", "credential_invalid"),
     );
-    let mut bytes = t0.clone().into_bytes();
+    let mut bytes = links(&t0)[0].clone().into_bytes();
     let at = bytes.len() - 5;
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-    let flipped = String::from_utf8(bytes).unwrap_or_default();
+    let flipped = sealed(&[String::from_utf8(bytes).unwrap_or_default()], &t0);
     f.case(
         "one flipped signature byte is refused",
         &["signature_invalid"],
@@ -169,7 +170,7 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     let foreign_key = key(alg, "foreign-authority");
     let mut h = header(&t0);
     h["kid"] = foreign_key.kid().into();
-    let foreign = resign(&h, &claims(&t0), &foreign_key);
+    let foreign = sealed(&[resign(&h, &claims(&t0), &foreign_key)], &t0);
     f.case(
         "a token of another authority is refused",
         &["unknown_key"],
@@ -179,19 +180,19 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     // Chain surgery.
     let mut h = header(&p[1]);
     h["kid"] = rogue.kid().into();
-    let rogue_child = format!("{}~{}", p[0], resign(&h, &claims(&p[1]), &rogue));
+    let rogue_child = sealed(&[p[0].clone(), resign(&h, &claims(&p[1]), &rogue)], &t1);
     f.case(
         "a child link signed by a key other than the parent's cnf is refused",
         &["chain_broken"],
         refused(&rogue_child, "chain_broken", "credential_invalid"),
     );
-    let same_kid = format!("{}~{}", p[0], resign(&header(&p[1]), &claims(&p[1]), &rogue));
+    let same_kid = sealed(&[p[0].clone(), resign(&header(&p[1]), &claims(&p[1]), &rogue)], &t1);
     f.case(
         "a child link signed by another key under the cnf kid is refused",
         &["signature_invalid"],
         refused(&same_kid, "signature_invalid", "credential_invalid"),
     );
-    let dropped = format!("{}~{}", p[0], p[2]);
+    let dropped = sealed(&[p[0].clone(), p[2].clone()], &t2);
     f.case(
         "a dropped middle link is refused",
         &["chain_broken"],
@@ -199,19 +200,57 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     );
     let other_t1 = f.attenuate(&f.delegate(BOT, wide(), 900, None), BOT, SUB, narrow());
     let q = links(&other_t1);
-    let spliced = format!("{}~{}", p[0], q[1]);
+    let spliced = sealed(&[p[0].clone(), q[1].clone()], &other_t1);
     f.case(
         "a link spliced from another chain of the same agents is refused (prf)",
         &["chain_broken"],
         refused(&spliced, "chain_broken", "credential_invalid"),
     );
-    let swapped = format!("{}~{}~{}", p[0], p[2], p[1]);
+    let swapped = sealed(&[p[0].clone(), p[2].clone(), p[1].clone()], &t2);
     f.case("swapped links are refused", &["chain_broken"], refused(&swapped, "chain_broken", "credential_invalid"));
+    // The seal: a sub-agent cannot strip its last link to act with its parent's grant.
     f.case(
-        "the shorter prefix of a chain is the parent credential",
-        &["granted"],
-        vec![verify_ok(&format!("{}~{}", p[0], p[1]), &[BOT, SUB])],
+        "a chain's prefix with the leaf's seal is refused (the seal is not the parent's)",
+        &["seal_invalid", "credential_invalid"],
+        refused(&sealed(&p[..2], &t2), "seal_invalid", "credential_invalid"),
     );
+    f.case(
+        "a one-link prefix with the leaf's seal is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(&sealed(&p[..1], &t2), "seal_invalid", "credential_invalid"),
+    );
+    f.case(
+        "a chain without its seal is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(&p.join("~"), "seal_invalid", "credential_invalid"),
+    );
+    f.case(
+        "a chain's prefix without any seal is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(&p[..2].join("~"), "seal_invalid", "credential_invalid"),
+    );
+    f.case(
+        "a chain with another chain's seal is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(&sealed(&p, &f.attenuate(&t1, SUB, LEAF, narrowest())), "seal_invalid", "credential_invalid"),
+    );
+    let mut s = seal(&t2).into_bytes();
+    s[0] = if s[0] == b'A' { b'B' } else { b'A' };
+    f.case(
+        "a chain with one seal character changed is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(
+            &format!("{}~{}", p.join("~"), String::from_utf8(s).unwrap_or_default()),
+            "seal_invalid",
+            "credential_invalid",
+        ),
+    );
+    f.case(
+        "a seal that is not 32 bytes of base64url is refused",
+        &["seal_invalid", "credential_invalid"],
+        refused(&format!("{}~AAAA", p.join("~")), "seal_invalid", "credential_invalid"),
+    );
+    f.case("the parent credential, with its own seal, still verifies", &["granted"], vec![verify_ok(&t1, &[BOT, SUB])]);
 
     type Edit = fn(&mut Value);
     let forged_children: Vec<(&str, &str, Edit)> = vec![
@@ -234,13 +273,13 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     for (title, code, edit) in forged_children {
         let mut c = claims(&p[1]);
         edit(&mut c);
-        let forged = format!("{}~{}", p[0], resign(&header(&p[1]), &c, bot_key));
+        let forged = sealed(&[p[0].clone(), resign(&header(&p[1]), &c, bot_key)], &t1);
         let reason = if code == "agent_unknown" { "agent_unknown" } else { "credential_invalid" };
         f.case(&format!("{title}: refused"), &[code], refused(&forged, code, reason));
     }
     let mut c = claims(&p[1]);
     c["jti"] = claims(&p[0])["jti"].clone();
-    let reused = format!("{}~{}", p[0], resign(&header(&p[1]), &c, bot_key));
+    let reused = sealed(&[p[0].clone(), resign(&header(&p[1]), &c, bot_key)], &t1);
     f.case(
         "a child reusing its parent's grant id is refused",
         &["chain_broken"],
@@ -253,21 +292,21 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
     f.case(
         "link 0 from another issuer is refused",
         &["issuer_invalid"],
-        refused(&resign(&header(&t0), &c, auth), "issuer_invalid", "credential_invalid"),
+        refused(&sealed(&[resign(&header(&t0), &c, auth)], &t0), "issuer_invalid", "credential_invalid"),
     );
     let mut h = header(&t0);
     h["typ"] = "JWT".into();
     f.case(
         "a link typed JWT is refused",
         &["token_malformed"],
-        refused(&resign(&h, &claims(&t0), auth), "token_malformed", "credential_invalid"),
+        refused(&sealed(&[resign(&h, &claims(&t0), auth)], &t0), "token_malformed", "credential_invalid"),
     );
     let mut h = header(&t0);
     h["crit"] = json!(["exp"]);
     f.case(
         "a link with crit is refused",
         &["token_malformed"],
-        refused(&resign(&h, &claims(&t0), auth), "token_malformed", "credential_invalid"),
+        refused(&sealed(&[resign(&h, &claims(&t0), auth)], &t0), "token_malformed", "credential_invalid"),
     );
 
     // Size and garbage.
@@ -277,18 +316,20 @@ pub fn tokens(alg: Algorithm) -> VectorFile {
         &["input_too_large"],
         refused(&big, "input_too_large", "credential_invalid"),
     );
-    let many = vec![t0.clone(); 9].join("~");
+    let many = sealed(&vec![links(&t0)[0].clone(); 9], &t0);
     f.case(
         "a chain of more than 8 links is refused",
         &["depth_exceeded"],
         refused(&many, "depth_exceeded", "credential_invalid"),
     );
+    let l0 = links(&t0)[0].clone();
+    let s0 = seal(&t0);
     for (title, token) in [
-        ("plain text", "not a token".to_owned()),
+        ("plain text", format!("not a token~{s0}")),
         ("an empty token", String::new()),
-        ("a link with four parts", format!("{t0}.AAAA")),
-        ("a header that is not base64url", format!("!!!.{}", t0.split_once('.').map(|x| x.1).unwrap_or_default())),
-        ("a trailing empty link", format!("{t0}~")),
+        ("a link with four parts", format!("{l0}.AAAA~{s0}")),
+        ("a header that is not base64url", format!("!!!.{}~{s0}", l0.split_once('.').map(|x| x.1).unwrap_or_default())),
+        ("an empty link before the seal", format!("{l0}~~{s0}")),
     ] {
         f.case(
             &format!("{title} is refused as malformed"),

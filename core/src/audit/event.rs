@@ -177,6 +177,9 @@ pub struct AuditEvent {
     /// The policies that decided, or that were loaded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
+    /// Whether the call came with a proof of possession that verified (`decision` events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<bool>,
     /// The action.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,

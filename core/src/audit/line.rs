@@ -229,6 +229,9 @@ impl Prepared {
         m.str("owner", &e.owner);
         m.str("parent_grant", &e.parent_grant);
         m.list("policies", &e.policies);
+        if let Some(proof) = e.proof {
+            m.put("proof", |o| o.push_str(if proof { "true" } else { "false" }));
+        }
         m.str("purpose", &e.purpose);
         m.array("reasons", &e.reasons, |r, o| {
             let mut obj = Obj::open(o);
@@ -343,6 +346,7 @@ mod tests {
             on_behalf_of: Some("user:u".into()),
             grant_id: Some("g".into()),
             policies: vec!["P1".into()],
+            proof: Some(true),
             action: Some("x.y".into()),
             resource: Some("r/1".into()),
             approval_id: Some("ap".into()),

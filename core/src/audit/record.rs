@@ -69,6 +69,7 @@ pub(crate) fn record_decision(
 ) -> Result<()> {
     let mut ev = AuditEvent::new(EventType::Decision, d.decided_at_ms);
     ev.effect = Some(d.effect);
+    ev.proof = Some(d.proof);
     // The reasons are lent too when none has to be withheld.
     let withheld = d.reasons.iter().any(|r| may_quote_arguments(r.code));
     if withheld {
@@ -259,6 +260,7 @@ mod tests {
             policies: vec!["P1".into(), "P2".into()],
             approval_request: None,
             approval_used: Some("ap1".into()),
+            proof: true,
             action: "payments.refund".into(),
             resource: "customer/42".into(),
             decided_at_ms: 1_796_000_000_123,
@@ -299,6 +301,7 @@ mod tests {
             assert_eq!((&ev.actor, &ev.chain, &ev.on_behalf_of), (&d.actor, &d.chain, &d.on_behalf_of));
             assert_eq!((&ev.grant_id, &ev.policies), (&d.grant_id, &d.policies));
             assert_eq!((ev.approval_id.as_deref(), ev.txn.as_deref()), (Some("ap1"), Some("run-1")));
+            assert_eq!(ev.proof, Some(true));
             assert_eq!(ev.args.unwrap()["amount"], 5000);
             assert_eq!(ev.args_digest.unwrap(), args_digest(&args));
             // The reason quotes an argument: the log keeps its code only.

@@ -172,6 +172,10 @@ pub struct Decision {
     /// The approval receipt this call consumed (`effect == allow` by approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_used: Option<String>,
+    /// Whether the call came with a proof of possession that verified (signed by the leaf
+    /// `cnf` key, for this exact call, unused); `false` without one or when it was refused.
+    #[serde(default)]
+    pub proof: bool,
     /// The action checked.
     pub action: String,
     /// The resource checked.

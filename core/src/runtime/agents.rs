@@ -10,6 +10,16 @@ use crate::principal::PrincipalId;
 
 use super::Runtime;
 
+/// How [`Runtime::rotate_agent_key_with`] rotates.
+#[derive(Debug, Clone, Default)]
+pub struct RotateKey {
+    /// The new public key (the agent keeps the private half); `None`: generate one and keep it
+    /// in the store.
+    pub public_key: Option<Jwk>,
+    /// The old key is compromised: also revoke every grant bound to it.
+    pub compromised: bool,
+}
+
 fn agent_id(id: &str) -> Result<PrincipalId> {
     PrincipalId::parse(id)?.expect_agent()
 }
@@ -126,8 +136,18 @@ impl Runtime {
     /// Replaces an agent's key: with `public_key`, that key (the agent keeps the private half);
     /// otherwise a new key is generated and kept in the store. The old key is retired and its
     /// private half, if stored, deleted; grants already bound to it stay valid until they expire
-    /// or are revoked.
+    /// or are revoked, but the retired key verifies only links issued at or before its
+    /// retirement, and no proof of possession. See [`Runtime::rotate_agent_key_with`] to also
+    /// revoke the grants bound to a compromised key.
     pub fn rotate_agent_key(&self, id: &str, public_key: Option<&Jwk>) -> Result<AgentRecord> {
+        self.rotate_agent_key_with(id, &RotateKey { public_key: public_key.cloned(), compromised: false })
+    }
+
+    /// Like [`Runtime::rotate_agent_key`]; with `compromised`, every recorded grant bound to
+    /// the agent's old key (its link's `cnf`), and with it every grant attenuated from one, is
+    /// revoked too (one `grant.revoked` event each).
+    pub fn rotate_agent_key_with(&self, id: &str, opts: &RotateKey) -> Result<AgentRecord> {
+        let public_key = opts.public_key.as_ref();
         let id = agent_id(id)?;
         let now = self.now();
         let current = self.get_agent(id.as_str())?;
@@ -172,6 +192,27 @@ impl Runtime {
             private,
         )?;
         self.emit(lifecycle::agent(EventType::AgentKeyRotated, &record, Some(public.kid()), self.now_ms()))?;
+        if opts.compromised {
+            self.revoke_bound_to(&current)?;
+        }
         Ok(record)
+    }
+
+    /// Revokes every recorded grant to `before`'s agent bound to one of the keys current in
+    /// `before` (the record read before the rotation). A grant recorded without its key is
+    /// matched by when it was issued: while that key was current.
+    fn revoke_bound_to(&self, before: &AgentRecord) -> Result<()> {
+        let old: Vec<&AgentKey> = before.keys.iter().filter(|k| k.retired_at.is_none()).collect();
+        let now = self.now();
+        for grant in self.store.grants_to(&before.id)? {
+            let bound = old.iter().any(|k| match &grant.key_kid {
+                Some(kid) => *kid == k.kid,
+                None => grant.issued_at >= k.created_at && grant.issued_at <= now,
+            });
+            if bound {
+                self.revoke(&grant.grant_id)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -92,6 +92,7 @@ impl Draft {
                 policies: Vec::new(),
                 approval_request: None,
                 approval_used: None,
+                proof: false,
                 // An invalid name may be anything (a token passed by mistake): only its digest
                 // is recorded.
                 action: if valid_action(req.action) { req.action.to_owned() } else { redacted(req.action) },
@@ -355,9 +356,20 @@ impl Runtime {
             }
             (None, false) => {}
             (Some(proof), _) => {
+                // A retired key proves nothing, whenever the proof says it was made.
+                if let Some(retired) = agent.key_retired_at(&leaf.key_kid) {
+                    let why = format!(
+                        "the credential binds agent `{}` to key `{}`, retired at {}: a proof needs a current key",
+                        leaf.actor,
+                        leaf.key_kid,
+                        crate::clock::rfc3339(retired)
+                    );
+                    return Ok(Err((ReasonCode::ProofInvalid, why)));
+                }
                 if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
                     return Ok(Err((ReasonCode::ProofInvalid, why)));
                 }
+                draft.decision.proof = true;
             }
         }
         // 5. Limits (counted below, only if the call is allowed).

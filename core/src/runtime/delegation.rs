@@ -14,6 +14,7 @@ use crate::scope::{covers_all, validate_scopes, Scope};
 use crate::store::GrantRecord;
 use crate::token::claims::{ActClaim, CnfClaim, LinkClaims, RidClaim};
 use crate::token::jws::{link_digest, sign_link};
+use crate::token::seal::Seal;
 use crate::token::{check_times, verify_chain, Credential, Token, VerifiedChain, MAX_LINKS, MAX_PURPOSE_LEN};
 
 use super::state::Loaded;
@@ -128,6 +129,7 @@ impl Runtime {
             None => agent.max_delegation_depth,
         };
         let now = self.now();
+        let seal = Seal::from_seed(self.options.ids.seal_seed()?);
         let claims = LinkClaims {
             iss: self.issuer.clone(),
             sub: sub.as_str().to_owned(),
@@ -139,11 +141,12 @@ impl Runtime {
             act: ActClaim { sub: to.as_str().to_owned(), act: None },
             cnf: CnfClaim { jwk: key.jwk },
             authorization_details: req.scopes.iter().map(Scope::to_wire).collect(),
-            rid: RidClaim { depth: 0, max_depth, purpose: req.purpose.clone(), prf: None },
+            rid: RidClaim { depth: 0, max_depth, purpose: req.purpose.clone(), prf: None, nxt: seal.public_jwk() },
         };
         let signer = self.signing_key()?;
-        let link = sign_link(&claims, signer.as_ref())?;
+        let link = sealed(sign_link(&claims, signer.as_ref())?, &seal);
         let grant = GrantRecord {
+            key_kid: Some(claims.cnf.jwk.thumbprint()),
             grant_id: claims.jti.clone(),
             parent_id: None,
             issuer: claims.iss.clone(),
@@ -199,6 +202,19 @@ impl Runtime {
                     key.kid(),
                     leaf.key_kid,
                     leaf.actor
+                ),
+            ));
+        }
+        if let Some(retired) =
+            self.loaded()?.agents.get(leaf.actor.as_str()).and_then(|a| a.key_retired_at(&leaf.key_kid))
+        {
+            return Err(Error::new(
+                ErrorCode::KeyInvalid,
+                format!(
+                    "key `{}` of agent `{}` was retired at {}; a retired key signs no new grant",
+                    leaf.key_kid,
+                    leaf.actor,
+                    crate::clock::rfc3339(retired)
                 ),
             ));
         }
@@ -258,9 +274,11 @@ impl Runtime {
             }
             None => now.saturating_add(to_i64(self.ttl(None)?)).min(chain.expires_at),
         };
-        let parent = parent.trim();
+        // The parent's seal is dropped: the new link's replaces it.
+        let (parent, _) = crate::token::seal::split(parent.trim())?;
         let last = parent.rsplit('~').next().unwrap_or(parent);
         let prev_act = act_of(chain);
+        let seal = Seal::from_seed(self.options.ids.seal_seed()?);
         let claims = LinkClaims {
             iss: leaf.actor.as_str().to_owned(),
             sub: chain.on_behalf_of.as_str().to_owned(),
@@ -272,11 +290,17 @@ impl Runtime {
             act: ActClaim { sub: to.as_str().to_owned(), act: Some(Box::new(prev_act)) },
             cnf: CnfClaim { jwk: child_key.jwk },
             authorization_details: req.scopes.iter().map(Scope::to_wire).collect(),
-            rid: RidClaim { depth, max_depth, purpose: req.purpose.clone(), prf: Some(link_digest(last)) },
+            rid: RidClaim {
+                depth,
+                max_depth,
+                purpose: req.purpose.clone(),
+                prf: Some(link_digest(last)),
+                nxt: seal.public_jwk(),
+            },
         };
-        let link = sign_link(&claims, key)?;
-        let token = format!("{parent}~{link}");
+        let token = sealed(format!("{parent}~{}", sign_link(&claims, key)?), &seal);
         let grant = GrantRecord {
+            key_kid: Some(claims.cnf.jwk.thumbprint()),
             grant_id: claims.jti.clone(),
             parent_id: Some(leaf.grant_id.to_string()),
             issuer: claims.iss.clone(),
@@ -373,6 +397,16 @@ impl Runtime {
     pub fn cached_chains(&self) -> usize {
         self.chains.len()
     }
+}
+
+/// `links~seal`, kept in a buffer that is zeroized when dropped.
+fn sealed(links: String, seal: &Seal) -> zeroize::Zeroizing<String> {
+    let seal = seal.encode();
+    let mut token = zeroize::Zeroizing::new(String::with_capacity(links.len() + 1 + seal.len()));
+    token.push_str(&links);
+    token.push('~');
+    token.push_str(&seal);
+    token
 }
 
 fn act_of(chain: &VerifiedChain) -> ActClaim {

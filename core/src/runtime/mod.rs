@@ -23,6 +23,7 @@ use crate::keys::Algorithm;
 use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
+pub use agents::RotateKey;
 pub use approvals::{Approver, Receipt, MAX_PENDING_APPROVALS_PER_GRANT};
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};

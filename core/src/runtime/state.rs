@@ -47,6 +47,15 @@ pub(super) struct AgentView {
     pub max_delegation_depth: u32,
     /// The ids of its keys, current and retired: a link's `cnf` must be one of them.
     pub kids: Box<[Box<str>]>,
+    /// When each key of [`AgentView::kids`] was retired (same order; `None`: current).
+    pub retired_at: Box<[Option<i64>]>,
+}
+
+impl AgentView {
+    /// When the agent's key `kid` was retired; `None` if it is current (or not the agent's).
+    pub fn key_retired_at(&self, kid: &str) -> Option<i64> {
+        self.kids.iter().zip(self.retired_at.iter()).find(|(k, _)| ***k == *kid).and_then(|(_, at)| *at)
+    }
 }
 
 /// Owners and organisations already in a view being loaded, shared by the agents naming them.
@@ -80,6 +89,7 @@ impl AgentView {
             status: record.status,
             attributes: record.attributes,
             max_delegation_depth: record.max_delegation_depth,
+            retired_at: record.keys.iter().map(|k| k.retired_at).collect(),
             kids: record.keys.into_iter().map(|k| k.kid.into_boxed_str()).collect(),
         }
     }
@@ -177,7 +187,7 @@ impl Loaded {
                 None => return Err(Error::new(ErrorCode::AgentUnknown, format!("agent `{agent}` is not registered"))),
             }
         }
-        for link in &chain.links {
+        for (i, link) in chain.links.iter().enumerate() {
             let Some(agent) = self.agents.get(link.actor.as_str()) else { continue };
             // The `cnf` key must be one the agent registered (current or retired).
             if !agent.kids.iter().any(|k| **k == *link.key_kid) {
@@ -188,6 +198,22 @@ impl Loaded {
                         link.depth, link.actor, link.key_kid
                     ),
                 ));
+            }
+            // A retired key signs nothing after its retirement: the next link, if any, must
+            // have been issued at or before it (DESIGN §1; issue 16 item 8).
+            if let (Some(retired), Some(child)) = (agent.key_retired_at(&link.key_kid), chain.links.get(i + 1)) {
+                if child.issued_at > retired {
+                    return Err(Error::new(
+                        ErrorCode::KeyInvalid,
+                        format!(
+                            "link {} is signed by agent `{}`'s key `{}`, retired at {}, after its retirement",
+                            child.depth,
+                            link.actor,
+                            link.key_kid,
+                            crate::clock::rfc3339(retired)
+                        ),
+                    ));
+                }
             }
             // The agent's own delegation depth limit applies from its link on.
             if link.max_depth > link.depth.saturating_add(agent.max_delegation_depth) {

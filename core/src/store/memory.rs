@@ -232,6 +232,10 @@ impl Store for MemoryStore {
         Ok(self.lock()?.grants.get(grant_id).cloned())
     }
 
+    fn grants_to(&self, actor: &PrincipalId) -> Result<Vec<GrantRecord>> {
+        Ok(self.lock()?.grants.values().filter(|g| g.actor == *actor).cloned().collect())
+    }
+
     fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()> {
         self.lock()?.resources.insert(resource.id.clone(), resource.clone());
         self.bump();

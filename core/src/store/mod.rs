@@ -56,6 +56,10 @@ pub struct GrantRecord {
     pub issued_at: i64,
     /// Expires at (Unix seconds).
     pub expires_at: i64,
+    /// The `kid` of the actor's key the grant binds (`cnf`); absent in grants recorded before
+    /// it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_kid: Option<String>,
 }
 
 /// What every check must consult fresh: revocations, agents, resources, authority keys.
@@ -186,6 +190,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<Vec<String>>;
     /// Looks up one grant.
     fn get_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>>;
+    /// Every recorded grant to `actor` (revoked ones included).
+    fn grants_to(&self, actor: &PrincipalId) -> Result<Vec<GrantRecord>>;
 
     /// Registers or replaces a resource.
     fn upsert_resource(&self, resource: &ResourceRecord) -> Result<()>;

@@ -79,4 +79,7 @@ pub struct RidClaim {
     /// Base64url SHA-256 of the previous link (absent in link 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prf: Option<String>,
+    /// The public half of a fresh Ed25519 key pair made when this link was minted; the token's
+    /// seal is the private half of the last link's (see `token/seal.rs`).
+    pub nxt: Jwk,
 }

@@ -5,6 +5,7 @@ mod chain;
 pub mod claims;
 mod intern;
 pub mod jws;
+pub mod seal;
 mod secret;
 mod verify;
 
@@ -17,15 +18,17 @@ pub use verify::{
 
 use std::sync::Arc;
 
-/// Decodes every link's header and claims without verifying anything: for display only.
+/// Decodes every link's header and claims without verifying anything: for display only. The
+/// seal (the last part, when it is not a link) is skipped, never shown.
 pub fn inspect(token: &str) -> crate::Result<Vec<(serde_json::Value, serde_json::Value)>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use base64::Engine as _;
     if token.len() > MAX_TOKEN_BYTES {
         return Err(crate::err!(InputTooLarge, "token is {} bytes; the limit is {MAX_TOKEN_BYTES}", token.len()));
     }
-    token
-        .trim()
+    let token = token.trim();
+    let links = seal::split(token).map(|(links, _)| links).unwrap_or(token);
+    links
         .split('~')
         .enumerate()
         .map(|(i, link)| {

@@ -16,10 +16,11 @@ use super::claims::{ActClaim, LinkClaims as WireClaims};
 type LinkClaims = WireClaims<Box<serde_json::value::RawValue>>;
 use super::intern::{Fresh, Interner};
 use super::jws::{link_digest, parse_link};
+use super::seal::{nxt_bytes, Seal};
 
-/// The largest token accepted, in bytes.
+/// The largest token accepted, in bytes (links, `~` separators and the seal).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// The most links a chain may have.
+/// The most links a chain may have (the seal after them is not a link).
 pub const MAX_LINKS: usize = 8;
 /// Clock leeway applied to `nbf`, `iat` and `exp`, in seconds.
 pub const LEEWAY_SECONDS: i64 = 30;
@@ -60,6 +61,8 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
     if token.is_empty() {
         return Err(code_err(ErrorCode::TokenMalformed, "token is empty"));
     }
+    // The links, then the seal: the last link's `nxt` private key (checked after the links).
+    let (token, seal) = super::seal::split(token)?;
     let count = token.split('~').count();
     if count > MAX_LINKS {
         return Err(code_err(ErrorCode::DepthExceeded, format!("token has {count} links; the limit is {MAX_LINKS}")));
@@ -135,6 +138,12 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
         prev = Some((compact, claims));
     }
     let on_behalf_of = on_behalf_of.ok_or_else(|| code_err(ErrorCode::TokenMalformed, "token has no links"))?;
+    // Only the holder of the last link's seal may present the chain: a prefix of a longer
+    // chain lacks it (the seal it carries is its stripped child's).
+    let last = prev.as_ref().map(|(_, claims)| &claims.rid.nxt);
+    Seal::parse(seal)?
+        .check(last.ok_or_else(|| code_err(ErrorCode::TokenMalformed, "token has no links"))?)
+        .map_err(|e| code_err(e.code(), format!("link {}: {}", count - 1, e.message())))?;
     let not_before = links.iter().map(|l| l.not_before.max(l.issued_at)).max().unwrap_or(i64::MAX);
     let expires_at = links.iter().map(|l| l.expires_at).min().unwrap_or(i64::MIN);
     if let Some(interner) = authority.interner() {
@@ -218,6 +227,7 @@ fn check_link(
             format!("link {i} is at depth {} but the chain allows {}", claims.rid.depth, claims.rid.max_depth),
         ));
     }
+    nxt_bytes(&claims.rid.nxt).map_err(|e| code_err(e.code(), format!("link {i}: {}", e.message())))?;
     let key = authority
         .cnf_key(&claims.cnf.jwk)
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `cnf` key: {}", e.message())))?;

@@ -133,6 +133,18 @@ pub fn agent_key(rt: &Runtime, id: &str) -> Arc<PrivateKey> {
     rt.store().agent_private_key(&rec.current_key().unwrap().kid).unwrap().unwrap()
 }
 
+/// The links of a token, without its seal.
 pub fn links(token: &str) -> Vec<String> {
-    token.split('~').map(str::to_owned).collect()
+    let (links, _) = token.rsplit_once('~').unwrap();
+    links.split('~').map(str::to_owned).collect()
+}
+
+/// The seal of a token: its last part, the private key of its last link's `nxt`.
+pub fn seal(token: &str) -> String {
+    token.rsplit_once('~').unwrap().1.to_owned()
+}
+
+/// `links` (joined by `~`) ended with the seal of `token`.
+pub fn sealed(links: &[String], token: &str) -> String {
+    format!("{}~{}", links.join("~"), seal(token))
 }

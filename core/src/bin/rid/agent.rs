@@ -86,9 +86,10 @@ pub fn run(rt: &Runtime, cmd: &AgentCommand, out: &Out) -> Result<()> {
         AgentCommand::Suspend { id } => show(out, &rt.suspend_agent(id)?),
         AgentCommand::Resume { id } => show(out, &rt.resume_agent(id)?),
         AgentCommand::Revoke { id } => show(out, &rt.revoke_agent(id)?),
-        AgentCommand::RotateKey { id, public_key } => {
-            let jwk = public_key.as_deref().map(read_jwk).transpose()?;
-            show(out, &rt.rotate_agent_key(id, jwk.as_ref())?)
+        AgentCommand::RotateKey { id, public_key, compromised } => {
+            let public_key = public_key.as_deref().map(read_jwk).transpose()?;
+            let opts = runtime_identity::RotateKey { public_key, compromised: *compromised };
+            show(out, &rt.rotate_agent_key_with(id, &opts)?)
         }
     }
 }

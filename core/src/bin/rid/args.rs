@@ -269,6 +269,9 @@ pub enum AgentCommand {
         /// Register this public JWK (JSON, or @file) instead of generating a key.
         #[arg(long)]
         public_key: Option<String>,
+        /// The old key is compromised: also revoke every grant bound to it (and their sub-grants).
+        #[arg(long)]
+        compromised: bool,
     },
 }
 

@@ -328,6 +328,21 @@ impl Store for SqliteStore {
         text.map(|t| decode("grant record", &t)).transpose()
     }
 
+    fn grants_to(&self, actor: &PrincipalId) -> Result<Vec<GrantRecord>> {
+        // Rare (a key rotated as compromised): a scan of the grant records is enough.
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT record FROM grants").map_err(db_err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        let mut out = Vec::new();
+        for text in rows {
+            let grant: GrantRecord = decode("grant record", &text.map_err(db_err)?)?;
+            if grant.actor == *actor {
+                out.push(grant);
+            }
+        }
+        Ok(out)
+    }
+
     fn snapshot(&self) -> Result<StateSnapshot> {
         super::snapshot_collecting(self)
     }
