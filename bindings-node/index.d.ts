@@ -65,6 +65,7 @@ export type ErrorCode =
   | 'invalid_argument'
   | 'policy_invalid'
   | 'approval_invalid'
+  | 'outcome_invalid'
   | 'store_corrupt'
   | 'store_unavailable'
   | 'audit_corrupt'

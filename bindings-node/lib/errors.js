@@ -60,7 +60,8 @@ const ERROR_CODES = Object.freeze([
   'unknown_key', 'chain_broken', 'scope_escalation', 'depth_exceeded', 'grant_revoked', 'agent_suspended',
   'agent_revoked', 'agent_unknown', 'agent_exists', 'principal_invalid', 'input_too_large', 'issuer_invalid',
   'audience_invalid', 'scope_invalid', 'ttl_invalid', 'key_invalid', 'invalid_argument', 'policy_invalid',
-  'approval_invalid', 'store_corrupt', 'store_unavailable', 'audit_corrupt', 'audit_unavailable', 'internal_error',
+  'approval_invalid', 'outcome_invalid', 'store_corrupt', 'store_unavailable', 'audit_corrupt', 'audit_unavailable',
+  'internal_error',
 ])
 
 const CLASS_OF = {
@@ -88,6 +89,7 @@ const CLASS_OF = {
   invalid_argument: InvalidArgumentError,
   policy_invalid: PolicyError,
   approval_invalid: ApprovalError,
+  outcome_invalid: InvalidArgumentError,
   store_corrupt: StoreError,
   store_unavailable: StoreError,
   audit_corrupt: AuditError,

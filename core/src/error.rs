@@ -86,6 +86,9 @@ error_codes! {
     PolicyInvalid => "policy_invalid",
     /// An approval request is unknown, already decided, expired, or the approver is not a user.
     ApprovalInvalid => "approval_invalid",
+    /// An outcome for a decision that was not allowed by this runtime, or whose outcome is
+    /// already recorded.
+    OutcomeInvalid => "outcome_invalid",
     /// The store holds data this version cannot read, or a file in the runtime folder is not ours.
     StoreCorrupt => "store_corrupt",
     /// The store could not be read or written (I/O, locking).

@@ -24,6 +24,7 @@ use crate::principal::{preview, PrincipalId};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use approvals::Receipt;
+pub use audit::MAX_PENDING_OUTCOMES;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
 pub use policies::read_policy_files as policies_read;
@@ -129,6 +130,8 @@ pub struct Runtime {
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
     audit: AuditLog,
+    /// Allowed decisions awaiting their outcome.
+    outcomes: audit::PendingOutcomes,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -199,6 +202,7 @@ impl Runtime {
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
             audit,
+            outcomes: audit::PendingOutcomes::default(),
         })
     }
 
