@@ -131,3 +131,30 @@ impl Runtime {
         self.options.clock.now_ms()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Past the bound the oldest decision is forgotten (its outcome then refused); the newest
+    /// ones still take theirs, once.
+    #[test]
+    fn the_pending_outcomes_are_bounded_and_forget_the_oldest() {
+        let p = PendingOutcomes::default();
+        let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+        for n in 0..=MAX_PENDING_OUTCOMES as u128 {
+            p.allowed(&id(n));
+        }
+        assert_eq!(p.inner.lock().unwrap().order.len(), MAX_PENDING_OUTCOMES);
+        assert!(!p.take(0).unwrap(), "the oldest was forgotten");
+        assert!(p.take(1).unwrap());
+        assert!(!p.take(1).unwrap(), "once");
+        assert!(p.take(MAX_PENDING_OUTCOMES as u128).unwrap());
+        p.restore(1);
+        assert!(p.take(1).unwrap(), "put back after a failed write");
+        p.allowed("not an id");
+        let inner = p.inner.lock().unwrap();
+        assert_eq!(inner.ids.len(), inner.order.len());
+    }
+}
