@@ -69,6 +69,7 @@ export type ErrorCode =
   | 'policy_invalid'
   | 'approval_invalid'
   | 'approver_not_allowed'
+  | 'outcome_invalid'
   | 'store_corrupt'
   | 'store_insecure'
   | 'store_unavailable'

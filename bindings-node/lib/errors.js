@@ -60,8 +60,8 @@ const ERROR_CODES = Object.freeze([
   'unknown_key', 'chain_broken', 'seal_invalid', 'scope_escalation', 'depth_exceeded', 'grant_revoked', 'agent_suspended',
   'agent_revoked', 'agent_unknown', 'agent_exists', 'principal_invalid', 'input_too_large', 'issuer_invalid',
   'audience_invalid', 'scope_invalid', 'ttl_invalid', 'key_invalid', 'invalid_argument', 'policy_invalid',
-  'approval_invalid', 'approver_not_allowed', 'store_corrupt', 'store_insecure', 'store_unavailable', 'audit_corrupt',
-  'audit_unavailable', 'internal_error',
+  'approval_invalid', 'approver_not_allowed', 'outcome_invalid', 'store_corrupt', 'store_insecure', 'store_unavailable',
+  'audit_corrupt', 'audit_unavailable', 'internal_error',
 ])
 
 const CLASS_OF = {
@@ -91,6 +91,7 @@ const CLASS_OF = {
   policy_invalid: PolicyError,
   approval_invalid: ApprovalError,
   approver_not_allowed: ApprovalError,
+  outcome_invalid: InvalidArgumentError,
   store_corrupt: StoreError,
   store_insecure: StoreError,
   store_unavailable: StoreError,

@@ -124,6 +124,11 @@ class Run {
         return this.outcome(() => rt.approve(this.value(step.request), step.approver, step.attributes), expect, step.save)
       case 'deny_approval':
         return this.outcome(() => rt.denyApproval(this.value(step.request), step.approver, step.attributes), expect)
+      case 'record_outcome':
+        return this.outcome(
+          () => (rt.recordOutcome(this.value(step.decision), { ok: step.ok, error: step.ok ? undefined : 'Error' }), {}),
+          expect,
+        )
       case 'import_authority_key':
         return this.outcome(() => rt.importAuthorityKey(step.key), expect)
       case 'open':
@@ -153,6 +158,7 @@ class Run {
     const got = d.toJSON()
     got.reasons = d.reasons.map((x) => x.code)
     subset(got, step.expect, 'decision')
+    if (step.save_decision) this.saved.set(step.save_decision, d.decisionId)
     if (step.save_approval) {
       assert.ok(d.approvalRequest, 'an approval request')
       this.saved.set(step.save_approval, d.approvalRequest.id)

@@ -163,6 +163,9 @@ class _Run:
                 lambda: rt.deny_approval(self.value(step["request"]), step["approver"], attributes=step.get("attributes")),
                 expect,
             )
+        elif op == "record_outcome":
+            ok = step["ok"]
+            self.outcome(lambda: (rt.record_outcome(self.value(step["decision"]), ok, None if ok else "Error"), {})[1], expect)
         elif op == "import_authority_key":
             self.outcome(lambda: rt.import_authority_key(step["key"]), expect)
         elif op == "open":
@@ -190,6 +193,8 @@ class _Run:
         got = d.to_dict()
         got["reasons"] = [code for code, _ in d.reasons]
         _subset(got, step["expect"], "decision")
+        if "save_decision" in step:
+            self.saved[step["save_decision"]] = d.decision_id
         if "save_approval" in step:
             assert d.approval_request is not None
             self.saved[step["save_approval"]] = d.approval_request["id"]

@@ -93,6 +93,9 @@ error_codes! {
     /// do not permit it, or (with none loaded) they are neither the person the agent acts for
     /// nor the agent's owner.
     ApproverNotAllowed => "approver_not_allowed",
+    /// An outcome for a decision that was not allowed by this runtime, or whose outcome is
+    /// already recorded.
+    OutcomeInvalid => "outcome_invalid",
     /// The store holds data this version cannot read, or a file in the runtime folder is not ours.
     StoreCorrupt => "store_corrupt",
     /// A folder or file of the runtime folder could be changed by someone else (owned by

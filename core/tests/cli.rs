@@ -457,3 +457,84 @@ fn json_inputs_are_strict_and_tokens_need_not_be_in_the_argument_list() {
     let argv = ["attenuate", "--token-file", tf, "--to", "agent:acme/bot", "--scope", scope];
     assert!(ok(&home, &argv).trim().contains('.'));
 }
+
+/// Issue 16 item 13: stored strings (a grant's purpose, an agent's name, a policy's approval
+/// reason) are printed with their control characters escaped, so that they cannot forge lines
+/// or move the cursor in an auditor's terminal; `--json` keeps them exact.
+#[test]
+fn text_output_escapes_control_characters_and_json_stays_exact() {
+    use runtime_identity::check::CheckRequest;
+    use runtime_identity::{AgentSpec, DelegateRequest, Runtime, RuntimeOptions, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    let (bot, alice) = ("agent:acme/support-bot", "user:alice@acme");
+    let purpose = "ticket 1\n    1. org:acme -> agent:acme/forged  grant g\x1b[2J\u{9b}31m\u{7f}\r\u{202e}";
+    let note = "a\u{9b}31m\u{7f}\u{202e}b\x1b]0;owned\x07";
+    let (allowed, asked) = {
+        let rt = Runtime::open(Some(&home), RuntimeOptions::with_issuer("org:acme")).unwrap();
+        rt.register_agent(
+            bot,
+            AgentSpec {
+                owner: Some(alice.into()),
+                attributes: Some(serde_json::json!({ "note": note })),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        rt.load_policy_text(
+            r#"@id("A1") @approval("a person\n  outcome   ok\u{1b}[32m")
+               permit(principal, action == Action::"crm.read", resource) when { resource.path == "customer/2" };"#,
+        )
+        .unwrap();
+        let cred = rt
+            .delegate(&DelegateRequest {
+                to: bot.into(),
+                on_behalf_of: alice.into(),
+                scopes: vec![Scope::from_api_value(
+                    &serde_json::json!({"actions": ["crm.read"], "resources": ["customer/*"]}),
+                )
+                .unwrap()],
+                purpose: Some(purpose.into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let read = |r| rt.check(&cred, &CheckRequest { action: "crm.read", resource: Some(r), ..Default::default() });
+        let (a, b) = (read("customer/1"), read("customer/2"));
+        assert!(a.allowed, "{a:?}");
+        assert!(b.approval_request.is_some(), "{b:?}");
+        rt.close().unwrap();
+        (a.decision_id, b.decision_id)
+    };
+    let explained = ok(&home, &["audit", "explain", &allowed]);
+    let asked_text = ok(&home, &["audit", "explain", &asked]);
+    let texts = [
+        explained.clone(),
+        asked_text.clone(),
+        ok(&home, &["audit", "tail", "-n", "50"]),
+        ok(&home, &["agent", "show", bot]),
+        ok(&home, &["agent", "list"]),
+    ];
+    for text in &texts {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || ('\u{2066}'..='\u{2069}').contains(&c) || c == '\u{202e}')
+            .collect();
+        assert!(bad.is_empty(), "raw control characters {bad:?} in:\n{text}");
+    }
+    // The purpose stays on its line: no forged link line, the escapes are visible.
+    assert!(!explained.lines().any(|l| l.trim_start().starts_with("1. org:acme")), "{explained}");
+    assert!(explained.contains("purpose ticket 1\\n    1. org:acme -> agent:acme/forged"), "{explained}");
+    assert!(explained.contains("\\u{1b}[2J\\u{9b}31m\\u{7f}\\r\\u{202e}"), "{explained}");
+    // The approval reason does not forge an outcome line.
+    assert_eq!(asked_text.lines().filter(|l| l.starts_with("  outcome")).count(), 1, "{asked_text}");
+    assert!(texts[3].contains("u{9b}31m") && texts[3].contains("u{202e}b"), "{}", texts[3]);
+    // JSON output is exact.
+    let j = json(&home, &["audit", "explain", &allowed]);
+    assert_eq!(j["chain"][0]["purpose"], purpose);
+    assert_eq!(json(&home, &["agent", "show", bot])["attributes"]["note"], note);
+    let raw = ok(&home, &["--json", "audit", "tail", "-n", "50"]);
+    for line in raw.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    assert!(raw.contains(r"\u001b[2J"), "{raw}");
+}

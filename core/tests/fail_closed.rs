@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use runtime_identity::agent::{AgentFilter, AgentRecord};
 use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
-use runtime_identity::audit::StoredCheckpoint;
+use runtime_identity::audit::{AuditAnchor, StoredCheckpoint};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::store::{
     ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
@@ -84,6 +84,14 @@ impl Store for Flaky {
     fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
         self.gate()?;
         self.inner.save_audit_checkpoint(cp)
+    }
+    fn audit_anchor(&self) -> Result<Option<AuditAnchor>> {
+        self.gate()?;
+        self.inner.audit_anchor()
+    }
+    fn save_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        self.gate()?;
+        self.inner.save_audit_anchor(anchor)
     }
     fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()> {
         self.gate()?;

@@ -152,12 +152,15 @@ fn a_dangling_audit_link_creates_nothing_outside() {
     let dir = initialised();
     let home = dir.path().join("rt");
     let outside = dir.path().join("elsewhere.jsonl");
-    std::fs::remove_file(home.join("audit.jsonl")).unwrap();
+    // The log is set aside, not deleted: the store's anchor would refuse a log cut short.
+    let kept = dir.path().join("audit.kept");
+    std::fs::rename(home.join("audit.jsonl"), &kept).unwrap();
     symlink(&outside, home.join("audit.jsonl")).unwrap();
     insecure(open(&home), "symbolic link");
     assert!(!outside.exists(), "a file was created through the link");
     // The same for the database and a key file.
     std::fs::remove_file(home.join("audit.jsonl")).unwrap();
+    std::fs::rename(&kept, home.join("audit.jsonl")).unwrap();
     open(&home).unwrap();
     let target = dir.path().join("db-elsewhere");
     std::fs::rename(home.join("store.db"), &target).unwrap();

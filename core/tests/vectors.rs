@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use runtime_identity::audit::{verify_log, StoredCheckpoint};
+use runtime_identity::audit::{verify_log, Outcome, StoredCheckpoint};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::{
@@ -189,6 +189,10 @@ impl Run {
                 outcome(self.rt.import_authority_key(&step["key"].to_string()).map(|_| json!({})), expect);
             }
             "open" => outcome(open(&self.setup, step["issuer"].as_str().unwrap()).map(|_| json!({})), expect),
+            "record_outcome" => {
+                let o = if step["ok"].as_bool().unwrap() { Outcome::ok() } else { Outcome::error("Error") };
+                outcome(self.rt.record_outcome(&self.value(&step["decision"]), &o).map(|_| json!({})), expect);
+            }
             "verify_audit_log" => {
                 let mut text =
                     step["log"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<Vec<_>>().join("\n");
@@ -223,6 +227,9 @@ impl Run {
         let mut got = got.as_object().unwrap().clone();
         got.insert("reasons".into(), json!(d.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()));
         subset(&Value::Object(got), &step["expect"], "decision");
+        if let Some(name) = step["save_decision"].as_str() {
+            self.saved.insert(name.to_owned(), d.decision_id.clone());
+        }
         if let Some(name) = step["save_approval"].as_str() {
             let id = d.approval_request.as_ref().expect("an approval request").id.clone();
             self.saved.insert(name.to_owned(), id);

@@ -22,7 +22,12 @@ fn sample_log() -> (Vec<String>, Jwks) {
         issuer: Some(ISSUER.into()),
         clock: Arc::new(clock.clone()),
         ids: Arc::new(SequentialIds::new()),
-        audit: AuditOptions { durability: Durability::Sync, checkpoint_every: 6, record_args: vec!["currency".into()] },
+        audit: AuditOptions {
+            durability: Durability::Sync,
+            checkpoint_every: 6,
+            record_args: vec!["currency".into()],
+            ..AuditOptions::default()
+        },
         ..RuntimeOptions::default()
     };
     let rt = Runtime::open(Some(&dir), options).expect("runtime");

@@ -669,5 +669,27 @@ pub fn api_errors() -> VectorFile {
         &["issuer_invalid"],
         vec![op("open", json!({"issuer": "acme corp", "expect": {"error": "issuer_invalid"}}))],
     );
+    let bot = f.delegate(BOT, wide(), 900, None);
+    let saved = |r: Value, effect: &str, reasons: &[&str], name: &str| {
+        let mut s = check(&bot, r, effect, reasons);
+        s["save_decision"] = json!(name);
+        s
+    };
+    let outcome = |decision: &str, expect: Value| {
+        op("record_outcome", json!({"decision": decision, "ok": true, "expect": expect}))
+    };
+    let refused = json!({"error": "outcome_invalid"});
+    f.case(
+        "one outcome per allowed decision: not for a denied one, not twice, not for an id never issued",
+        &["outcome_invalid"],
+        vec![
+            saved(req("crm.read", "customer/42", json!({})), "allow", &["granted"], "allowed"),
+            saved(req("files.delete", "customer/42", json!({})), "deny", &["action_not_granted"], "denied"),
+            outcome("$denied", refused.clone()),
+            outcome("01890000-0000-7000-8000-000000000000", refused.clone()),
+            outcome("$allowed", json!({})),
+            outcome("$allowed", refused),
+        ],
+    );
     f.finish()
 }

@@ -2,6 +2,11 @@
 //! time (the leader) takes the whole queue, takes the file lock, catches up with what other
 //! processes appended, chains and writes the batch, and syncs once for everyone in it (group
 //! commit). `buffered` logs return at once and a background thread flushes every 50 ms.
+//!
+//! Before every write the leader holds the log's end to what it knows: never shorter than this
+//! process left it, its last line intact, and (for the file log) where the store's running
+//! anchor says it ends — the anchor of the write is saved before the bytes go out. A torn last
+//! line is kept byte for byte in a side file, its SHA-256 in an `audit.torn_line` event.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -15,10 +20,11 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::store::Store;
 
-use super::checkpoint::{self, StoredCheckpoint, DEFAULT_CHECKPOINT_EVERY};
-use super::event::{AuditEvent, EventType, GENESIS, MAX_LINE_BYTES};
-use super::line::Prepared;
+use super::checkpoint::{self, AuditAnchor, StoredCheckpoint, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS};
+use super::event::{AuditEvent, EventType, GENESIS};
+use super::line::{sha256_hex, Prepared};
 use super::sink::{Held, Sink};
+use super::tail::{self, End};
 
 /// How often a `buffered` log is flushed (well inside the promised 100 ms).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -31,6 +37,8 @@ const GATHER_WAIT: Duration = Duration::from_micros(500);
 const GATHER_SLICE: Duration = Duration::from_micros(60);
 /// A `buffered` log that cannot write refuses new events beyond this many queued.
 const MAX_QUEUED: usize = 100_000;
+/// How often a `sync` log looks whether a checkpoint is due by time.
+const CHECKPOINT_TICK: Duration = Duration::from_secs(1);
 
 /// When an appended event is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -66,6 +74,9 @@ pub struct AuditOptions {
     pub durability: Durability,
     /// A signed checkpoint every this many events (and at close); 0 only at close.
     pub checkpoint_every: u64,
+    /// A signed checkpoint at the latest this many seconds (by the runtime's clock) after this
+    /// process wrote an event that no checkpoint covers yet; 0: by count and at close only.
+    pub checkpoint_seconds: u64,
     /// Argument names whose values are written to the log; all others appear only in
     /// `args_digest`.
     pub record_args: Vec<String>,
@@ -73,7 +84,12 @@ pub struct AuditOptions {
 
 impl Default for AuditOptions {
     fn default() -> Self {
-        Self { durability: Durability::Sync, checkpoint_every: DEFAULT_CHECKPOINT_EVERY, record_args: Vec::new() }
+        Self {
+            durability: Durability::Sync,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
+            record_args: Vec::new(),
+        }
     }
 }
 
@@ -117,6 +133,24 @@ struct Head {
     last_is_checkpoint: bool,
     /// This process appended events not yet covered by a checkpoint.
     dirty: bool,
+    /// When the first of them was written (Unix ms).
+    dirty_since_ms: i64,
+    /// Where the log is known to be on disk (synced): the anchor's `durable_*`.
+    durable: End,
+}
+
+impl Head {
+    fn end(&self) -> End {
+        End { seq: self.seq, hash: self.hash.clone(), len: self.len }
+    }
+}
+
+/// What was found after the last line break and dealt with before a write.
+enum Found {
+    /// An incomplete line, moved to `file`.
+    Torn { file: String, bytes: u64, sha256: String },
+    /// A complete event (`seq`) that had lost its line break: the line break was written.
+    Unterminated { seq: u64, bytes: u64, sha256: String },
 }
 
 pub(super) struct Shared {
@@ -180,18 +214,22 @@ impl AuditLog {
                 known: false,
                 last_is_checkpoint: false,
                 dirty: false,
+                dirty_since_ms: 0,
+                durable: End::genesis(),
             }),
             stop: Mutex::new(false),
             flusher_wake: Condvar::new(),
         });
-        // Catch up with the file now: a torn line left by a crash is set aside at open.
+        // Catch up with the file now, holding it to the store's anchor before anything is
+        // appended or signed; a torn line left by a crash is set aside at open.
         shared.write_lines(&[], true, false)?;
-        let flusher = if buffered {
+        let flusher = if buffered || shared.options.checkpoint_seconds > 0 {
             let s = Arc::clone(&shared);
-            let handle = std::thread::Builder::new()
-                .name("rid-audit-flush".into())
-                .spawn(move || s.flush_loop())
-                .map_err(|e| Error::new(ErrorCode::InternalError, format!("cannot start the audit flusher: {e}")))?;
+            let tick = if buffered { FLUSH_INTERVAL } else { CHECKPOINT_TICK };
+            let handle =
+                std::thread::Builder::new().name("rid-audit-flush".into()).spawn(move || s.flush_loop(tick)).map_err(
+                    |e| Error::new(ErrorCode::InternalError, format!("cannot start the audit flusher: {e}")),
+                )?;
             Some(handle)
         } else {
             None
@@ -313,7 +351,9 @@ impl Drop for AuditLog {
 }
 
 impl Shared {
-    fn flush_loop(&self) {
+    /// The background thread: flushes a `buffered` log every `tick`, and writes a checkpoint
+    /// when one is due by time (both modes).
+    fn flush_loop(&self, tick: Duration) {
         loop {
             let backlog = self.queue.lock().map(|q| q.items.len() >= FLUSH_AT).unwrap_or(false);
             {
@@ -322,7 +362,7 @@ impl Shared {
                     return;
                 }
                 if !backlog {
-                    let Ok((stop, _)) = self.flusher_wake.wait_timeout(stop, FLUSH_INTERVAL) else { return };
+                    let Ok((stop, _)) = self.flusher_wake.wait_timeout(stop, tick) else { return };
                     if *stop {
                         return;
                     }
@@ -330,7 +370,39 @@ impl Shared {
             }
             // A failure is kept in `deferred` and returned to the next appender.
             let _ = self.flush(false, false);
+            if self.checkpoint_due() {
+                let _ = self.flush(true, false);
+            }
         }
+    }
+
+    /// Events this process wrote have waited `checkpoint_seconds` for a checkpoint.
+    fn checkpoint_due(&self) -> bool {
+        let secs = self.options.checkpoint_seconds;
+        secs > 0
+            && self.head.lock().is_ok_and(|h| {
+                h.dirty
+                    && !h.last_is_checkpoint
+                    && self.clock.now_ms().saturating_sub(h.dirty_since_ms)
+                        >= i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+            })
+    }
+
+    /// Whether the store keeps this log's anchor: the file log (a memory log is private to its
+    /// runtime and starts empty).
+    fn anchored(&self) -> bool {
+        self.sink.path().is_some()
+    }
+
+    /// The log's settled length and the store's anchor, read together (no write in between),
+    /// for verification.
+    pub(super) fn settled_with_anchor(&self) -> Result<(u64, Option<AuditAnchor>)> {
+        let _head = self.head.lock().map_err(|_| poisoned())?;
+        let held = self.sink.lock()?;
+        let len = held.len()?;
+        let anchor = if self.anchored() { self.store.audit_anchor()? } else { None };
+        drop(held);
+        Ok((len, anchor))
     }
 
     /// Waits for any running leader, then leads a write of whatever is queued.
@@ -399,36 +471,65 @@ impl Shared {
     fn write_lines(&self, batch: &[Prepared], durable: bool, close: bool) -> Result<()> {
         let mut head = self.head.lock().map_err(|_| poisoned())?;
         let mut held = self.sink.lock()?;
-        let torn = self.refresh(&mut head, &mut held)?;
+        let found = self.refresh(&mut head, &mut held)?;
         let mut next = head.clone();
         let mut out = String::new();
         let mut checkpoints = Vec::new();
-        if let Some((file, bytes)) = torn {
+        if let Some(found) = found {
             let mut ev = AuditEvent::new(EventType::TornLine, self.clock.now_ms());
-            ev.file = Some(file);
+            let (bytes, sha256) = match found {
+                Found::Torn { file, bytes, sha256 } => {
+                    ev.file = Some(file);
+                    ev.message = Some(
+                        "an incomplete last line (a crash during a write, or an edit) was set aside, byte for byte"
+                            .to_owned(),
+                    );
+                    (bytes, sha256)
+                }
+                Found::Unterminated { seq, bytes, sha256 } => {
+                    ev.message = Some(format!(
+                        "the last event (seq {seq}) had lost its line break; the line break was restored"
+                    ));
+                    (bytes, sha256)
+                }
+            };
             ev.bytes = Some(bytes);
-            ev.message = Some("an incomplete last line (a crash during a write) was set aside".to_owned());
+            ev.digest = Some(sha256);
             self.push(&mut next, &Prepared::new(&ev)?, &mut out, &mut checkpoints)?;
         }
         for p in batch {
             self.push(&mut next, p, &mut out, &mut checkpoints)?;
         }
-        if close && next.dirty && !next.last_is_checkpoint {
+        let secs = self.options.checkpoint_seconds;
+        let due = secs > 0
+            && self.clock.now_ms().saturating_sub(next.dirty_since_ms)
+                >= i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        if (close || due) && next.dirty && !next.last_is_checkpoint {
             self.push_checkpoint(&mut next, &mut out, &mut checkpoints)?;
         }
         if out.is_empty() {
             return Ok(());
         }
+        next.len = head.len + out.len() as u64;
+        let anchored = self.anchored();
+        if anchored {
+            // Before the bytes: whatever a crash leaves, the log ends between the two points.
+            self.store.save_audit_anchor(&anchor_of(&next.end(), &head.durable))?;
+        }
         if let Err(e) = held.append(out.as_bytes(), head.len) {
             head.known = false;
             return Err(e);
         }
-        next.len = head.len + out.len() as u64;
         let must_sync = durable || !checkpoints.is_empty();
         if must_sync {
             if let Err(e) = held.sync() {
                 head.known = false;
                 return Err(e);
+            }
+            next.durable = next.end();
+            if close && anchored {
+                // Closed cleanly: the last write is on disk, and nothing of it may go missing.
+                self.store.save_audit_anchor(&anchor_of(&next.durable, &next.durable))?;
             }
         }
         *head = next;
@@ -455,7 +556,10 @@ impl Shared {
         next.hash = prepared.write_line(next.seq + 1, &next.hash, out);
         next.seq += 1;
         next.last_is_checkpoint = false;
-        next.dirty = true;
+        if !next.dirty {
+            next.dirty = true;
+            next.dirty_since_ms = self.clock.now_ms();
+        }
         Ok(())
     }
 
@@ -490,82 +594,69 @@ impl Shared {
         })
     }
 
-    /// Catches `head` up with the file (other processes may have appended). A last line
-    /// without its newline can only be left by a crash (appends are whole lines under the
-    /// lock): it is set aside and reported. Returns the file it went to and its size.
-    fn refresh(&self, head: &mut Head, held: &mut Held<'_>) -> Result<Option<(String, u64)>> {
+    /// Catches `head` up with the file (other processes may have appended) and holds it to
+    /// what is known of it: never shorter than this process left it, its last line an intact
+    /// event, and, for the file log, where the store's anchor says it ends. A last line
+    /// without its newline is left by a crash (appends are whole lines under the lock) or by an
+    /// edit: a complete event continuing the chain gets its line break back, anything else is
+    /// set aside byte for byte; both are reported.
+    fn refresh(&self, head: &mut Head, held: &mut Held<'_>) -> Result<Option<Found>> {
         let len = held.len()?;
         if head.known && len == head.len {
             return Ok(None);
         }
-        let (keep, last) = last_whole_line(held, len)?;
-        let torn = if keep < len {
-            let file = held.set_aside(keep, len, self.clock.now_ms())?;
-            Some((file, len - keep))
-        } else {
-            None
-        };
-        match last {
-            None => {
-                head.seq = 0;
-                head.hash = GENESIS.to_owned();
-                head.last_is_checkpoint = false;
-            }
-            Some(line) => {
-                let (seq, hash, kind) = read_head(&line).ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::AuditCorrupt,
-                        "the last line of the audit log is not a valid event; run `rid audit verify`",
-                    )
-                })?;
-                head.seq = seq;
-                head.hash = hash;
-                head.last_is_checkpoint = kind == EventType::Checkpoint.as_str();
-            }
-        }
-        head.len = keep;
-        head.known = true;
-        Ok(torn)
-    }
-}
-
-/// The `seq`, `hash` and `type` of a line, if it looks like an event.
-fn read_head(line: &[u8]) -> Option<(u64, String, String)> {
-    #[derive(Deserialize)]
-    struct H {
-        seq: u64,
-        hash: String,
-        #[serde(rename = "type")]
-        kind: String,
-    }
-    let h: H = serde_json::from_slice(line).ok()?;
-    let hex = h.hash.len() == 64 && h.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    hex.then_some((h.seq, h.hash, h.kind))
-}
-
-/// Where the whole lines end (just after the last newline) and the last whole line.
-fn last_whole_line(held: &Held<'_>, len: u64) -> Result<(u64, Option<Vec<u8>>)> {
-    let mut window: u64 = 64 * 1024;
-    loop {
-        let start = len.saturating_sub(window);
-        let buf = held.read_range(start, len)?;
-        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
-            let keep = start + i as u64 + 1;
-            let before = buf.get(..i).unwrap_or_default();
-            match before.iter().rposition(|&b| b == b'\n') {
-                Some(j) => return Ok((keep, Some(before.get(j + 1..).unwrap_or_default().to_vec()))),
-                None if start == 0 => return Ok((keep, Some(before.to_vec()))),
-                None => {}
-            }
-        } else if start == 0 {
-            return Ok((0, None));
-        }
-        if window > 2 * MAX_LINE_BYTES as u64 {
+        if len < head.len {
+            head.known = false;
             return Err(Error::new(
                 ErrorCode::AuditCorrupt,
-                format!("the end of the audit log has no line break in {window} bytes"),
+                format!(
+                    "the audit log is {len} bytes, shorter than the {} bytes this process saw: it was cut; \
+                     run `rid audit verify`",
+                    head.len
+                ),
             ));
         }
-        window *= 2;
+        let (keep, mut end, mut is_checkpoint) = tail::end_at(held, len)?;
+        let mut found = None;
+        if keep < len {
+            let bytes = held.read_range(keep, len)?;
+            let sha256 = sha256_hex(&bytes);
+            match tail::unterminated(&bytes, &end) {
+                Some(ev) => {
+                    // Benign whatever follows: the line is whole again, then held to the anchor.
+                    held.append(b"\n", len)?;
+                    end = End { seq: ev.seq, hash: ev.hash, len: len + 1 };
+                    is_checkpoint = ev.checkpoint;
+                    found = Some(Found::Unterminated { seq: ev.seq, bytes: len - keep, sha256 });
+                }
+                None => found = Some(Found::Torn { file: String::new(), bytes: len - keep, sha256 }),
+            }
+        }
+        let durable = match self.anchored().then(|| self.store.audit_anchor()).transpose()?.flatten() {
+            Some(anchor) => tail::check_anchor(held, &end, &anchor)?,
+            None => end.clone(),
+        };
+        if let Some(Found::Torn { file, .. }) = &mut found {
+            *file = held.set_aside(keep, len, self.clock.now_ms())?;
+        }
+        head.seq = end.seq;
+        head.hash = end.hash;
+        head.len = end.len;
+        head.last_is_checkpoint = is_checkpoint;
+        head.durable = durable;
+        head.known = true;
+        Ok(found)
+    }
+}
+
+/// The anchor of a write that ends at `written`, after the log was on disk up to `durable`.
+fn anchor_of(written: &End, durable: &End) -> AuditAnchor {
+    AuditAnchor {
+        seq: written.seq,
+        hash: written.hash.clone(),
+        len: written.len,
+        durable_seq: durable.seq,
+        durable_hash: durable.hash.clone(),
+        durable_len: durable.len,
     }
 }

@@ -13,11 +13,14 @@ mod prov;
 mod query;
 mod record;
 mod sink;
+mod tail;
 mod verify;
 
 use std::io::BufRead;
 
-pub use checkpoint::{StoredCheckpoint, CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY};
+pub use checkpoint::{
+    AuditAnchor, StoredCheckpoint, CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS,
+};
 pub use event::{
     parse_timestamp, timestamp, AuditEvent, AuditLink, AuditOutcome, CheckpointBody, EventType, FORMAT_VERSION,
     GENESIS, MAX_LINE_BYTES,
@@ -25,7 +28,7 @@ pub use event::{
 pub use line::{args_digest, line_hash, sha256_hex};
 pub use log::{AuditLog, AuditOptions, Durability};
 pub use prov::ProvBuilder;
-pub use query::{EventFilter, Provenance, ProvenanceApproval, ProvenanceLink, ProvenanceOutcome};
+pub use query::{printable, EventFilter, Provenance, ProvenanceApproval, ProvenanceLink, ProvenanceOutcome};
 pub use record::Outcome;
 pub(crate) use record::{lifecycle, record_decision};
 pub(crate) use sink::Sink;
@@ -34,6 +37,7 @@ pub use verify::{TamperKind, VerifyReport};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwks, PublicKey};
+use crate::store::Store;
 
 /// [`verify_log`] over a log file, with the JWKS and the anchor (`{"seq", "hash"}`) as JSON —
 /// the form an auditor receives them in. Error `invalid_argument` for a malformed JWKS or
@@ -79,7 +83,32 @@ pub fn verify_log(
         })
         .collect::<Result<Vec<PublicKey>>>()?;
     let key_of = |kid: &str| keys.iter().find(|k| k.kid() == kid).cloned();
-    verify::verify(reader, &verify::Trust { issuer, key_of: &key_of, stored: anchor })
+    verify::verify(reader, &verify::Trust { issuer, key_of: &key_of, stored: anchor, anchor: None })
+}
+
+/// Verifies the log file of a runtime folder against its store — the authority's keys, the
+/// newest checkpoint and the running anchor — without opening a runtime (which refuses a log
+/// that does not end where the anchor says): what `rid audit verify` falls back to.
+pub fn verify_folder_log(store: &dyn Store, path: &std::path::Path) -> Result<VerifyReport> {
+    let issuer = store.issuer()?.ok_or_else(|| Error::new(ErrorCode::StoreCorrupt, "the store has no issuer"))?;
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::new(ErrorCode::AuditUnavailable, format!("cannot read the log `{}`: {e}", path.display())).with_source(e)
+    })?;
+    let reader = std::io::BufReader::new(file);
+    verify_with_store(store, &issuer, reader, store.audit_anchor()?)
+}
+
+fn verify_with_store(
+    store: &dyn Store,
+    issuer: &str,
+    reader: impl BufRead,
+    anchor: Option<AuditAnchor>,
+) -> Result<VerifyReport> {
+    let mut keys = store.authority_keys()?;
+    keys.extend(store.removed_authority_keys()?);
+    let key_of = |kid: &str| keys.iter().find(|k| k.kid == kid).and_then(|k| PublicKey::from_jwk(&k.jwk).ok());
+    let trust = verify::Trust { issuer, key_of: &key_of, stored: store.audit_checkpoint()?, anchor };
+    verify::verify(reader, &trust)
 }
 
 impl AuditLog {
@@ -89,16 +118,16 @@ impl AuditLog {
     }
 
     /// Recomputes the chain, checks every checkpoint signature (keys in service, retired or
-    /// removed) and compares the end of the log with the store's checkpoint. Events still
-    /// queued are flushed first.
+    /// removed) and compares the end of the log with the store's checkpoint and running
+    /// anchor. Events still queued are flushed first; a log refused as corrupt is still
+    /// verified, so that the report says what is wrong.
     pub fn verify(&self) -> Result<VerifyReport> {
-        self.flush()?;
-        let store = &self.shared.store;
-        let mut keys = store.authority_keys()?;
-        keys.extend(store.removed_authority_keys()?);
-        let key_of = |kid: &str| keys.iter().find(|k| k.kid == kid).and_then(|k| PublicKey::from_jwk(&k.jwk).ok());
-        let trust = verify::Trust { issuer: &self.shared.issuer, key_of: &key_of, stored: store.audit_checkpoint()? };
-        verify::verify(self.open_reader()?, &trust)
+        match self.flush() {
+            Err(e) if e.code() != ErrorCode::AuditCorrupt => return Err(e),
+            _ => {}
+        }
+        let (len, anchor) = self.shared.settled_with_anchor()?;
+        verify_with_store(self.shared.store.as_ref(), &self.shared.issuer, self.shared.sink.reader(len)?, anchor)
     }
 
     /// The events passing `filter`, oldest first (the newest `limit` if it is set).

@@ -265,59 +265,88 @@ pub(crate) fn explain(open: &dyn Fn() -> Result<Box<dyn BufRead + Send>>, decisi
     })
 }
 
+/// `s` safe to print to a terminal: control characters (C0 such as a line break or ESC, DEL,
+/// C1), bidirectional overrides and line separators become visible escapes (`\n`, `\u{1b}`),
+/// and `\` becomes `\\`, so that a stored string cannot start a line, move the cursor or
+/// recolour what follows. Every human-readable rendering of stored strings goes through it
+/// (this trail, and the `rid` command's text output); JSON output does not.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c == '\\'
+            || c.is_control()
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl std::fmt::Display for Provenance {
-    /// A readable provenance trail.
+    /// A readable provenance trail; every stored string is [`printable`].
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".to_owned());
+        let p = |s: &str| printable(s).into_owned();
+        let opt = |o: &Option<String>| o.as_deref().map(p).unwrap_or_else(|| "-".to_owned());
         let effect = self.effect.map(Effect::as_str).unwrap_or("-");
-        writeln!(f, "decision {} (seq {}, {})", self.decision_id, self.seq, self.ts)?;
+        writeln!(f, "decision {} (seq {}, {})", p(&self.decision_id), self.seq, p(&self.ts))?;
         writeln!(f, "  call      {} on {}", opt(&self.action), opt(&self.resource))?;
         writeln!(f, "  by        {} on behalf of {}", opt(&self.actor), opt(&self.on_behalf_of))?;
         if let Some(txn) = &self.txn {
-            writeln!(f, "  txn       {txn}")?;
+            writeln!(f, "  txn       {}", p(txn))?;
         }
         writeln!(f, "  decided   {effect}")?;
         for r in &self.reasons {
-            writeln!(f, "            {}: {}", r.code, r.message)?;
+            writeln!(f, "            {}: {}", r.code, p(&r.message))?;
         }
         if !self.policies.is_empty() {
-            writeln!(f, "  policies  {}", self.policies.join(", "))?;
+            writeln!(f, "  policies  {}", p(&self.policies.join(", ")))?;
         }
         writeln!(f, "  delegation chain:")?;
         for (i, l) in self.chain.iter().enumerate() {
             writeln!(
                 f,
                 "    {i}. {} -> {}  grant {}  issued {}  expires {}",
-                l.issuer,
-                l.actor,
-                l.grant_id,
+                p(&l.issuer),
+                p(&l.actor),
+                p(&l.grant_id),
                 crate::clock::rfc3339(l.issued_at),
                 crate::clock::rfc3339(l.expires_at)
             )?;
             if let Some(s) = &l.scopes {
-                writeln!(f, "       scopes {s}")?;
+                writeln!(f, "       scopes {}", p(&s.to_string()))?;
             }
-            if let Some(p) = &l.purpose {
-                writeln!(f, "       purpose {p}")?;
+            if let Some(purpose) = &l.purpose {
+                writeln!(f, "       purpose {}", p(purpose))?;
             }
         }
         if let Some(a) = &self.approval {
-            write!(f, "  approval  {} {}", a.id, a.status)?;
+            write!(f, "  approval  {} {}", p(&a.id), p(&a.status))?;
             if let Some(who) = &a.approver {
-                write!(f, " by {who} at {}", opt(&a.decided_at))?;
+                write!(f, " by {} at {}", p(who), opt(&a.decided_at))?;
             }
             writeln!(f)?;
         }
         match &self.outcome {
             Some(o) => {
-                write!(f, "  outcome   {}", o.outcome.status)?;
+                write!(f, "  outcome   {}", p(&o.outcome.status))?;
                 if let Some(e) = &o.outcome.error {
-                    write!(f, " ({e})")?;
+                    write!(f, " ({})", p(e))?;
                 }
                 if let Some(d) = o.outcome.duration_ms {
                     write!(f, " in {d:.1} ms")?;
                 }
-                writeln!(f, " at {}", o.ts)
+                writeln!(f, " at {}", p(&o.ts))
             }
             None => writeln!(f, "  outcome   not recorded"),
         }

@@ -1,6 +1,6 @@
 //! Verification: recompute every hash and link, check every checkpoint signature, compare
-//! the end of the log with the store's checkpoint, and name the first bad `seq` and what
-//! happened there.
+//! the end of the log with the store's checkpoint and running anchor, and name the first bad
+//! `seq` and what happened there.
 
 use std::io::{BufRead, Read as _};
 
@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
 
-use super::checkpoint::{self, StoredCheckpoint};
+use super::checkpoint::{self, AuditAnchor, StoredCheckpoint};
 use super::event::{CheckpointBody, EventType, GENESIS, MAX_LINE_BYTES};
 use super::line::line_hash;
 
@@ -143,6 +143,8 @@ pub(crate) struct Trust<'a> {
     pub issuer: &'a str,
     pub key_of: &'a dyn Fn(&str) -> Option<PublicKey>,
     pub stored: Option<StoredCheckpoint>,
+    /// The store's running anchor (a runtime's own verification only).
+    pub anchor: Option<AuditAnchor>,
 }
 
 /// Verifies the lines from `reader`.
@@ -160,6 +162,7 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
         message: None,
     };
     let mut stored_hash_seen: Option<String> = None;
+    let mut durable_hash_seen: Option<String> = None;
     // The head before the last accepted line: a second line chaining from it is a fork.
     let mut before_head = GENESIS.to_owned();
     let fail = |report: &mut VerifyReport, seq: u64, kind: TamperKind, message: String| {
@@ -193,6 +196,9 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
             before_head = std::mem::replace(&mut report.head, line.hash.clone().unwrap_or_default());
             if trust.stored.as_ref().is_some_and(|c| c.seq == expect) {
                 stored_hash_seen = Some(report.head.clone());
+            }
+            if trust.anchor.as_ref().is_some_and(|a| a.durable_seq == expect) {
+                durable_hash_seen = Some(report.head.clone());
             }
             continue;
         }
@@ -271,6 +277,25 @@ pub(crate) fn verify(reader: impl BufRead, trust: &Trust<'_>) -> Result<VerifyRe
         } else if stored_hash_seen.as_deref() != Some(stored.hash.as_str()) {
             let msg = format!("the event at seq {} differs from the checkpoint kept in the store", stored.seq);
             fail(&mut report, stored.seq, TamperKind::Edited, msg);
+        }
+    }
+    if let (true, Some(a)) = (report.ok, &trust.anchor) {
+        let last = report.last_seq;
+        if last < a.durable_seq {
+            let msg = format!(
+                "the log ends at seq {last} but the store's anchor says seq {} was written: events were cut off",
+                a.seq
+            );
+            fail(&mut report, last + 1, TamperKind::Truncated, msg);
+        } else if last > a.seq {
+            let msg = format!("the log goes on to seq {last} after seq {}, where the store's anchor ends it", a.seq);
+            fail(&mut report, a.seq + 1, TamperKind::Inserted, msg);
+        } else if last == a.seq && report.head != a.hash {
+            let msg = format!("the event at seq {last} is not the one the store's anchor recorded");
+            fail(&mut report, last, TamperKind::Edited, msg);
+        } else if a.durable_seq > 0 && durable_hash_seen.as_deref() != Some(a.durable_hash.as_str()) {
+            let msg = format!("the event at seq {} is not the one the store's anchor recorded", a.durable_seq);
+            fail(&mut report, a.durable_seq, TamperKind::Edited, msg);
         }
     }
     Ok(report)

@@ -147,10 +147,14 @@ impl Runtime {
             &self.options.audit.record_args,
             |event| self.audit.append(event),
         );
-        if let Err(e) = recorded {
+        match recorded {
             // Fail closed: an action whose decision is not on record does not run.
-            draft.decision.approval_request = None;
-            draft.deny(ReasonCode::InternalError, format!("the decision could not be recorded: {}", e.message()));
+            Err(e) => {
+                draft.decision.approval_request = None;
+                draft.deny(ReasonCode::InternalError, format!("the decision could not be recorded: {}", e.message()));
+            }
+            Ok(()) if draft.decision.allowed => self.outcomes.allowed(&draft.decision.decision_id),
+            Ok(()) => {}
         }
         draft.decision
     }

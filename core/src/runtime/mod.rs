@@ -25,6 +25,7 @@ use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use agents::RotateKey;
 pub use approvals::{Approver, Receipt, MAX_PENDING_APPROVALS_PER_GRANT};
+pub use audit::MAX_PENDING_OUTCOMES;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
 pub use policies::read_policy_files as policies_read;
@@ -134,6 +135,8 @@ pub struct Runtime {
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
     audit: AuditLog,
+    /// Allowed decisions awaiting their outcome.
+    outcomes: audit::PendingOutcomes,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -204,6 +207,7 @@ impl Runtime {
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
             audit,
+            outcomes: audit::PendingOutcomes::default(),
         })
     }
 

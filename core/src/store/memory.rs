@@ -10,7 +10,7 @@ use super::{
 };
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::StoredCheckpoint;
+use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
@@ -31,6 +31,7 @@ struct Inner {
     proofs: HashMap<String, i64>,
     removed_authority: Vec<AuthorityKeyRecord>,
     checkpoint: Option<StoredCheckpoint>,
+    anchor: Option<AuditAnchor>,
     meta: HashMap<String, String>,
 }
 
@@ -106,6 +107,15 @@ impl Store for MemoryStore {
         if g.checkpoint.as_ref().is_none_or(|old| cp.seq > old.seq) {
             g.checkpoint = Some(cp.clone());
         }
+        Ok(())
+    }
+
+    fn audit_anchor(&self) -> Result<Option<AuditAnchor>> {
+        Ok(self.lock()?.anchor.clone())
+    }
+
+    fn save_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        self.lock()?.anchor = Some(anchor.clone());
         Ok(())
     }
 

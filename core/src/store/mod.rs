@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::StoredCheckpoint;
+use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
@@ -165,6 +165,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
     /// Keeps `cp` as the newest checkpoint if its `seq` is higher than the stored one's.
     fn save_audit_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()>;
+    /// The audit log's running anchor (see [`AuditAnchor`]), if one was saved.
+    fn audit_anchor(&self) -> Result<Option<AuditAnchor>>;
+    /// Replaces the running anchor; durable when this returns (the log is written after it).
+    fn save_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()>;
 
     /// Inserts a new agent (error `agent_exists` if the id is taken), with its private key.
     fn insert_agent(&self, record: &AgentRecord, private: Option<PrivateKey>) -> Result<()>;

@@ -16,7 +16,8 @@ fn describe(v: &serde_json::Value) -> String {
         v["owner"].as_str().unwrap_or("-")
     );
     if let Some(name) = v["name"].as_str() {
-        s.push_str(&format!("  name={name:?}"));
+        // Already printable (`Out::value` escapes every string).
+        s.push_str(&format!("  name=\"{name}\""));
     }
     s
 }

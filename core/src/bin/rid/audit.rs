@@ -4,20 +4,45 @@ use std::collections::VecDeque;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use runtime_identity::audit::{parse_timestamp, AuditEvent, EventFilter, LOG_FILE};
+use runtime_identity::audit::{parse_timestamp, verify_folder_log, AuditEvent, EventFilter, VerifyReport, LOG_FILE};
 use runtime_identity::duration::parse_duration;
+use runtime_identity::runtime::{resolve_home, RuntimeOptions};
+use runtime_identity::store::SqliteStore;
 use runtime_identity::{Effect, Error, ErrorCode, Result, Runtime};
 
-use crate::args::{AuditCommand, ExportArgs, ExportFormat, TailArgs};
-use crate::output::Out;
+use crate::args::{AuditCommand, Cli, ExportArgs, ExportFormat, TailArgs};
+use crate::output::{printable, Out};
 
 /// Exit status of `rid audit verify` when the log has been tampered with.
 const EXIT_TAMPERED: i32 = 4;
 
-pub fn run(rt: &Runtime, cmd: &AuditCommand, out: &Out) -> Result<()> {
+pub fn run(cli: &Cli, cmd: &AuditCommand, out: &Out) -> Result<()> {
+    let opened = crate::open(cli, false, RuntimeOptions::default());
+    let rt = match (cmd, opened) {
+        (AuditCommand::Verify, Err(e)) if e.code() == ErrorCode::AuditCorrupt => {
+            // The runtime refuses a log that does not end where the store's anchor says (or
+            // whose last line is broken): verify the file against the store to say what is wrong.
+            let home = resolve_home(cli.home.as_deref());
+            let store = SqliteStore::open(&home)?;
+            return report_verify(&verify_folder_log(&store, &home.join(LOG_FILE))?, out);
+        }
+        (_, opened) => opened?,
+    };
     match cmd {
-        AuditCommand::Verify => {
-            let report = rt.audit().verify()?;
+        AuditCommand::Verify => report_verify(&rt.audit().verify()?, out),
+        AuditCommand::Tail(a) => tail(&rt, a, out),
+        AuditCommand::Explain(a) => {
+            // The trail's stored strings are already printable (`Provenance`'s Display).
+            let p = rt.audit().explain(&a.decision_id)?;
+            out.value(&p, |_| p.to_string().trim_end().to_owned())
+        }
+        AuditCommand::Export(a) => export(&rt, a),
+    }
+}
+
+fn report_verify(report: &VerifyReport, out: &Out) -> Result<()> {
+    {
+        {
             out.value(&report, |_| {
                 if report.ok {
                     format!(
@@ -32,7 +57,7 @@ pub fn run(rt: &Runtime, cmd: &AuditCommand, out: &Out) -> Result<()> {
                         "audit log TAMPERED: {} at seq {}: {}",
                         report.kind.map(|k| k.as_str()).unwrap_or("-"),
                         report.first_bad_seq.unwrap_or(0),
-                        report.message.clone().unwrap_or_default()
+                        printable(report.message.as_deref().unwrap_or_default())
                     )
                 }
             })?;
@@ -42,12 +67,6 @@ pub fn run(rt: &Runtime, cmd: &AuditCommand, out: &Out) -> Result<()> {
             }
             Ok(())
         }
-        AuditCommand::Tail(a) => tail(rt, a, out),
-        AuditCommand::Explain(a) => {
-            let p = rt.audit().explain(&a.decision_id)?;
-            out.value(&p, |_| p.to_string().trim_end().to_owned())
-        }
-        AuditCommand::Export(a) => export(rt, a),
     }
 }
 
@@ -120,9 +139,9 @@ fn export(rt: &Runtime, a: &ExportArgs) -> Result<()> {
     }
 }
 
-/// One line per event for people.
+/// One line per event for people, every stored string [`printable`].
 fn summary(ev: &AuditEvent) -> String {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let o = |v: &Option<String>| printable(v.as_deref().unwrap_or_default()).into_owned();
     let detail = match ev.kind.as_str() {
         "decision" => format!(
             "{} {} on {} by {} for {} ({})",
@@ -135,11 +154,17 @@ fn summary(ev: &AuditEvent) -> String {
         ),
         "outcome" => format!(
             "{} of {}{}",
-            ev.outcome.as_ref().map(|x| x.status.as_str()).unwrap_or("-"),
+            printable(ev.outcome.as_ref().map(|x| x.status.as_str()).unwrap_or("-")),
             o(&ev.decision_id),
-            ev.outcome.as_ref().and_then(|x| x.error.as_ref()).map(|e| format!(" ({e})")).unwrap_or_default()
+            ev.outcome
+                .as_ref()
+                .and_then(|x| x.error.as_ref())
+                .map(|e| format!(" ({})", printable(e)))
+                .unwrap_or_default()
         ),
-        "checkpoint" => format!("signed by {}", ev.checkpoint.as_ref().map(|c| c.kid.as_str()).unwrap_or("-")),
+        "checkpoint" => {
+            format!("signed by {}", printable(ev.checkpoint.as_ref().map(|c| c.kid.as_str()).unwrap_or("-")))
+        }
         k if k.starts_with("agent.") => format!("{} (owner {})", o(&ev.agent), o(&ev.owner)),
         k if k.starts_with("grant.") => {
             format!("{} to {} for {}", o(&ev.grant_id), o(&ev.actor), o(&ev.on_behalf_of))
@@ -150,22 +175,23 @@ fn summary(ev: &AuditEvent) -> String {
                 o(&ev.approval_id),
                 o(&ev.action),
                 o(&ev.resource),
-                ev.approver.as_ref().map(|a| format!(" by {a}")).unwrap_or_default()
+                ev.approver.as_ref().map(|a| format!(" by {}", printable(a))).unwrap_or_default()
             )
         }
         _ => o(&ev.message),
     };
-    format!("{:>6} {} {:<18} {detail}", ev.seq, ev.ts, ev.kind)
+    format!("{:>6} {} {:<18} {detail}", ev.seq, printable(&ev.ts), printable(&ev.kind))
 }
 
 fn print_line(line: &[u8], out: &Out) {
-    if out.json {
-        println!("{}", String::from_utf8_lossy(line));
-    } else {
-        match serde_json::from_slice::<AuditEvent>(line) {
+    match (out.json, serde_json::from_slice::<serde_json::Value>(line)) {
+        // The line as stored: exact JSON.
+        (true, Ok(_)) => println!("{}", String::from_utf8_lossy(line)),
+        (true, Err(_)) => println!("{}", serde_json::json!({"not_an_event": String::from_utf8_lossy(line)})),
+        (false, _) => match serde_json::from_slice::<AuditEvent>(line) {
             Ok(ev) => println!("{}", summary(&ev)),
-            Err(_) => println!("(not an event) {}", String::from_utf8_lossy(line)),
-        }
+            Err(_) => println!("(not an event) {}", printable(&String::from_utf8_lossy(line))),
+        },
     }
 }
 

@@ -71,7 +71,7 @@ fn run(cli: &Cli, out: &Out) -> Result<()> {
         Command::Approve(a) => check::approve(&open(cli, false, RuntimeOptions::default())?, a, out),
         Command::Approval(cmd) => check::approval(&open(cli, false, RuntimeOptions::default())?, cmd, out),
         Command::Resource(cmd) => check::resource(&open(cli, false, RuntimeOptions::default())?, cmd, out),
-        Command::Audit(cmd) => audit::run(&open(cli, false, RuntimeOptions::default())?, cmd, out),
+        Command::Audit(cmd) => audit::run(cli, cmd, out),
     }
 }
 

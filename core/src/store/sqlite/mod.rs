@@ -29,7 +29,7 @@ use super::{
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::StoredCheckpoint;
+use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
@@ -433,6 +433,26 @@ impl Store for SqliteStore {
                 params![seq, cp.hash],
             )
             .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn audit_anchor(&self) -> Result<Option<AuditAnchor>> {
+        let conn = self.conn()?;
+        let text: Option<String> = conn
+            .prepare_cached("SELECT value FROM meta WHERE key = 'audit_anchor'")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(db_err)?;
+        text.map(|t| decode("audit anchor", &t)).transpose()
+    }
+
+    fn save_audit_anchor(&self, anchor: &AuditAnchor) -> Result<()> {
+        // In `meta` (no schema change); an IMMEDIATE transaction, durable (synchronous=FULL).
+        let text = encode(anchor)?;
+        self.transact(false, |tx| {
+            tx.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_anchor', ?1)")
+                .and_then(|mut s| s.execute([&text]))
+                .map_err(db_err)?;
             Ok(())
         })
     }
