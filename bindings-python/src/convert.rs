@@ -95,7 +95,8 @@ impl Fail {
                         }
                     }
                 }
-                let message = if at.is_empty() { format!("{kind} {}", r.reason) } else { format!("{kind} `{at}` {}", r.reason) };
+                let message =
+                    if at.is_empty() { format!("{kind} {}", r.reason) } else { format!("{kind} `{at}` {}", r.reason) };
                 err(Error::new(r.code, message))
             }
         }
@@ -125,7 +126,8 @@ fn extended<'py>(obj: &Bound<'py, PyAny>) -> Result<Option<Bound<'py, PyAny>>, F
 
 fn string<'a>(s: &'a Bound<'_, PyString>) -> Result<&'a str, Fail> {
     // A lone surrogate has no UTF-8 form: the check could only hold another string.
-    s.to_str().map_err(|_| refuse(ErrorCode::InvalidArgument, "is a `str` with a lone surrogate, which a check cannot hold"))
+    s.to_str()
+        .map_err(|_| refuse(ErrorCode::InvalidArgument, "is a `str` with a lone surrogate, which a check cannot hold"))
 }
 
 fn int(obj: &Bound<'_, PyAny>) -> Result<Number, Fail> {
@@ -179,7 +181,10 @@ fn convert<'py>(obj: &Bound<'py, PyAny>, depth: usize, copy: bool) -> Result<Sna
     if let Some(value) = extended(obj)? {
         let inner = convert(&value, depth, true)?;
         if inner.copy.is_some() {
-            return Err(refuse(ErrorCode::InvalidArgument, "is an Enum whose value is mutable, which a check cannot hold"));
+            return Err(refuse(
+                ErrorCode::InvalidArgument,
+                "is an Enum whose value is mutable, which a check cannot hold",
+            ));
         }
         return plain(inner.json);
     }

@@ -88,7 +88,9 @@ impl PyGuardPlan {
         }
         let checked = match args {
             Some(names) => names.iter().map(|n| index(n)).collect::<PyResult<Vec<_>>>()?,
-            None => (0..all.len()).filter(|&i| !matches!(all.get(i).map(String::as_str), Some("self" | "cls"))).collect(),
+            None => {
+                (0..all.len()).filter(|&i| !matches!(all.get(i).map(String::as_str), Some("self" | "cls"))).collect()
+            }
         };
         let template = template
             .map(|parts| {
@@ -219,7 +221,11 @@ impl PyGuardPlan {
         let new_kw = PyDict::new(py);
         if let Some(kw) = kw {
             for (k, v) in kw.iter() {
-                let i = k.cast::<PyString>().ok().and_then(|k| k.to_str().ok()).and_then(|k| self.names.iter().position(|n| n == k));
+                let i = k
+                    .cast::<PyString>()
+                    .ok()
+                    .and_then(|k| k.to_str().ok())
+                    .and_then(|k| self.names.iter().position(|n| n == k));
                 new_kw.set_item(k, i.and_then(|i| copies.get(i).and_then(Option::clone)).unwrap_or(v))?;
             }
         }
