@@ -77,7 +77,7 @@ def test_decimal_amounts_are_checked_exactly(scenario: Scenario) -> None:
             with acting_as(scenario.cred), pytest.raises(InvalidArgument, match="`amount`") as err:
                 tool("42", bad)
             assert err.value.code == "invalid_argument" and why in str(err.value), err.value
-    assert len(seen) == 2
+        assert len(seen) == 1, "only Decimal(50) ran"
 
 
 class Color(enum.Enum):
@@ -324,15 +324,15 @@ def test_generators_and_coroutines_receive_the_snapshot(scenario: Scenario) -> N
     seen: Seen = []
 
     @guard("payments.refund", resource="customer/{cid}")
-    def gen(cid: str, amount: Any) -> Iterator[Any]:
+    def gen(cid: str, amount: Any, currency: str = "USD") -> Iterator[Any]:
         yield amount
 
     @guard("payments.refund", resource="customer/{cid}")
-    async def coro(cid: str, amount: Any) -> Any:
+    async def coro(cid: str, amount: Any, currency: str = "USD") -> Any:
         return amount
 
     @guard("payments.refund", resource="customer/{cid}")
-    async def agen(cid: str, amount: Any) -> Any:
+    async def agen(cid: str, amount: Any, currency: str = "USD") -> Any:
         yield amount
 
     async def main() -> None:

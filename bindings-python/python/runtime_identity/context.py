@@ -8,10 +8,11 @@ or copied context has its own value.
 
 Generators: a generator runs in its consumer's context, so a block entered *inside* a
 generator (``with acting_as(admin): yield ...``) would stay in force for the consumer between
-``next()`` calls. Such an identity is only in force while its generator runs (and in tasks and
-threads given a copy of the context from inside it); read anywhere else — the consumer between
-items — it raises :class:`~runtime_identity.exceptions.NoIdentityContext`. Keep ``yield``
-outside the block, or let the consumer enter the block. Context managers written as
+``next()`` calls. Such an identity is only in force while its generator runs (its own code and
+what it calls); read anywhere else — the consumer between items, or a task or thread started
+from the block, which should enter ``acting_as`` itself — it raises
+:class:`~runtime_identity.exceptions.NoIdentityContext`. Keep ``yield`` outside the block, or
+let the consumer enter the block. Context managers written as
 generators (``@contextmanager``, ``ExitStack``) are not affected: their block is the caller's.
 """
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-import threading
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
@@ -104,24 +104,15 @@ def _owner(frame: FrameType | None) -> FrameType | None:
     return None
 
 
-def _task() -> object | None:
-    try:
-        import asyncio
-
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
-
-
 class _GeneratorIdentity(Identity):
-    """An identity entered inside a generator: in force while that generator runs, and in
-    tasks and threads given a copy of the context from inside it; read by anyone else (the
-    consumer between items) it raises NoIdentityContext."""
+    """An identity entered inside a generator: in force while that generator runs; read by
+    anyone else (the consumer between items, a task or thread started from the block) it
+    raises NoIdentityContext."""
 
     @property
     def credential(self) -> Credential | str:
         fields = self.__dict__
-        if not _runs(fields["_owner"], fields["_thread"], fields["_task"]):
+        if not _runs(fields["_owner"]):
             name = fields["_owner"].f_code.co_name
             raise NoIdentityContext(
                 f"the identity in force was set inside the generator `{name}`, which is not running: "
@@ -137,12 +128,10 @@ class _GeneratorIdentity(Identity):
         return f"Identity({cred if isinstance(cred, Credential) else '<token>'!r})"
 
 
-def _runs(owner: FrameType, thread: int, task: object | None) -> bool:
-    """Whether code running here may use an identity entered by ``owner``: the generator
-    itself is on the stack, or this is another thread or task (which has its own copy of the
-    context, made from inside the block)."""
-    if threading.get_ident() != thread or _task() is not task:
-        return True
+def _runs(owner: FrameType) -> bool:
+    """Whether code running here may use an identity entered by ``owner``: the generator is
+    on the stack. (A task or thread started inside the block is refused too: nothing tells
+    its copy of the context from one made by the consumer between items.)"""
     frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         if frame is owner:
@@ -186,10 +175,7 @@ class acting_as:
             owner = _owner(frame)
             if owner is not None:
                 ident = _GeneratorIdentity(ident.credential, ident.runtime, ident.context)
-                fields = ident.__dict__
-                fields["_owner"] = owner
-                fields["_thread"] = threading.get_ident()
-                fields["_task"] = _task()
+                ident.__dict__["_owner"] = owner
         self._tokens.append(_current.set(ident))
         return ident
 
