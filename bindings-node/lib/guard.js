@@ -1,12 +1,19 @@
 'use strict'
 // `guard(action, fn, options)`: check every call before it runs, record what it did after.
+//
+// The tool receives what was checked: the first argument (the tool's input object) is read
+// once into a fresh copy (snapshot.js) — so a getter or a Proxy cannot answer the check with
+// one value and the tool with another — the check holds that copy's JSON, the resource
+// template is filled from it, and the tool is called with it. A value a check cannot hold is
+// refused with an InvalidArgumentError naming it, never left out.
 const { performance } = require('node:perf_hooks')
 const { currentIdentity, actingAs, getDefaultRuntime } = require('./context')
-const { DeniedError, ApprovalRequiredError, NoIdentityContextError, RuntimeIdentityError } = require('./errors')
-const { runtimeOf, guardCheck, recordOutcome } = require('./runtime')
+const { DeniedError, ApprovalRequiredError, NoIdentityContextError, InvalidArgumentError, RuntimeIdentityError } = require('./errors')
+const { runtimeOf, checkText, recordOutcome } = require('./runtime')
+const { snapshotArgs, snapshotValue } = require('./snapshot')
 
+const isObject = (v) => v !== null && typeof v === 'object'
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
-const isPlainObject = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
 
 const compiled = new Map()
 
@@ -88,31 +95,74 @@ function guard(action, fn, options = {}) {
     return { ident, rt }
   }
 
+  // The members of the input a template names (`{customer.id}`: customer).
+  const roots = typeof resource === 'string' ? [...new Set(compile(resource).filter((_, i) => i % 2 === 1).map((p) => p[0]))] : []
+  const names = Array.isArray(args) ? args : null
+
+  /** The resource, the checked arguments' JSON, and the call the tool receives. */
   function request(callArgs) {
-    let res
-    if (typeof resource === 'string') res = fillTemplate(resource, callArgs[0])
-    else if (typeof resource === 'function') res = resource(...callArgs)
+    let input = callArgs[0]
+    let text
     let checked
-    if (typeof args === 'function') checked = args(...callArgs)
-    else if (Array.isArray(args)) checked = Object.fromEntries(args.filter((k) => isPlainObject(callArgs[0]) && k in callArgs[0]).map((k) => [k, callArgs[0][k]]))
-    else if (isPlainObject(callArgs[0])) checked = callArgs[0]
-    else checked = {}
-    return { resource: res, args: checked }
+    let call = callArgs
+    // With `args` a function the input need not be an object (a LangChain tool's string): the
+    // template members are read once when it is one.
+    const reads = typeof args !== 'function' || (roots.length > 0 && isObject(input))
+    if (reads) {
+      if (input !== undefined && input !== null) {
+        if (args === undefined) {
+          const s = snapshotArgs(input)
+          input = s.copy
+          text = s.text
+          checked = s.copy
+        } else {
+          // Named members checked, template members read once, the others copied as read.
+          const own = snapshotArgs.members(input)
+          if (names) {
+            const picked = {}
+            for (const k of names) if (Object.hasOwn(own, k)) picked[k] = own[k]
+            const s = snapshotArgs(picked)
+            text = s.text
+            checked = s.copy
+            Object.assign(own, s.copy)
+          }
+          for (const r of roots) {
+            if (!Object.hasOwn(own, r) || (names && names.includes(r))) continue
+            try {
+              own[r] = snapshotValue(own[r], r)
+            } catch (e) {
+              if (!(e instanceof InvalidArgumentError)) throw e // not a value a check holds: used as read
+            }
+          }
+          input = own
+        }
+        call = callArgs.length === 1 ? [input] : [input, ...callArgs.slice(1)]
+      } else if (typeof args !== 'function') {
+        text = '{}'
+      }
+    }
+    if (typeof args === 'function') {
+      const result = args(...callArgs)
+      const s = result === undefined || result === null ? null : snapshotArgs(result)
+      text = s ? s.text : undefined
+      checked = s ? s.copy : undefined
+    }
+    let res
+    if (typeof resource === 'string') res = fillTemplate(resource, input)
+    else if (typeof resource === 'function') res = resource(...callArgs)
+    return { resource: res, text, checked, call }
   }
 
   function afterApproval(d, rt, ident, req, receipt) {
     if (!receipt) throw new ApprovalRequiredError(d)
-    const again = rt.check(ident.credential, {
-      action, resource: req.resource, args: req.args, context: ident.context || undefined,
-      approval: typeof receipt === 'string' ? receipt : receipt.token,
-    })
+    const again = checkText(rt, ident.credential, action, req.resource, req.text, ident.context || undefined, typeof receipt === 'string' ? receipt : receipt.token, req.checked)
     if (!again.allowed) throw new DeniedError(again)
     return again
   }
 
-  function decide(rt, ident, callArgs) {
-    const req = request(callArgs)
-    const d = guardCheck(rt, ident.credential, { action, resource: req.resource, args: req.args, context: ident.context || undefined })
+  /** The id of the decision that lets the call run (or a promise of the approved decision). */
+  function decide(rt, ident, req) {
+    const d = checkText(rt, ident.credential, action, req.resource, req.text, ident.context || undefined, undefined, req.checked)
     // The id of an allowed decision, or the decision that did not allow.
     if (typeof d === 'string') return d
     if (d.effect !== 'require_approval') throw new DeniedError(d)
@@ -146,9 +196,11 @@ function guard(action, fn, options = {}) {
 
   const guarded = function (...callArgs) {
     const { ident, rt } = identity()
-    const d = decide(rt, ident, callArgs)
-    if (isThenable(d)) return d.then((allowed) => run(this, callArgs, allowed, rt))
-    return run(this, callArgs, d, rt)
+    const req = request(callArgs)
+    const d = decide(rt, ident, req)
+    // The tool is called with the copy that was checked.
+    if (isThenable(d)) return d.then((allowed) => run(this, req.call, allowed, rt))
+    return run(this, req.call, d, rt)
   }
   Object.defineProperty(guarded, 'name', { value: fn.name })
   Object.defineProperty(guarded, 'length', { value: fn.length })

@@ -4,6 +4,7 @@
 const native = require('../binding.js')
 const { fromNative } = require('./errors')
 const { argsText } = require('./json')
+const { snapshotArgs } = require('./snapshot')
 
 const runtimes = new WeakMap()
 
@@ -49,8 +50,9 @@ wrapMethods(native.Credential, ['attenuate'], (cred, out) => {
   return out
 })
 wrapMethods(native.Audit, ['verify', 'explain', 'events', 'exportProv', 'flush'])
-// `check`: plain JSON-like arguments cross as one JSON text (see json.js), anything else as
-// a value; the same request either way.
+// `check`: the arguments cross as one JSON text: plain JSON-like ones as they are (see
+// json.js), others converted by snapshot.js (a Date as its ISO string, a safe BigInt as its
+// number) or refused with `invalid_argument` naming them — never converted silently.
 const P = native.Runtime.prototype
 const { check: checkValue, _checkJson: checkJson, _guardCheck: guardCheckJson, _recordOutcome: recordFields } = P
 const optionalString = (v) => v === undefined || v === null || typeof v === 'string'
@@ -59,13 +61,20 @@ const optionalString = (v) => v === undefined || v === null || typeof v === 'str
 function textOf(req) {
   if (typeof req.action !== 'string' || !optionalString(req.resource)) return null
   if (!optionalString(req.approval) || !optionalString(req.proof)) return null
-  return req.args === undefined || req.args === null ? undefined : argsText(req.args)
+  if (req.args === undefined || req.args === null) return undefined
+  const text = argsText(req.args)
+  return text !== null ? text : snapshotArgs(req.args)
 }
 
 Object.defineProperty(P, 'check', {
   value: function check(cred, req) {
     try {
-      const text = req !== null && typeof req === 'object' ? textOf(req) : null
+      let text = req !== null && typeof req === 'object' ? textOf(req) : null
+      if (text !== null && typeof text === 'object') {
+        // Read by snapshot.js: its JSON, or its copy as a value.
+        if (text.text === null) return checkValue.call(this, cred, { ...req, args: text.copy })
+        text = text.text
+      }
       if (text === null) return checkValue.call(this, cred, req)
       return checkJson.call(this, cred, req.action, req.resource, text, req.context, req.approval, req.proof)
     } catch (e) {
@@ -79,10 +88,29 @@ Object.defineProperty(P, 'check', {
 /** The guard's check: the decision id when the call may run, else the Decision. */
 function guardCheck(rt, cred, req) {
   try {
-    const text = textOf(req)
+    let text = textOf(req)
+    if (text !== null && typeof text === 'object') text = text.text
     if (text !== null) return guardCheckJson.call(rt, cred, req.action, req.resource, text, req.context)
     const d = checkValue.call(rt, cred, req)
     return d.allowed ? d.decisionId : d
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+/**
+ * The guard's check of arguments already read once (`snapshot.js`): `text` is their JSON. The
+ * decision id when the call may run, else the Decision; with `approval`, always the Decision.
+ */
+function checkText(rt, cred, action, resource, text, context, approval, copy) {
+  try {
+    if (text === null) {
+      // An integer JSON text would change: the copy crosses as a value.
+      const d = checkValue.call(rt, cred, { action, resource, args: copy, context, approval })
+      return approval === undefined && d.allowed ? d.decisionId : d
+    }
+    if (approval === undefined) return guardCheckJson.call(rt, cred, action, resource, text, context)
+    return checkJson.call(rt, cred, action, resource, text, context, approval, undefined)
   } catch (e) {
     throw fromNative(e)
   }
@@ -120,4 +148,4 @@ class Runtime {
 /** Verifies an audit log file without a runtime (a third party's check). */
 const verifyAuditLog = converting(native.verifyAuditLog)
 
-module.exports = { native, Runtime, runtimeOf, verifyAuditLog, guardCheck, recordOutcome }
+module.exports = { native, Runtime, runtimeOf, verifyAuditLog, guardCheck, checkText, recordOutcome }

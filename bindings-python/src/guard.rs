@@ -4,13 +4,18 @@
 //! cannot bind exactly as Python would (too many arguments, an unknown or repeated keyword, a
 //! missing argument) is left to `_Spec`, which raises Python's own error; nothing is checked
 //! then.
+//!
+//! The arguments checked and the ones the resource template names are converted once
+//! ([`snapshot`]): the check holds that conversion, the template is filled from it, and the
+//! tool is called with it — the original objects where they are exactly what was checked
+//! (`type(x) is int`, …), plain copies where they are not (subclasses, lists, dicts).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 use serde_json::{Map, Value};
 
-use crate::convert::member_to_json;
+use crate::convert::{snapshot, snapshot_if_convertible};
 
 /// One piece of a resource template: literal text or the value of an argument (by index).
 #[derive(Debug)]
@@ -28,9 +33,8 @@ pub struct PyGuardPlan {
     names: Vec<String>,
     positional: usize,
     defaults: Vec<(usize, Py<PyAny>)>,
-    /// `args=[names]`: the parameters checked; `None`: every JSON-like one but receivers.
-    selected: Option<Vec<usize>>,
-    receivers: Vec<usize>,
+    /// The parameters checked: `args=[names]`, else every one but receivers (`self`, `cls`).
+    checked: Vec<usize>,
     template: Option<Vec<Part>>,
     pub(crate) func: Py<PyAny>,
     format: Py<PyAny>,
@@ -39,10 +43,26 @@ pub struct PyGuardPlan {
 /// A call's arguments by parameter, defaults applied.
 pub(crate) struct BoundArgs<'py>(Vec<pyo3::Bound<'py, PyAny>>);
 
+/// What one call checks, converted once: the resource, the arguments, and for each parameter
+/// the copy the tool receives instead of the value given (`None`: the value itself).
+pub(crate) struct Prepared<'py> {
+    pub(crate) resource: Option<String>,
+    pub(crate) args: Map<String, Value>,
+    copies: Vec<Option<pyo3::Bound<'py, PyAny>>>,
+}
+
+impl<'py> Prepared<'py> {
+    /// For each parameter, the copy the tool receives (`None`: the value given).
+    pub(crate) fn copies(&self) -> &[Option<pyo3::Bound<'py, PyAny>>] {
+        &self.copies
+    }
+}
+
 #[pymethods]
 impl PyGuardPlan {
     /// `template`: literal text and parameter names alternating (`["customer/", "id", ""]`),
-    /// or None for no resource; `args`: the names checked, or None for every JSON-like one.
+    /// or None for no resource; `args`: the names checked, or None for every one but
+    /// receivers.
     #[new]
     #[pyo3(signature = (action, func, positional, keyword_only, defaults, args, template))]
     #[allow(clippy::too_many_arguments, reason = "the parts of a signature")]
@@ -66,8 +86,12 @@ impl PyGuardPlan {
         for (k, v) in defaults.iter() {
             defaults_at.push((index(k.cast::<PyString>()?.to_str()?)?, v.unbind()));
         }
-        let selected = args.map(|names| names.iter().map(|n| index(n)).collect::<PyResult<Vec<_>>>()).transpose()?;
-        let receivers = all.iter().enumerate().filter(|(_, n)| matches!(n.as_str(), "self" | "cls")).map(|(i, _)| i);
+        let checked = match args {
+            Some(names) => names.iter().map(|n| index(n)).collect::<PyResult<Vec<_>>>()?,
+            None => {
+                (0..all.len()).filter(|&i| !matches!(all.get(i).map(String::as_str), Some("self" | "cls"))).collect()
+            }
+        };
         let template = template
             .map(|parts| {
                 parts
@@ -81,8 +105,7 @@ impl PyGuardPlan {
             action,
             positional: positional.len(),
             defaults: defaults_at,
-            selected,
-            receivers: receivers.collect(),
+            checked,
             template,
             func,
             format: py.import("builtins")?.getattr("format")?.unbind(),
@@ -141,58 +164,78 @@ impl PyGuardPlan {
         Ok(slots.into_iter().collect::<Option<Vec<_>>>().map(BoundArgs))
     }
 
-    /// The resource the template names, filled like `format(value)` for each argument.
-    pub(crate) fn resource(&self, py: Python<'_>, bound: &BoundArgs<'_>) -> PyResult<Option<String>> {
-        let Some(parts) = &self.template else { return Ok(None) };
+    /// The call converted once: the arguments checked, the resource filled from the same
+    /// values, and the copies the tool receives. An argument checked that cannot be converted
+    /// is an `InvalidArgument` naming it; one only the template names is used as it is then
+    /// (`{c}` of an object the template formats).
+    pub(crate) fn prepare<'py>(&self, py: Python<'py>, bound: &BoundArgs<'py>) -> PyResult<Prepared<'py>> {
+        let mut copies: Vec<Option<pyo3::Bound<'py, PyAny>>> = vec![None; bound.0.len()];
+        let mut args = Map::new();
+        for &i in &self.checked {
+            if let (Some(name), Some(v), Some(slot)) = (self.names.get(i), bound.0.get(i), copies.get_mut(i)) {
+                let s = snapshot(v, name)?;
+                *slot = s.copy;
+                args.insert(name.clone(), s.json);
+            }
+        }
+        let Some(parts) = &self.template else { return Ok(Prepared { resource: None, args, copies }) };
         let mut out = String::new();
         for part in parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Arg(i) => {
-                    let Some(v) = bound.0.get(*i) else { continue };
-                    if v.is_exact_instance_of::<PyString>() {
-                        out.push_str(v.cast::<PyString>()?.to_str()?);
+                    let Some(given) = bound.0.get(*i) else { continue };
+                    if !self.checked.contains(i) {
+                        if let (Some(s), Some(slot)) = (snapshot_if_convertible(given)?, copies.get_mut(*i)) {
+                            *slot = s.copy;
+                        }
+                    }
+                    let v = copies.get(*i).and_then(Option::as_ref).unwrap_or(given);
+                    if let Ok(s) = v.cast_exact::<PyString>() {
+                        out.push_str(s.to_str()?);
                     } else {
                         out.push_str(self.format.bind(py).call1((v,))?.cast::<PyString>()?.to_str()?);
                     }
                 }
             }
         }
-        Ok(Some(out))
+        Ok(Prepared { resource: Some(out), args, copies })
     }
 
-    /// The arguments checked against the scope's constraints, as JSON.
-    pub(crate) fn args(&self, bound: &BoundArgs<'_>) -> PyResult<Map<String, Value>> {
-        let mut out = Map::new();
-        let mut put = |i: usize| -> PyResult<()> {
-            if let (Some(name), Some(v)) = (self.names.get(i), bound.0.get(i)) {
-                out.insert(name.clone(), member_to_json(v)?);
+    /// The call's `(args, kwargs)` with the copies in place of the values given: the same
+    /// objects when there is no copy (the common case), else a new tuple and dict (a default
+    /// that was copied is passed by keyword).
+    pub(crate) fn call_args<'py>(
+        &self,
+        py: Python<'py>,
+        a: &pyo3::Bound<'py, PyTuple>,
+        kw: Option<&pyo3::Bound<'py, PyDict>>,
+        copies: &[Option<pyo3::Bound<'py, PyAny>>],
+    ) -> PyResult<(pyo3::Bound<'py, PyTuple>, Option<pyo3::Bound<'py, PyDict>>)> {
+        if copies.iter().all(Option::is_none) {
+            return Ok((a.clone(), kw.cloned()));
+        }
+        let given = a.len();
+        let positional = a.iter().enumerate().map(|(i, v)| copies.get(i).and_then(Option::clone).unwrap_or(v));
+        let new_a = PyTuple::new(py, positional.collect::<Vec<_>>())?;
+        let new_kw = PyDict::new(py);
+        if let Some(kw) = kw {
+            for (k, v) in kw.iter() {
+                let i = k
+                    .cast::<PyString>()
+                    .ok()
+                    .and_then(|k| k.to_str().ok())
+                    .and_then(|k| self.names.iter().position(|n| n == k));
+                new_kw.set_item(k, i.and_then(|i| copies.get(i).and_then(Option::clone)).unwrap_or(v))?;
             }
-            Ok(())
-        };
-        match &self.selected {
-            Some(names) => names.iter().try_for_each(|&i| put(i))?,
-            None => {
-                for (i, v) in bound.0.iter().enumerate() {
-                    if json_like(v) && !self.receivers.contains(&i) {
-                        put(i)?;
-                    }
+        }
+        for (i, c) in copies.iter().enumerate().skip(given) {
+            if let (Some(c), Some(name)) = (c, self.names.get(i)) {
+                if !new_kw.contains(name)? {
+                    new_kw.set_item(name, c)?;
                 }
             }
         }
-        Ok(out)
+        Ok((new_a, Some(new_kw)))
     }
-}
-
-/// `isinstance(v, (str, int, float, bool, None, list, tuple, dict))`: what the guard checks
-/// when it is not told which arguments to check.
-fn json_like(v: &pyo3::Bound<'_, PyAny>) -> bool {
-    v.is_none()
-        || v.is_instance_of::<PyString>()
-        || v.is_instance_of::<PyInt>()
-        || v.is_instance_of::<PyFloat>()
-        || v.is_instance_of::<PyBool>()
-        || v.is_instance_of::<PyList>()
-        || v.is_instance_of::<PyTuple>()
-        || v.is_instance_of::<PyDict>()
 }

@@ -11,7 +11,16 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
-use crate::convert::{ser_to_py, to_json, IntoPy};
+use crate::convert::{ser_to_py, snapshot, to_json, IntoPy};
+
+/// What a guarded tool receives for argument `name` (`value` converted as a check converts
+/// it): the value itself when it is exactly what a check holds, else a plain copy of it.
+/// Raises `InvalidArgument` (naming `name`) for a value a check cannot hold. Internal (the
+/// Python binder of `guard.py`).
+#[pyfunction]
+fn _snapshot<'py>(value: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    Ok(snapshot(value, name)?.copy.unwrap_or_else(|| value.clone()))
+}
 
 /// Verifies an audit log file without a runtime, as a third party does: with the issuer, the
 /// authority's JWKS and the newest checkpoint the operator's store reports (`anchor`,
@@ -42,6 +51,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<decision::PyDecision>()?;
     m.add_class::<guard::PyGuardPlan>()?;
     m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(_snapshot, m)?)?;
     m.add("ERROR_CODES", runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("REASON_CODES", runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("EVENT_TYPES", runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;

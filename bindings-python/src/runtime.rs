@@ -487,20 +487,24 @@ impl PyRuntime {
     ) -> PyResult<Option<(bool, Py<PyAny>)>> {
         let plan = plan.get();
         let Some(bound) = plan.bind(py, a, kw)? else { return Ok(None) };
-        let resource = plan.resource(py, &bound)?;
-        let args = plan.args(&bound)?;
+        let prepared = plan.prepare(py, &bound)?;
         drop(bound);
         let inputs = CheckInputs {
             cred,
             action: &plan.action,
-            resource: resource.as_deref(),
-            args: Some(&args),
+            resource: prepared.resource.as_deref(),
+            args: Some(&prepared.args),
             context,
             approval: None,
             proof: None,
         };
         let decision = self.decide(py, inputs)?;
-        self.run_allowed(py, decision, plan.func.bind(py), a, kw).map(Some)
+        if !decision.allowed {
+            return self.run_allowed(py, decision, plan.func.bind(py), a, kw).map(Some);
+        }
+        // The tool receives what was checked.
+        let (a, kw) = plan.call_args(py, a, kw, prepared.copies())?;
+        self.run_allowed(py, decision, plan.func.bind(py), &a, kw.as_ref()).map(Some)
     }
 
     /// The `action_hash` a check binds approvals and proofs to.

@@ -202,14 +202,16 @@ def test_bad_input_gets_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as e3:
         rt.load_policies("permit(principal, action, resource) when {")
     assert e3.value.code == "policy_invalid"
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgument, match="`when`") as e4:
         rt.check("x", "crm.read", args={"when": object()})  # type: ignore[dict-item]
-    with pytest.raises(TypeError):
+    assert e4.value.code == "invalid_argument"
+    with pytest.raises(InvalidArgument, match="`n`"):
         rt.check("x", "crm.read", args={"n": float("nan")})
     cyclic: list[object] = []
     cyclic.append(cyclic)
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgument) as e5:
         rt.check("x", "crm.read", args={"c": cyclic})
+    assert e5.value.code == "input_too_large"
     assert rt.check("not a token", "crm.read").code == "credential_invalid"
     with pytest.raises(InvalidArgument):
         Runtime.in_memory("org:acme", durability="sometimes")  # type: ignore[arg-type]

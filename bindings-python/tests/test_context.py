@@ -8,7 +8,8 @@ import dataclasses
 import contextvars
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -156,3 +157,121 @@ def test_identity_is_a_frozen_value(scenario: Scenario) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ident.credential = "other"  # type: ignore[misc]
     assert repr(Identity("a.b.c")) == "Identity('<token>')"
+
+
+def test_an_identity_set_inside_a_generator_is_not_in_force_between_items(scenario: Scenario) -> None:
+    """`with acting_as(x): yield …` inside a generator: the consumer runs between `next()` calls
+    in the same context, so without a check it would act as `x` (issue 16, item 15)."""
+    admin, user = agents(scenario, 2)
+
+    def as_admin() -> Generator[str | None, None, None]:
+        with acting_as(admin):
+            yield whoami("0")  # inside the generator: its own identity
+            yield whoami("0")
+
+    with acting_as(user):
+        g = as_admin()
+        assert next(g) == "agent:acme/worker-0"
+        with pytest.raises(NoIdentityContext, match="generator") as e:
+            whoami("1")  # the consumer, between items: never as admin
+        assert e.value.code == "no_identity_context" and "as_admin" in str(e.value)
+        assert next(g) == "agent:acme/worker-0"
+        assert list(g) == []
+        assert whoami("1") == "agent:acme/worker-1"  # the block ended: the consumer's own again
+    g = as_admin()
+    next(g)
+    with pytest.raises(NoIdentityContext):
+        whoami("0")
+    g.close()
+    assert current_identity() is None
+
+
+def test_an_async_generator_is_held_to_the_same_rule(scenario: Scenario) -> None:
+    admin, user = agents(scenario, 2)
+
+    @guard("crm.read", resource="customer/{cid}")
+    async def read(cid: str) -> str | None:
+        ident = current_identity()
+        assert ident is not None and isinstance(ident.credential, Credential)
+        return ident.credential.actor
+
+    async def as_admin() -> Any:
+        async with acting_as(admin):
+            yield [await read("0"), whoami("0")]
+            # A task started here is not the generator running: it enters its own block.
+            with pytest.raises(NoIdentityContext):
+                await asyncio.gather(read("0"))
+            yield await read("0")
+
+    async def main() -> list[Any]:
+        out: list[Any] = []
+        async with acting_as(user):
+            agen = as_admin()
+            out.append(await agen.__anext__())
+            with pytest.raises(NoIdentityContext, match="generator"):
+                await read("1")
+            out.append(await agen.__anext__())
+            await agen.aclose()
+            out.append(await read("1"))
+        return out
+
+    assert asyncio.run(main()) == [["agent:acme/worker-0"] * 2, "agent:acme/worker-0", "agent:acme/worker-1"]
+
+
+def test_context_manager_helpers_built_on_generators_still_work(scenario: Scenario) -> None:
+    import contextlib
+
+    (a,) = agents(scenario, 1)
+
+    @contextlib.contextmanager
+    def as_worker() -> Iterator[None]:
+        with acting_as(a):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def aas_worker() -> Any:
+        async with acting_as(a):
+            yield
+
+    with as_worker():
+        assert whoami("0") == "agent:acme/worker-0"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(acting_as(a))
+        assert whoami("0") == "agent:acme/worker-0"
+
+    async def main() -> str | None:
+        async with aas_worker():
+            return whoami("0")
+
+    assert asyncio.run(main()) == "agent:acme/worker-0"
+
+    # But a helper entered inside a generator that yields is that generator's identity.
+    def leaky() -> Generator[int, None, None]:
+        with as_worker():
+            yield 1
+
+    g = leaky()
+    next(g)
+    with pytest.raises(NoIdentityContext):
+        whoami("0")
+    g.close()
+
+
+def test_a_generator_resumed_in_another_context_ends_its_block_loudly(scenario: Scenario) -> None:
+    (a,) = agents(scenario, 1)
+
+    def gen() -> Generator[int, None, None]:
+        with acting_as(a):
+            yield 1
+
+    def body() -> None:
+        g = gen()
+        next(g)  # entered in this context
+        with pytest.raises(NoIdentityContext, match="another context"):
+            contextvars.copy_context().run(next, g)  # ...ended in a copy
+        # The identity it left in this context is still refused: its generator is gone.
+        with pytest.raises(NoIdentityContext):
+            whoami("0")
+
+    contextvars.copy_context().run(body)  # what it leaves behind stays in that context
+    assert current_identity() is None

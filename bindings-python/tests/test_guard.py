@@ -18,6 +18,7 @@ from runtime_identity import (
     ApprovalRequest,
     ApprovalRequired,
     Denied,
+    InvalidArgument,
     NoIdentityContext,
     Receipt,
     acting_as,
@@ -134,7 +135,7 @@ def test_calls_bound_natively_check_what_python_binding_checks(scenario: Scenari
         ((_Receiver(), "42"), {}),
         ((_Receiver(),), {"cid": "42", "n": 2.5, "tag": True}),
         ((None, 42, 7), {"extra": {"k": [1, "x", None]}}),
-        ((_Receiver(), _Fancy("42"), 1.0), {"tag": _Fancy("t"), "extra": object()}),
+        ((_Receiver(), _Fancy("42"), 1.0), {"tag": _Fancy("t"), "extra": [_Fancy("x")]}),
         ((_Receiver(), "42"), {"extra": (1, 2), "n": -0.0}),
     ]
     rt, cred = scenario.rt, scenario.cred
@@ -143,12 +144,18 @@ def test_calls_bound_natively_check_what_python_binding_checks(scenario: Scenari
             done = rt._guard_call(spec.plan, cred, None, a, kw)
             assert done is not None
             native = decisions(scenario)[-1]
-            resource, args = spec.request(a, kw)
-            rt._guard_run(cred, spec.action, resource, args, None, _tool, a, kw)
+            resource, args, a2, kw2 = spec.request(a, kw)
+            rt._guard_run(cred, spec.action, resource, args, None, _tool, a2, kw2)
             python = decisions(scenario)[-1]
             assert native["decision_id"] != python["decision_id"]
             for key in ("resource", "args_digest", "effect", "reasons"):
                 assert native.get(key) == python.get(key), (spec.resource, spec.args, a, kw, key)
+    # A value a check cannot hold is refused by both, naming it (it was left out before).
+    for spec in specs[::2]:
+        with pytest.raises(InvalidArgument, match="`extra`"):
+            rt._guard_call(spec.plan, cred, None, (None, "42"), {"extra": object()})
+        with pytest.raises(InvalidArgument, match="`extra`"):
+            spec.request((None, "42"), {"extra": object()})
     before = len(decisions(scenario))
     for a, kw in [((), {}), ((1, 2, 3, 4), {}), ((1, 2), {"cid": 3}), ((1, 2), {"nope": 3}), ((1,), {"self": 2})]:
         assert rt._guard_call(specs[0].plan, cred, None, a, kw) is None

@@ -3,6 +3,7 @@ client."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -12,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from runtime_identity import Scope, guard
 from runtime_identity.integrations.mcp import credential_meta, protect
 
-from conftest import HELPER, Scenario
+from conftest import ALICE, BOT, HELPER, Scenario
 
 
 def crm_server(s: Scenario) -> MCPServer:
@@ -78,3 +79,34 @@ def test_a_forged_token_is_refused(scenario: Scenario) -> None:
 
     r = anyio.run(main)
     assert r.is_error and "credential_invalid" in r.content[0].text  # type: ignore[union-attr]
+
+
+def test_a_decimal_amount_is_checked_through_protect(scenario: Scenario) -> None:
+    """MCP validates `amount: Decimal` into a Decimal before the guarded tool sees it: the
+    amount must be checked (policy A01 asks a person above 80), not left out (issue 16, item 1)."""
+    server = MCPServer("payments")
+    ran: list[Decimal] = []
+
+    @server.tool()
+    @guard("payments.refund", resource="customer/{customer_id}")
+    def refund(customer_id: str, amount: Decimal) -> str:
+        """Refund a customer."""
+        ran.append(amount)
+        return f"refunded {amount} to {customer_id}"
+
+    protect(server, scenario.rt)
+    cred = scenario.rt.delegate(to=BOT, on_behalf_of=ALICE, scopes=[Scope("payments.refund", resources=["customer/*"])])
+
+    async def main() -> list[tuple[bool, str]]:
+        async with Client(server) as c:
+            out = []
+            for amount in (50, 5000, "5000.00"):
+                r = await c.call_tool("refund", {"customer_id": "42", "amount": amount}, meta=credential_meta(cred))
+                out.append((r.is_error, r.content[0].text))  # type: ignore[union-attr]
+            return out
+
+    results = anyio.run(main)
+    assert results[0] == (False, "refunded 50 to 42")
+    assert results[1][0] and "needs approval (approval_required)" in results[1][1], results[1]
+    assert results[2][0] and "needs approval (approval_required)" in results[2][1], results[2]
+    assert ran == [Decimal("50")]

@@ -24,6 +24,7 @@ __all__ = [
     "Scope",
     "_GuardPlan",
     "__version__",
+    "_snapshot",
     "verify_audit_log",
 ]
 
@@ -32,6 +33,7 @@ REASON_CODES: Final[list[str]]
 EVENT_TYPES: Final[list[str]]
 __version__: Final[str]
 
+def _snapshot(value: Any, name: str) -> Any: ...
 def verify_audit_log(
     path: str | os.PathLike[str],
     *,

@@ -3,6 +3,14 @@
 One decorator for plain functions, ``async def`` functions, generators and async generators.
 The identity comes from :func:`~runtime_identity.acting_as` (or ``guarded.call_as(cred, ...)``);
 without one the call raises :class:`~runtime_identity.exceptions.NoIdentityContext`.
+
+The tool receives what was checked: each argument checked (and each one the resource template
+names) is converted once — the built-in JSON types exactly as they are; subclasses of them as
+plain copies of the value they store; ``Decimal``, ``Enum``, ``UUID``, ``datetime`` and
+``date`` by the rules of ``_values.py`` — and that conversion is checked, fills the template
+and is what the tool is called with. An argument of any other type is refused
+(:class:`~runtime_identity.exceptions.InvalidArgument`, naming it), never left out: ``args=``
+is the way to leave one out.
 """
 
 from __future__ import annotations
@@ -16,9 +24,9 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
-from ._native import Credential, Decision, Receipt, Runtime, _GuardPlan
+from ._native import Credential, Decision, Receipt, Runtime, _GuardPlan, _snapshot
 from .context import Identity, acting_as, current_identity, default_runtime
-from .exceptions import ApprovalRequired, Denied, NoIdentityContext, RuntimeIdentityError
+from .exceptions import ApprovalRequired, Denied, InvalidArgument, NoIdentityContext, RuntimeIdentityError
 
 __all__ = ["ApprovalRequest", "Guarded", "guard"]
 
@@ -28,11 +36,8 @@ R_co = TypeVar("R_co", covariant=True)
 
 #: Parameters never sent as arguments by default (bound methods' receivers).
 _RECEIVERS = frozenset({"self", "cls"})
-#: Top-level argument types sent by default; others are left out of the check and digest.
-_JSON_TYPES = (str, int, float, bool, type(None), list, tuple, dict)
-#: The same types exactly (no subclasses): a call whose values all have one of them is checked
-#: with its bound arguments as they are, without filtering.
-_EXACT_JSON_TYPES = frozenset(_JSON_TYPES)
+#: A call's parts: the resource, the arguments checked, and the call the tool receives.
+_Request = tuple["str | None", dict[str, Any], tuple[Any, ...], dict[str, Any]]
 
 
 @dataclass
@@ -102,6 +107,15 @@ def _plain_template(template: str) -> list[str] | None:
     return parts
 
 
+def _template_roots(template: str) -> frozenset[str]:
+    """The argument names a ``str.format`` template reads (``"{c.cid}/{x[0]}"``: c and x)."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    except ValueError:
+        return frozenset()
+    return frozenset(name.split(".", 1)[0].split("[", 1)[0] for name in fields)
+
+
 class _Spec(Generic[P, R]):
     """What one guarded function checks, worked out once."""
 
@@ -134,6 +148,7 @@ class _Spec(Generic[P, R]):
         # A template naming only whole arguments (`"customer/{customer_id}"`) is filled without
         # str.format: literal parts and argument names, alternating.
         self.template = _plain_template(resource) if isinstance(resource, str) else None
+        self.template_roots = _template_roots(resource) if isinstance(resource, str) else frozenset()
         # Plain signatures with a plain template (or none) and args by name (or all): calls are
         # bound natively, by the same rules as `bind` and `request` below.
         self.plan: _GuardPlan | None = None
@@ -153,8 +168,9 @@ class _Spec(Generic[P, R]):
                 self.template,
             )
 
-    def bind(self, a: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
-        """The call's arguments by name, defaults applied (a TypeError like the call's own)."""
+    def bind(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[dict[str, Any], inspect.BoundArguments | None]:
+        """The call's arguments by name, defaults applied (a TypeError like the call's own),
+        and for other than plain signatures the BoundArguments they come from."""
         if not self.simple:
             b = self.sig.bind(*a, **kw)
             b.apply_defaults()
@@ -167,7 +183,7 @@ class _Spec(Generic[P, R]):
                     out[name] = list(value)
                 else:
                     out[name] = value
-            return out
+            return out, b
         positional = self.positional
         if a:
             if len(a) > len(positional):
@@ -190,41 +206,76 @@ class _Spec(Generic[P, R]):
             if len(bound) < len(self.names):
                 missing = [n for n in positional if n not in bound] + [n for n in self.names if n not in bound]
                 raise TypeError(f"{self.fn.__name__}() missing required argument '{missing[0]}'")
-        return bound
+        return bound, None
 
-    def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-        """The resource and the arguments to check."""
+    def call(self, a: tuple[Any, ...], kw: dict[str, Any], b: inspect.BoundArguments | None, copies: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call with ``copies`` (by argument name) in place of the values given."""
+        if b is None:
+            n = len(a)
+            new_a = tuple(copies.get(name, v) for name, v in zip(self.positional, a))
+            new_kw = {k: copies.get(k, v) for k, v in kw.items()}
+            for k, v in copies.items():
+                if k not in new_kw and k not in self.positional[:n]:
+                    new_kw[k] = v  # a default that was copied
+            return new_a, new_kw
+        for name, value in b.arguments.items():
+            kind = self.sig.parameters[name].kind
+            if kind == inspect.Parameter.VAR_KEYWORD:
+                b.arguments[name] = {k: copies.get(k, v) for k, v in value.items()}
+            elif kind == inspect.Parameter.VAR_POSITIONAL:
+                if name in copies:
+                    b.arguments[name] = tuple(copies[name])
+            elif name in copies:
+                b.arguments[name] = copies[name]
+        return b.args, b.kwargs
+
+    def request(self, a: tuple[Any, ...], kw: dict[str, Any]) -> _Request:
+        """The resource, the arguments to check, and the call the tool receives (the values
+        checked: copies where they are not exactly what was given)."""
         if callable(self.args) and not isinstance(self.resource, str):
-            # Both come from functions of the call: no binding needed.
+            # Both come from functions of the call: no binding needed; the tool gets the call.
             args = self.args(*a, **kw)
             resource = self.resource(*a, **kw) if self.resource is not None else None
-            return resource, args
-        bound = self.bind(a, kw)
+            return resource, args, a, kw
+        bound, b = self.bind(a, kw)
+        # Each value checked or named by the template, converted once.
+        values: dict[str, Any] = {}
         if self.args is None:
-            if not self.receivers and _EXACT_JSON_TYPES.issuperset(map(type, bound.values())):
-                args = bound
-            else:
-                args = {k: v for k, v in bound.items() if isinstance(v, _JSON_TYPES)}
-            if self.receivers:
-                for k in self.receivers:
-                    args.pop(k, None)
-        elif callable(self.args):
-            args = self.args(*a, **kw)
-        else:
-            args = {k: bound[k] for k in self.args if k in bound}
+            for k, v in bound.items():
+                if k not in self.receivers:
+                    values[k] = _snapshot(v, k)
+        elif not callable(self.args):
+            for k in self.args:
+                if k in bound:
+                    values[k] = _snapshot(bound[k], k)
+        checked = values
+        for k in self.template_roots:
+            if k in bound and k not in values:
+                if checked is values:
+                    checked = dict(values)
+                try:
+                    values[k] = _snapshot(bound[k], k)
+                except InvalidArgument:
+                    pass  # not a value a check holds: the template reads it as it is (`{c.cid}`)
+        args = self.args(*a, **kw) if callable(self.args) else checked
+        filled = {**bound, **values}
         if self.template is not None:
             parts = self.template
             if len(parts) == 3:
-                resource = parts[0] + format(bound[parts[1]]) + parts[2]
+                v = filled[parts[1]]
+                resource = parts[0] + (v if type(v) is str else format(v)) + parts[2]
             else:
-                resource = parts[0] + "".join(format(bound[parts[i]]) + parts[i + 1] for i in range(1, len(parts), 2))
+                resource = parts[0] + "".join(format(filled[parts[i]]) + parts[i + 1] for i in range(1, len(parts), 2))
         elif self.resource is None:
             resource = None
         elif isinstance(self.resource, str):
-            resource = self.resource.format_map(bound)
+            resource = self.resource.format_map(filled)
         else:
             resource = self.resource(*a, **kw)
-        return resource, args
+        copies = {k: v for k, v in values.items() if v is not bound[k]}
+        if copies:
+            a, kw = self.call(a, kw, b, copies)
+        return resource, args, a, kw
 
     def runtime_for(self, ident: Identity) -> Runtime:
         rt = self.runtime or ident.runtime
@@ -248,11 +299,11 @@ class _Spec(Generic[P, R]):
             )
         return ident
 
-    def first_check(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime, str | None, dict[str, Any]]:
+    def first_check(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime, _Request]:
         rt = self.runtime_for(ident)
-        resource, args = self.request(a, kw)
-        d = rt.check(ident.credential, self.action, resource, args, ident.context)
-        return d, rt, resource, args
+        req = self.request(a, kw)
+        d = rt.check(ident.credential, self.action, req[0], req[1], ident.context)
+        return d, rt, req
 
     def after_approval(
         self, d: Decision, rt: Runtime, ident: Identity, resource: str | None, args: dict[str, Any], receipt: Receipt | str | None
@@ -275,11 +326,12 @@ class _Spec(Generic[P, R]):
             runtime=rt,
         )
 
-    def decide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
-        d, rt, resource, args = self.first_check(ident, a, kw)
+    def decide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime, _Request]:
+        """The decision that lets the call run (or Denied / ApprovalRequired), and the call."""
+        d, rt, req = self.first_check(ident, a, kw)
         if d.allowed:
-            return d, rt
-        return self.settle(d, rt, ident, resource, args), rt
+            return d, rt, req
+        return self.settle(d, rt, ident, req[0], req[1]), rt, req
 
     def ask(self, d: Decision, rt: Runtime) -> Any:
         """After a first check that did not allow: what ``on_approval`` answers (possibly
@@ -301,14 +353,14 @@ class _Spec(Generic[P, R]):
             raise TypeError("an async on_approval needs an async (or async generator) tool")
         return self.after_approval(d, rt, ident, resource, args, receipt)
 
-    async def adecide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime]:
-        d, rt, resource, args = self.first_check(ident, a, kw)
+    async def adecide(self, ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Decision, Runtime, _Request]:
+        d, rt, req = self.first_check(ident, a, kw)
         if d.allowed:
-            return d, rt
+            return d, rt, req
         receipt = self.ask(d, rt)
         if inspect.isawaitable(receipt):
             receipt = await receipt
-        return self.after_approval(d, rt, ident, resource, args, receipt), rt
+        return self.after_approval(d, rt, ident, req[0], req[1], receipt), rt, req
 
 
 def _record(rt: Runtime, d: Decision, start: float, error: BaseException | None) -> None:
@@ -334,9 +386,12 @@ def guard(
 
     ``resource``: a template over the bound arguments (``"customer/{customer_id}"``) or a
     function of the call's arguments. ``args``: the arguments checked against constraints —
-    by default every bound argument (defaults applied; ``self``/``cls`` and values that are not
-    JSON-like left out), else a list of names or a function of the call's arguments returning
-    a dict. A deny raises :class:`Denied`; ``require_approval`` calls ``on_approval(request)``
+    by default every bound argument (defaults applied; ``self``/``cls`` left out), else a list
+    of names or a function of the call's arguments returning a dict. An argument checked whose
+    type a check cannot hold raises :class:`InvalidArgument` naming it (leave it out with a
+    list); the tool is called with the values checked (see the module's docstring), except
+    with a function for ``args``, whose result is checked while the tool gets its arguments
+    as given. A deny raises :class:`Denied`; ``require_approval`` calls ``on_approval(request)``
     (sync, or async for async tools) and proceeds with the receipt it returns, or raises
     :class:`ApprovalRequired`. After the call the outcome (ok or the exception's type, and the
     duration) is recorded; the tool's exceptions propagate unchanged.
@@ -349,14 +404,14 @@ def guard(
 
             @functools.wraps(fn)
             def agen_wrapper(*a: Any, **kw: Any) -> AsyncIterator[Any]:
-                return _astream(spec, current_identity(), a, kw)
+                return _astream(spec, _taken(current_identity()), a, kw)
 
             wrapper = agen_wrapper
         elif inspect.isgeneratorfunction(fn):
 
             @functools.wraps(fn)
             def gen_wrapper(*a: Any, **kw: Any) -> Iterator[Any]:
-                return _stream(spec, spec.identity(None), a, kw)
+                return _stream(spec, _taken(spec.identity(None)), a, kw)
 
             wrapper = gen_wrapper
         elif inspect.iscoroutinefunction(fn):
@@ -377,18 +432,18 @@ def guard(
                 ident = current_identity() or spec.identity(None)
                 rt = runtime_for(ident)
                 done = None if plan is None else rt._guard_call(plan, ident.credential, ident.context, a, kw)
-                bound = None
+                req = None
                 if done is None:
                     # Not bound natively: bound here (raising Python's error for a wrong call).
-                    bound = request(a, kw)
-                    done = rt._guard_run(ident.credential, action, bound[0], bound[1], ident.context, fn, a, kw)
+                    req = request(a, kw)
+                    done = rt._guard_run(ident.credential, action, req[0], req[1], ident.context, fn, req[2], req[3])
                 ran, out = done
                 if ran:
                     return out
                 if out.effect != "require_approval":
                     raise Denied(out)
-                # The approved call is checked with what the first check saw: bound once.
-                resource, args = bound if bound is not None else request(a, kw)
+                # The approved call is checked, and run, with what the first check saw.
+                resource, args, a, kw = req if req is not None else request(a, kw)
                 d = settle(out, rt, ident, resource, args)
                 start = perf_counter()
                 try:
@@ -424,9 +479,17 @@ def guard(
     return decorate
 
 
+def _taken(ident: Identity | None) -> Identity | None:
+    """The identity a generator takes when it is made, as a plain Identity (one entered inside
+    another generator is checked now, while that generator runs)."""
+    if ident is None or type(ident) is Identity:
+        return ident
+    return Identity(ident.credential, ident.runtime, ident.context)
+
+
 async def _acall(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ...], kw: dict[str, Any]) -> Any:
     ident = spec.identity(ident)
-    d, rt = await spec.adecide(ident, a, kw)
+    d, rt, (_, _, a, kw) = await spec.adecide(ident, a, kw)
     start = perf_counter()
     try:
         result = await cast(Callable[..., Awaitable[Any]], spec.fn)(*a, **kw)
@@ -438,9 +501,9 @@ async def _acall(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ..
 
 
 def _stream(
-    spec: _Spec[Any, Any], ident: Identity, a: tuple[Any, ...], kw: dict[str, Any]
+    spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ...], kw: dict[str, Any]
 ) -> Generator[Any, Any, Any]:
-    d, rt = spec.decide(ident, a, kw)
+    d, rt, (_, _, a, kw) = spec.decide(spec.identity(ident), a, kw)
     start = perf_counter()
     try:
         result = yield from cast(Callable[..., Generator[Any, Any, Any]], spec.fn)(*a, **kw)
@@ -453,7 +516,7 @@ def _stream(
 
 async def _astream(spec: _Spec[Any, Any], ident: Identity | None, a: tuple[Any, ...], kw: dict[str, Any]) -> AsyncIterator[Any]:
     ident = spec.identity(ident)
-    d, rt = await spec.adecide(ident, a, kw)
+    d, rt, (_, _, a, kw) = await spec.adecide(ident, a, kw)
     start = perf_counter()
     try:
         async for item in cast(Callable[..., AsyncIterator[Any]], spec.fn)(*a, **kw):
