@@ -13,7 +13,7 @@ from agents.models.interface import Model
 from agents.tool_context import ToolContext
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
-from runtime_identity import Credential, Denied, NoIdentityContext, acting_as
+from runtime_identity import Credential, Denied, InvalidArgument, NoIdentityContext, acting_as
 from runtime_identity.integrations.openai_agents import ToolGate
 
 from conftest import ALICE, Scenario
@@ -83,6 +83,20 @@ def test_direct_invocation_allows_and_denies(scenario: Scenario) -> None:
     assert refused.startswith("denied (constraint_violated)")
     with pytest.raises(NoIdentityContext):
         asyncio.run(invoke({"customer_id": "42", "amount": 1}))
+
+
+def test_tool_arguments_repeating_a_key_are_refused(scenario: Scenario) -> None:
+    gate = ToolGate(scenario.rt)
+    tool = gate.guard(refund_tool(), "payments.refund", resource="customer/{customer_id}")
+    text = '{"customer_id": "42", "amount": 500, "amount": 10, "currency": "USD"}'
+
+    async def main() -> Any:
+        async with acting_as(scenario.cred):
+            ctx = ToolContext(context=None, tool_name="refund", tool_call_id="c9", tool_arguments=text)
+            return await tool.on_invoke_tool(ctx, text)
+
+    with pytest.raises(InvalidArgument, match="repeat the key `amount`"):
+        asyncio.run(main())
 
 
 def test_a_run_with_an_approval(scenario: Scenario) -> None:

@@ -29,10 +29,21 @@ from agents.tool_context import ToolContext
 
 from .._native import Decision, Receipt, Runtime
 from ..context import Identity, acting_as
-from ..exceptions import ApprovalRequired, Denied
+from ..exceptions import ApprovalRequired, Denied, InvalidArgument
 from ._common import identity_from, refusal, resource_of, runtime_for
 
 __all__ = ["ToolGate"]
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: ``{"amount": 500, "amount": 50}`` is refused, not
+    read as its last value (another reader of the same text may take the first)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidArgument("invalid_argument", f"tool arguments repeat the key `{key}`")
+        out[key] = value
+    return out
 
 
 @dataclass
@@ -81,7 +92,7 @@ class ToolGate:
             return checked.decision.effect == "require_approval"
 
         async def on_invoke_tool(ctx: ToolContext[Any], json_args: str) -> Any:
-            params: dict[str, Any] = json.loads(json_args) if json_args else {}
+            params: dict[str, Any] = json.loads(json_args, object_pairs_hook=_no_repeats) if json_args else {}
             with self._lock:
                 checked = self._calls.pop(ctx.tool_call_id, None)
             if checked is None or checked.params != params:
