@@ -25,7 +25,7 @@ use cedar_policy::{
 };
 use serde_json::{Map, Value};
 
-use super::diagnostics::Problems;
+use super::diagnostics::{missing_attribute, Problems};
 use super::load::LoadedPolicy;
 use super::values::{untyped, Path};
 use super::PolicySource;
@@ -115,12 +115,7 @@ pub(crate) struct ApprovalRules {
 
 /// An open attribute of an approval rule: any of the person's, or an argument of the call.
 fn is_open(err: &ValidationError) -> bool {
-    let ValidationError::UnsafeAttributeAccess(inner) = err else {
-        return false;
-    };
-    let message = inner.to_string();
-    let prefix = format!("for policy `{}`, attribute `", inner.policy_id());
-    let Some(rest) = message.strip_prefix(&prefix).and_then(|r| r.strip_suffix(" not found")) else {
+    let Some(rest) = missing_attribute(err) else {
         return false;
     };
     if let Some(chain) = rest.strip_suffix("` on entity type `User`") {

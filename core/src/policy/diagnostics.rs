@@ -113,15 +113,10 @@ pub(crate) fn is_open_attribute_error(
     err: &ValidationError,
     declared: &BTreeMap<String, BTreeMap<String, Field>>,
 ) -> bool {
-    let ValidationError::UnsafeAttributeAccess(inner) = err else {
+    let Some(rest) = missing_attribute(err) else {
         return false;
     };
-    let message = inner.to_string();
-    let prefix = format!("for policy `{}`, attribute `", inner.policy_id());
-    let Some(rest) = message.strip_prefix(&prefix).and_then(|r| r.strip_suffix(" not found")) else {
-        return false;
-    };
-    let Some((segments, tail)) = parse_chain(rest) else {
+    let Some((segments, tail)) = parse_chain(&rest) else {
         return false;
     };
     match (tail, segments.as_slice()) {
@@ -138,6 +133,17 @@ pub(crate) fn is_open_attribute_error(
         }
         _ => false,
     }
+}
+
+/// For an `UnsafeAttributeAccess` error, its message between `attribute `` and ` not found`:
+/// the attribute chain, a backtick, and where it was looked up (`` on entity type `Agent` ``).
+pub(crate) fn missing_attribute(err: &ValidationError) -> Option<String> {
+    let ValidationError::UnsafeAttributeAccess(inner) = err else {
+        return None;
+    };
+    let message = inner.to_string();
+    let prefix = format!("for policy `{}`, attribute `", inner.policy_id());
+    message.strip_prefix(&prefix).and_then(|r| r.strip_suffix(" not found")).map(str::to_owned)
 }
 
 /// Splits Cedar's rendering of an attribute chain (`args.amount`, `["pci-x"]`, `a["b c"].d`)
