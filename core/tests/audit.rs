@@ -164,6 +164,24 @@ fn every_tampering_is_named_with_its_first_bad_seq() {
         seq,
     );
     case("insert junk", &|l| l.insert(k, "{\"seq\":1}".into()), TamperKind::Inserted, seq);
+    // Edits that leave the parsed content (and so its hash) as it was: a repeated member
+    // (JSON readers differ on which one counts), members reordered, spacing.
+    case(
+        "repeat a member",
+        &|l| l[k] = l[k].replacen("\"effect\":", "\"effect\":\"allow\",\"effect\":", 1),
+        TamperKind::Edited,
+        seq,
+    );
+    case(
+        "reorder the members",
+        &|l| {
+            assert!(l[k].contains(",\"v\":1"), "{}", l[k]);
+            l[k] = l[k].replacen(",\"v\":1", "", 1).replacen('{', "{\"v\":1,", 1);
+        },
+        TamperKind::Edited,
+        seq,
+    );
+    case("add spacing", &|l| l[k] = l[k].replacen(",", ", ", 1), TamperKind::Edited, seq);
     let last = seq_of(original.last().unwrap());
     case("truncate the tail", &|l| l.truncate(l.len() - 3), TamperKind::Truncated, last - 2);
     case(

@@ -33,11 +33,34 @@ pub fn args_digest(args: &Map<String, Value>) -> String {
 
 /// The hash a parsed line should carry: SHA-256 of its canonical form without `hash`.
 pub fn line_hash(line: &Map<String, Value>) -> String {
+    sha256_hex(canonical_without_hash(line).as_bytes())
+}
+
+/// The canonical form of a parsed line without its `hash`: what the hash is taken over.
+fn canonical_without_hash(line: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(1024);
     let mut members: Vec<(&String, &Value)> = line.iter().filter(|(k, _)| k.as_str() != "hash").collect();
     members.sort_by(|a, b| key_order(a.0, b.0));
     write_members(members.into_iter(), &mut out);
-    sha256_hex(out.as_bytes())
+    out
+}
+
+/// A line (without its line break) as written: exactly the RFC 8785 canonical form of its
+/// members other than `hash`, then `hash` (the SHA-256 of that form) as the last member;
+/// `None` otherwise.
+///
+/// The bytes are compared, not only the parsed content: a line with a member repeated
+/// (`"effect":"deny","effect":"allow"` parses as its last value, another reader may take the
+/// first), reordered or re-spaced says something else to some reader than what was hashed, so
+/// it is not intact.
+pub(crate) fn intact_line(body: &[u8]) -> Option<Map<String, Value>> {
+    let map: Map<String, Value> = serde_json::from_slice(body).ok()?;
+    let hash = map.get("hash")?.as_str()?;
+    let canonical = canonical_without_hash(&map);
+    let open = canonical.strip_suffix('}')?;
+    let sep = if open.len() > 1 { "," } else { "" };
+    let written = format!("{open}{sep}\"hash\":\"{hash}\"}}");
+    (written.as_bytes() == body && sha256_hex(canonical.as_bytes()) == hash).then_some(map)
 }
 
 /// An event serialised ahead of time, waiting for its `seq` and `prev`: the canonical

@@ -2,13 +2,13 @@
 //! what follows it when the log does not end with a line break, and the lines between the
 //! store's anchor and the end.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
 
 use super::checkpoint::AuditAnchor;
 use super::event::{EventType, GENESIS, MAX_LINE_BYTES};
-use super::line::line_hash;
+use super::line::intact_line;
 use super::sink::Held;
 
 /// A place in the log: the last line's `seq` and `hash`, and the log's length just after it.
@@ -47,13 +47,10 @@ pub(super) struct Event {
 
 /// Parses `line` (without its line break) as an intact event.
 pub(super) fn intact(line: &[u8]) -> Option<Event> {
-    let map: Map<String, Value> = serde_json::from_slice(line).ok()?;
+    let map = intact_line(line)?;
     let seq = map.get("seq")?.as_u64()?;
     let prev = map.get("prev")?.as_str()?.to_owned();
     let hash = map.get("hash")?.as_str()?.to_owned();
-    if hash != line_hash(&map) {
-        return None;
-    }
     let checkpoint = map.get("type").and_then(Value::as_str) == Some(EventType::Checkpoint.as_str());
     Some(Event { seq, prev, hash, checkpoint })
 }

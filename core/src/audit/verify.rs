@@ -12,7 +12,7 @@ use crate::keys::PublicKey;
 
 use super::checkpoint::{self, AuditAnchor, StoredCheckpoint};
 use super::event::{CheckpointBody, EventType, GENESIS, MAX_LINE_BYTES};
-use super::line::line_hash;
+use super::line::intact_line;
 
 /// What verification found wrong at the first bad `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl Line {
         line.seq = map.get("seq").and_then(Value::as_u64);
         line.prev = map.get("prev").and_then(Value::as_str).map(str::to_owned);
         line.hash = map.get("hash").and_then(Value::as_str).map(str::to_owned);
-        line.intact = line.seq.is_some() && line.prev.is_some() && line.hash.as_deref() == Some(&line_hash(&map));
+        line.intact = line.seq.is_some() && line.prev.is_some() && intact_line(body).is_some();
         if map.get("type").and_then(Value::as_str) == Some(EventType::Checkpoint.as_str()) {
             line.checkpoint = Some(match map.get("checkpoint") {
                 Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("checkpoint body: {e}")),
