@@ -73,7 +73,7 @@ function copy(v, path, depth, state) {
         const out = {}
         for (const k of Object.keys(v)) {
           const item = v[k]
-          out[k] = item === undefined ? undefined : copy(item, join(path, k), depth + 1, state)
+          put(out, k, item === undefined ? undefined : copy(item, join(path, k), depth + 1, state))
         }
         return out
       }
@@ -95,6 +95,17 @@ function copy(v, path, depth, state) {
     default:
       throw refuse(path, `is a \`${typeName(v)}\`, which a check cannot hold`)
   }
+}
+
+/**
+ * Sets the own member `k` of `out`, also one named `__proto__`: `JSON.parse` makes such a key
+ * an own member, and a plain assignment would set the copy's prototype instead, so that the
+ * check (which sees the copy's own members) and the tool (which reads through the prototype)
+ * would see different arguments.
+ */
+function put(out, k, v) {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else out[k] = v
 }
 
 const bigintAsNumber = (_k, v) => (typeof v === 'bigint' ? Number(v) : v)
@@ -125,7 +136,7 @@ snapshotArgs.members = function members(input) {
   const proto = input !== null && typeof input === 'object' && !Array.isArray(input) ? Object.getPrototypeOf(input) : undefined
   if (proto !== PROTO && proto !== null) snapshotArgs(input) // refuses it, naming its type
   const out = {}
-  for (const k of Object.keys(input)) out[k] = input[k]
+  for (const k of Object.keys(input)) put(out, k, input[k])
   return out
 }
 

@@ -137,3 +137,17 @@ test('a plain input is checked as before and the tool gets an equal copy', () =>
   assert.deepEqual(seen[0], input)
   assert.equal(decisions(rt).at(-1).actor, BOT)
 })
+
+test('a `__proto__` member is copied as a member, never as the copy\'s prototype', () => {
+  const { snapshotArgs } = require('../lib/snapshot')
+  // JSON.parse (what MCP and model tool calls give) makes `__proto__` an own member.
+  const input = JSON.parse('{"customerId":"42","nested":{"__proto__":{"amount":5000}},"__proto__":{"amount":5000}}')
+  const { copy, text } = snapshotArgs(input)
+  for (const obj of [copy, copy.nested]) {
+    assert.equal(Object.getPrototypeOf(obj), Object.prototype)
+    assert.equal(obj.amount, undefined, 'the tool reads no member the check did not see')
+    assert.deepEqual(Object.keys(obj).includes('__proto__'), true)
+  }
+  assert.deepEqual(JSON.parse(text), input)
+  assert.equal(snapshotArgs.members(input).amount, undefined)
+})
