@@ -330,7 +330,7 @@ fn check_policies_and_approvals_through_the_cli() {
     assert_eq!(d["effect"], "require_approval");
     let id = d["approval_request"]["id"].as_str().unwrap().to_owned();
     assert!(ok(&home, &["approval", "show", &id]).contains("[pending]"));
-    assert_eq!(fails(&home, &["approve", &id, "--approver", "agent:acme/bot"], None), "approval_invalid");
+    assert_eq!(fails(&home, &["approve", &id, "--approver", "agent:acme/bot"], None), "approver_not_allowed");
     let receipt = ok(&home, &["approve", &id, "--approver", "user:alice@acme"]);
     let (code, text) = check(true, "customer/42", args, Some(receipt.trim()));
     assert_eq!((code, decision(&text)["reasons"][0]["code"].clone()), (Some(0), serde_json::json!("approved")));

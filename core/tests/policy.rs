@@ -181,7 +181,7 @@ fn approvals_are_bound_to_the_exact_call_and_used_once() {
     let again = check(&s, &s.support, "payments.refund", "customer/42", call.clone());
     assert_eq!(again.approval_request.unwrap().id, request.id);
     // Only a user approves.
-    assert_eq!(s.rt.approve(&request.id, "agent:acme/support-bot").unwrap_err().code(), ErrorCode::ApprovalInvalid);
+    assert_eq!(s.rt.approve(&request.id, "agent:acme/support-bot").unwrap_err().code(), ErrorCode::ApproverNotAllowed);
     let receipt = s.rt.approve(&request.id, "user:alice@acme").unwrap();
     assert_eq!(s.rt.approve(&request.id, "user:alice@acme").unwrap_err().code(), ErrorCode::ApprovalInvalid);
     let with = |args: &serde_json::Value| {

@@ -224,7 +224,7 @@ FLOW = {
     "approved": "approved",
     "reused": "approval_invalid",
     "second": "approval_required",
-    "agent_approver": "approval_invalid",
+    "agent_approver": "approver_not_allowed",
     "deny": "ok",
     "approve_after_deny": "approval_invalid",
     "third": "approval_required",

@@ -378,10 +378,10 @@ pub fn approvals() -> VectorFile {
     );
     f.case(
         "an agent cannot approve",
-        &["approval_invalid"],
+        &["approver_not_allowed"],
         vec![
             ask("a"),
-            op("approve", json!({"request": "$a", "approver": BOT, "expect": {"error": "approval_invalid"}})),
+            op("approve", json!({"request": "$a", "approver": BOT, "expect": {"error": "approver_not_allowed"}})),
         ],
     );
     f.case(

@@ -96,11 +96,7 @@ impl Runtime {
     }
 
     fn approver(approver: &str) -> Result<PrincipalId> {
-        let p = PrincipalId::parse(approver)?;
-        if p.kind() != PrincipalKind::User {
-            return Err(Error::new(ErrorCode::ApprovalInvalid, format!("approver `{p}` is not a user (`user:…`)")));
-        }
-        Ok(p)
+        PrincipalId::parse(approver)
     }
 
     /// Whether `approver` may decide `request` (DESIGN §6): the organisation's `rid.approve`
@@ -131,6 +127,10 @@ impl Runtime {
             now,
         });
         let (refusal, rules) = match outcome {
+            _ if id.kind() != PrincipalKind::User => (
+                Some("approvers are people (`user:…`), never an agent, a service or an organisation".to_owned()),
+                Vec::new(),
+            ),
             Err(e) => (Some(format!("the approval rules could not be evaluated: {}", e.message())), Vec::new()),
             Ok(Some(o)) if o.allowed() => (None, o.permits),
             Ok(Some(o)) => {

@@ -165,10 +165,22 @@ impl Runtime {
         let chain = self.chain_of(&loaded, credential.into())?;
         let leaf = chain.leaf().ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "token has no links"))?;
         let empty = serde_json::Map::new();
+        let args = req.args.unwrap_or(&empty);
+        // The same bounds as a check: beyond them a hash could stand for two calls.
+        let resource = req.resource.unwrap_or("*");
+        if !valid_action(req.action) || !valid_resource(resource) {
+            return Err(Error::new(ErrorCode::InvalidArgument, "the action or resource is not valid"));
+        }
+        if json_len(args) > MAX_ARGS_BYTES {
+            return Err(Error::new(ErrorCode::InputTooLarge, format!("arguments are over {MAX_ARGS_BYTES} bytes")));
+        }
+        Bounds::default()
+            .object("argument", args.iter(), true)
+            .map_err(|why| Error::new(ErrorCode::InvalidArgument, why))?;
         Ok(action_hash(&BoundCall {
             action: req.action,
-            resource: req.resource.unwrap_or("*"),
-            args: req.args.unwrap_or(&empty),
+            resource,
+            args,
             actor: leaf.actor.as_str(),
             on_behalf_of: chain.on_behalf_of.as_str(),
             grant_id: &leaf.grant_id,
