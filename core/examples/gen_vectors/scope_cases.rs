@@ -174,13 +174,13 @@ pub fn scopes() -> VectorFile {
     );
     let members = |n: usize| Value::Object((0..n).map(|i| (format!("k{i}"), json!(i))).collect());
     let mut env_full = req("crm.read", "customer/42", json!({"a": 1}));
-    env_full["context"] = json!({"env": members(1023)});
+    env_full["context"] = json!({"env": members(511)});
     f.case(
-        "a call's arguments and context hold at most 1,024 members together",
+        "a call's arguments and context hold at most 512 members together",
         &["granted", "request_invalid"],
         vec![
-            allow(&any, req("crm.read", "customer/42", members(1024)), &[BOT]),
-            check(&any, req("crm.read", "customer/42", members(1025)), "deny", &["request_invalid"]),
+            allow(&any, req("crm.read", "customer/42", members(512)), &[BOT]),
+            check(&any, req("crm.read", "customer/42", members(513)), "deny", &["request_invalid"]),
             check(&any, env_full, "deny", &["request_invalid"]),
         ],
     );

@@ -14,7 +14,7 @@ pub const MAX_CONTEXT_BYTES: usize = 64 * 1024;
 /// The most members (object entries and array items, at any depth) the arguments and the
 /// context of one call may hold together: what Cedar must convert stays bounded, so a check
 /// at the limits stays well under a millisecond (`make bench`, `check_at_the_input_limits`).
-pub const MAX_MEMBERS: usize = 1024;
+pub const MAX_MEMBERS: usize = 512;
 /// The longest `txn` accepted, in bytes (printable ASCII).
 pub const MAX_TXN_BYTES: usize = 256;
 /// The largest number magnitude accepted in arguments: 2^53 − 1, the last integer every JSON
