@@ -10,11 +10,13 @@
 // new Date of the same time; a BigInt within ±(2^53 − 1) is checked as that number and the
 // tool gets the BigInt. Anything else — a class instance, a Map or Set, a function, a symbol,
 // NaN or ±Infinity, a larger BigInt, `undefined` in an array, an invalid Date,
-// nesting deeper than 32 — is refused with an InvalidArgumentError (`invalid_argument`, or
+// nesting deeper than 64 — is refused with an InvalidArgumentError (`invalid_argument`, or
 // `input_too_large` for depth) naming where it sits. Nothing is silently left out.
 const { InvalidArgumentError } = require('./errors')
 
-const MAX_DEPTH = 32
+// Deeper than the core's bound (32): a call nested 33 to 64 levels deep is the core's
+// `request_invalid` decision, as in Python and Rust; beyond, the copy refuses it.
+const MAX_DEPTH = 64
 const PROTO = Object.prototype
 const dateTime = Date.prototype.getTime
 
