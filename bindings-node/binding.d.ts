@@ -161,10 +161,13 @@ export declare class Runtime {
   actionHash(cred: Credential | string, req: CheckRequest): string
   /** Records what the action allowed by `decisionId` did. */
   recordOutcome(decisionId: string, outcome: OutcomeInput): void
-  /** A person approves a pending request; returns the single-use receipt. */
-  approve(requestId: string, approver: string): Receipt
+  /**
+   * A person approves a pending request; returns the single-use receipt. `attributes` are
+   * what the organisation's `rid.approve` rules read.
+   */
+  approve(requestId: string, approver: string, attributes?: Record<string, unknown>): Receipt
   /** A person denies a pending request. */
-  denyApproval(requestId: string, approver: string): Record<string, unknown>
+  denyApproval(requestId: string, approver: string, attributes?: Record<string, unknown>): Record<string, unknown>
   /** One approval request. */
   getApproval(requestId: string): Record<string, unknown>
   /** The audit log. */
