@@ -16,3 +16,87 @@ fn readme_lists_every_reason_code() {
         assert!(readme.contains(&format!("| `{code}` |")), "README.md does not document reason `{code}`");
     }
 }
+
+/// The repository's design pages and what they cite: every file or module path written in
+/// backticks exists, and every test named `file::test` is a test in that file. A page that
+/// cites a module or test which moved or was renamed fails here.
+mod design_pages {
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Spans between backticks.
+    fn quoted(text: &str) -> impl Iterator<Item = &str> {
+        text.split('`').skip(1).step_by(2)
+    }
+
+    fn looks_like_path(s: &str) -> bool {
+        let ext = [".rs", ".py", ".js", ".mjs", ".ts", ".md", ".json", ".cedar", ".toml"];
+        !s.is_empty()
+            && !s.contains(char::is_whitespace)
+            && !s.contains(['*', '{', '(', '"', '$', '<'])
+            && !s.contains("://")
+            && !s.starts_with('.')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b))
+            && (ext.iter().any(|e| s.ends_with(e) || s.contains(&format!("{e}::")))
+                || (s.ends_with('/') && s.len() > 1))
+    }
+
+    /// Where a cited path may live: from the repository's root, the core's sources, or one of
+    /// the packages.
+    fn resolve(path: &str) -> Option<PathBuf> {
+        let bases = [
+            "",
+            "core/src",
+            "core",
+            "bindings-python",
+            "bindings-python/tests",
+            "bindings-node",
+            "bindings-node/test",
+            "core/tests",
+            "tests/vectors",
+        ];
+        bases.iter().map(|b| root().join(b).join(path)).find(|p| p.exists())
+    }
+
+    fn check(page: &str) {
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        let mut missing = Vec::new();
+        for span in quoted(&text).filter(|s| looks_like_path(s)) {
+            let (file, test) = match span.split_once("::") {
+                Some((f, t)) => (f, Some(t)),
+                None => (span, None),
+            };
+            let Some(found) = resolve(file) else {
+                missing.push(format!("`{span}`: no such file"));
+                continue;
+            };
+            if let Some(test) = test {
+                let source = std::fs::read_to_string(&found).unwrap();
+                let defined =
+                    [format!("fn {test}("), format!("def {test}("), format!("test('{test}"), format!("test(\"{test}")];
+                if !defined.iter().any(|d| source.contains(d.as_str())) {
+                    missing.push(format!("`{span}`: no test `{test}` in {file}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{page} cites what does not exist:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn architecture_cites_only_what_exists() {
+        check("docs/ARCHITECTURE.md");
+    }
+
+    #[test]
+    fn threat_model_cites_only_what_exists() {
+        check("docs/THREAT_MODEL.md");
+    }
+
+    #[test]
+    fn contributing_cites_only_what_exists() {
+        check("CONTRIBUTING.md");
+    }
+}
