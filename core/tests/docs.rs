@@ -57,6 +57,8 @@ mod design_pages {
             "bindings-node/test",
             "core/tests",
             "tests/vectors",
+            "bindings-python/python/runtime_identity",
+            "bindings-node/lib",
         ];
         bases.iter().map(|b| root().join(b).join(path)).find(|p| p.exists())
     }
