@@ -71,7 +71,7 @@ pub fn verify_log(
     jwks: &Jwks,
     anchor: Option<StoredCheckpoint>,
 ) -> Result<VerifyReport> {
-    crate::runtime::validate_issuer(issuer)?;
+    crate::principal::validate_issuer(issuer)?;
     // A key the auditor was given but cannot read is a bad input, not a bad checkpoint.
     let keys = jwks
         .keys

@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{IdSource, RandomIds};
 use crate::keys::Algorithm;
-use crate::principal::{preview, PrincipalId};
+use crate::principal::{preview, validate_issuer};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use agents::RotateKey;
@@ -91,21 +91,6 @@ impl RuntimeOptions {
     /// Options with this issuer.
     pub fn with_issuer(issuer: impl Into<String>) -> Self {
         Self { issuer: Some(issuer.into()), ..Self::default() }
-    }
-}
-
-/// Validates an issuer: a principal id such as `org:acme`, or an `https://` URL.
-pub fn validate_issuer(issuer: &str) -> Result<()> {
-    let url_ok = issuer
-        .strip_prefix("https://")
-        .is_some_and(|rest| !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic()));
-    if url_ok || PrincipalId::parse(issuer).is_ok() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorCode::IssuerInvalid,
-            format!("issuer `{}` must be a principal id like `org:acme` or an https url", preview(issuer)),
-        ))
     }
 }
 
