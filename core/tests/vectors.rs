@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use runtime_identity::audit::{verify_log, Outcome, StoredCheckpoint};
+use runtime_identity::audit::{verify_log, Outcome};
 use runtime_identity::check::CheckRequest;
 use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::store::StoredCheckpoint;
 use runtime_identity::{
     AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Error, FixedClock, Jwks, PrivateKey, Runtime,
     Scope,

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::AuditAnchor;
 
-use super::checkpoint::AuditAnchor;
 use super::event::{EventType, GENESIS, MAX_LINE_BYTES};
 use super::line::intact_line;
 use super::sink::Held;

@@ -5,12 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    approval_usable, decide, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
-    ResourceRecord, StateSnapshot, Store,
+    approval_usable, decide, plan_counters, ApprovalUse, AuditAnchor, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
+    GrantRecord, ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
 use crate::principal::PrincipalId;
@@ -60,6 +59,37 @@ pub struct GrantRecord {
     /// it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_kid: Option<String>,
+}
+
+/// The newest checkpoint, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    /// The checkpoint event's `seq`.
+    pub seq: u64,
+    /// The checkpoint event's `hash`.
+    pub hash: String,
+}
+
+/// The log's running anchor, kept in the store before every write of the log (the file log
+/// only: a memory log is private to its runtime). `seq`/`hash`/`len` are the last line and the
+/// log's length once that write is complete; `durable_*` where the log ended on disk before it.
+/// After a crash the log ends at one of the two or at a whole line between them, chained from
+/// the durable one; anything else (shorter, longer, another last line) is a cut, an addition
+/// or a rewrite, and the runtime refuses to append to it or sign over it (`audit_corrupt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchor {
+    /// The `seq` of the last line once the write is complete.
+    pub seq: u64,
+    /// Its `hash`.
+    pub hash: String,
+    /// The log's length in bytes then.
+    pub len: u64,
+    /// The `seq` of the last line known to be on disk before the write.
+    pub durable_seq: u64,
+    /// Its `hash`.
+    pub durable_hash: String,
+    /// The log's length in bytes then.
+    pub durable_len: u64,
 }
 
 /// What every check must consult fresh: revocations, agents, resources, authority keys.

@@ -24,12 +24,11 @@ use self::signal::{ChangeSignal, Seen};
 pub use self::signal::{RECHECK_EVERY, SIGNAL_FILE};
 use super::memory::record_of;
 use super::{
-    approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
-    GrantRecord, ResourceRecord, StateSnapshot, Store,
+    approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuditAnchor, AuthorityKeyRecord, ConsumeRefusal,
+    CounterOp, GrantRecord, ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::PrincipalId;
