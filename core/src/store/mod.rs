@@ -1,7 +1,9 @@
 //! Persistence: the [`Store`] trait, the embedded SQLite folder store and an in-memory store.
 //!
 //! A store keeps data and makes each change atomic (also across processes for the folder
-//! store); the rules about what may change live in the runtime, not here.
+//! store); the rules about what may change live elsewhere and are only applied here, inside
+//! the store's atomic updates: an approval's life in [`crate::approval`], counting in
+//! [`crate::limits`], everything else in the runtime.
 
 pub(crate) mod folder;
 mod keyfile;
@@ -336,51 +338,4 @@ pub(crate) fn plan_counters(
         out.push((key.clone(), next.0, next.1));
     }
     Ok(Ok(out))
-}
-
-/// Whether `record` may be consumed by a call with `action_hash` at `now`.
-pub(crate) fn approval_usable(
-    record: Option<&ApprovalRecord>,
-    action_hash: &str,
-    now: i64,
-) -> std::result::Result<(), String> {
-    let Some(rec) = record else { return Err("no such approval".to_owned()) };
-    match rec.status {
-        ApprovalStatus::Approved if rec.expires_at < now => Err(format!("approval `{}` expired", rec.id)),
-        ApprovalStatus::Approved if rec.action_hash != action_hash => {
-            Err(format!("approval `{}` is for another call (action hash differs)", rec.id))
-        }
-        ApprovalStatus::Approved => Ok(()),
-        ApprovalStatus::Consumed => Err(format!("approval `{}` was already used", rec.id)),
-        ApprovalStatus::Denied => Err(format!("approval `{}` was denied", rec.id)),
-        ApprovalStatus::Pending => Err(format!("approval `{}` is still pending", rec.id)),
-    }
-}
-
-/// The lifecycle rule for deciding a request.
-pub(crate) fn decide(
-    rec: &mut ApprovalRecord,
-    status: ApprovalStatus,
-    approver: &str,
-    now: i64,
-    receipt_expires_at: i64,
-) -> Result<()> {
-    if rec.status != ApprovalStatus::Pending {
-        return Err(crate::err!(
-            ApprovalInvalid,
-            "approval `{}` is already {}",
-            rec.id,
-            format!("{:?}", rec.status).to_lowercase()
-        ));
-    }
-    if rec.expires_at < now {
-        return Err(crate::err!(ApprovalInvalid, "approval `{}` expired before it was decided", rec.id));
-    }
-    rec.status = status;
-    rec.decided_by = Some(approver.to_owned());
-    rec.decided_at = Some(now);
-    if status == ApprovalStatus::Approved {
-        rec.expires_at = receipt_expires_at;
-    }
-    Ok(())
 }
