@@ -30,6 +30,7 @@ pub mod clock;
 pub mod duration;
 pub mod error;
 pub mod ids;
+pub mod jcs;
 pub mod json;
 pub mod keys;
 pub mod policy;

@@ -3,14 +3,13 @@
 //! applies inside its atomic updates ([`decide`] a pending request, check a receipt is
 //! [`usable`] before it is consumed).
 
-pub mod jcs;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
+use crate::jcs;
 
 /// How long a pending approval request stays open (seconds).
 pub const REQUEST_TTL_SECONDS: i64 = 3600;
