@@ -33,6 +33,7 @@ pub mod ids;
 pub mod jcs;
 pub mod json;
 pub mod keys;
+pub mod limits;
 pub mod policy;
 pub mod principal;
 pub mod proof;

@@ -10,9 +10,10 @@ use common::*;
 use runtime_identity::agent::{AgentFilter, AgentRecord};
 use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
 use runtime_identity::check::CheckRequest;
+use runtime_identity::limits::{ConsumeRefusal, CounterOp};
 use runtime_identity::store::{
-    ApprovalUse, AuditAnchor, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
-    StateSnapshot, Store, StoredCheckpoint,
+    ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, MemoryStore, ResourceRecord, StateSnapshot, Store,
+    StoredCheckpoint,
 };
 use runtime_identity::{Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime};
 

@@ -8,7 +8,6 @@ mod authority;
 mod cache;
 mod check;
 mod delegation;
-mod limits;
 pub mod policies;
 mod state;
 
@@ -20,6 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{IdSource, RandomIds};
 use crate::keys::Algorithm;
+use crate::limits;
 use crate::principal::{preview, validate_issuer};
 use crate::store::{MemoryStore, SqliteStore, Store};
 

@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    plan_counters, ApprovalUse, AuditAnchor, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
-    ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
+    ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{self, ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
+use crate::limits::{plan_counters, ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 #[derive(Default)]

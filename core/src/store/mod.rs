@@ -19,6 +19,7 @@ use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
+use crate::limits::{ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 pub use memory::MemoryStore;
@@ -119,36 +120,6 @@ pub struct ResourceRecord {
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
-/// One counter a check must move, all-or-nothing with the others.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CounterOp {
-    /// Count one use against `max`.
-    Uses {
-        /// Counter key.
-        key: String,
-        /// The most uses allowed.
-        max: u64,
-    },
-    /// Count one call in the fixed window starting at `window` against `max`.
-    Rate {
-        /// Counter key.
-        key: String,
-        /// Window start (Unix seconds, a multiple of the window length).
-        window: i64,
-        /// The most calls per window.
-        max: u64,
-    },
-    /// Add `amount` against a total of `max`.
-    Budget {
-        /// Counter key.
-        key: String,
-        /// This call's amount.
-        amount: f64,
-        /// The most in total.
-        max: f64,
-    },
-}
-
 /// An approval to consume together with the counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalUse<'a> {
@@ -156,15 +127,6 @@ pub struct ApprovalUse<'a> {
     pub id: &'a str,
     /// The call's hash, which must match the approved one.
     pub action_hash: &'a str,
-}
-
-/// Why counting refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConsumeRefusal {
-    /// The counter at this index of the ops would pass its limit.
-    Limit(usize),
-    /// The approval is not approved, expired, already used, or for another call.
-    Approval(String),
 }
 
 /// The persistence behind a [`crate::Runtime`].
@@ -290,52 +252,4 @@ pub(crate) fn snapshot_collecting(store: &dyn Store) -> Result<StateSnapshot> {
     })?;
     snap.agents = agents;
     Ok(snap)
-}
-
-/// New `(key, value, window)` of every counter, or the index of the first op that would pass
-/// its limit.
-pub(crate) type CounterPlan = std::result::Result<Vec<(String, f64, i64)>, usize>;
-
-/// The counters' new values if every op stays within its limit, else the first failing op.
-/// `current(key)` gives a counter's value and window. One rule for every store.
-pub(crate) fn plan_counters(
-    ops: &[CounterOp],
-    current: &mut dyn FnMut(&str) -> Result<(f64, i64)>,
-) -> Result<CounterPlan> {
-    let mut out: Vec<(String, f64, i64)> = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let key = match op {
-            CounterOp::Uses { key, .. } | CounterOp::Rate { key, .. } | CounterOp::Budget { key, .. } => key,
-        };
-        // Two ops on one key (a chain repeating a scope) see each other's effect.
-        let (value, window) = match out.iter().rev().find(|(k, _, _)| k == key) {
-            Some((_, v, w)) => (*v, *w),
-            None => current(key)?,
-        };
-        let next = match op {
-            CounterOp::Uses { max, .. } => {
-                let n = value + 1.0;
-                if n > *max as f64 {
-                    return Ok(Err(i));
-                }
-                (n, 0)
-            }
-            CounterOp::Rate { window: w, max, .. } => {
-                let n = if window == *w { value + 1.0 } else { 1.0 };
-                if n > *max as f64 {
-                    return Ok(Err(i));
-                }
-                (n, *w)
-            }
-            CounterOp::Budget { amount, max, .. } => {
-                let n = value + amount;
-                if n > *max {
-                    return Ok(Err(i));
-                }
-                (n, 0)
-            }
-        };
-        out.push((key.clone(), next.0, next.1));
-    }
-    Ok(Ok(out))
 }

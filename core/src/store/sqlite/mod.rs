@@ -24,13 +24,14 @@ use self::signal::{ChangeSignal, Seen};
 pub use self::signal::{RECHECK_EVERY, SIGNAL_FILE};
 use super::memory::record_of;
 use super::{
-    keyfile, plan_counters, ApprovalUse, AuditAnchor, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
-    ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
+    keyfile, ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, ResourceRecord, StateSnapshot, Store,
+    StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
 use crate::approval::{self, ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
+use crate::limits::{plan_counters, ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 /// The database file in the runtime folder.
