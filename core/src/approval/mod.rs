@@ -1,7 +1,7 @@
 //! Approvals bound to the exact call: the action hash, pending requests, and signed,
 //! expiring, single-use receipts; and the two rules of an approval's life that every store
-//! applies inside its atomic updates ([`decide`] a pending request, check a receipt is
-//! [`usable`] before it is consumed).
+//! applies inside its atomic updates (`decide` a pending request, check a receipt is
+//! `usable` before it is consumed).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;

@@ -130,6 +130,55 @@ pub struct ApprovalUse<'a> {
 }
 
 /// The persistence behind a [`crate::Runtime`].
+///
+/// Reviewed with two implementations in mind that are not here yet: a SQL store shared by
+/// many processes (PostgreSQL), and an enforcer that checks calls but holds no authority key.
+///
+/// # What a store must do atomically
+///
+/// Each of these is one transaction (across processes for a shared store): a check relies
+/// on it, and a store that splits it lets two callers pass a limit together.
+///
+/// - [`Store::consume`]: read every counter, apply the one plan every store applies
+///   (`limits::plan_counters`), and, with an approval, check it
+///   (`approval::usable`) and mark it consumed — all or nothing. Two ops on one counter
+///   see each other. Counters are named by [`crate::limits::CounterKey`]'s stored form.
+/// - [`Store::open_approval`]: count the grant's unexpired pending requests and insert
+///   under the cap, or return the pending request for the same call; concurrent openers
+///   never pass the cap together.
+/// - [`Store::decide_approval`]: read, apply `approval::decide` (pending and unexpired
+///   only) and write.
+/// - [`Store::revoke_grant`]: the grant and every recorded descendant, in one write.
+/// - [`Store::update_agent`]: read, change, write one agent (a status change and a key
+///   rotation are never lost to a concurrent one).
+/// - [`Store::use_proof`]: insert-if-absent of a proof's `jti` (a replay is refused even
+///   when two processes see it at once).
+/// - [`Store::ensure_authority_key`] and [`Store::rotate_authority_key`]: there is at most
+///   one unretired authority key.
+/// - [`Store::save_audit_anchor`]: durable before it returns; the log is written after it.
+///   [`Store::save_audit_checkpoint`] keeps only a newer `seq`.
+///
+/// [`Store::snapshot`] (and [`Store::snapshot_each_agent`]) is one consistent read, and
+/// [`Store::revision`] changes with every committed change of what it returns, in any
+/// process: a runtime trusts its loaded state until the revision moves, so a store whose
+/// revision misses a change serves a revoked grant or a suspended agent as valid. (A SQL
+/// store: a counter bumped in the same transaction as each change, not a clock.)
+///
+/// # What a store must never hold, and what it holds today
+///
+/// A store never holds a token or a proof, only grant ids, proof `jti`s and hashes; it
+/// never logs a private key (`PrivateKey` has no plain `Debug`). Private keys are not
+/// data of the database: the folder store keeps them in key files next to it (`keys/`,
+/// mode 0600, see `store/keyfile.rs`), never in a table, and the memory store in memory.
+/// A SQL store must not put them in a table either: whoever can read the database (its
+/// operator, a backup) would then hold the authority.
+///
+/// Today the trait still carries the authority's secrets ([`Store::authority_private_key`],
+/// [`Store::ensure_authority_key`], [`Store::rotate_authority_key`]) and agents' private
+/// keys ([`Store::agent_private_key`]). An enforcer that holds no authority key cannot be
+/// built on it yet: opening a runtime creates an authority key if none is stored, and
+/// audit checkpoints and approval receipts are signed with it. Checking a call itself
+/// needs only [`Store::authority_keys`] (public halves) and the state above.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// The stored issuer; if none is stored yet, stores `issuer` and returns it.
     fn init_issuer(&self, issuer: &str) -> Result<String>;
