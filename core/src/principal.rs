@@ -132,7 +132,7 @@ impl PrincipalId {
 
 /// Validates an issuer (the `iss` of tokens, receipts and audit checkpoints): a principal id
 /// such as `org:acme`, or an `https://` URL.
-pub fn validate_issuer(issuer: &str) -> Result<()> {
+pub(crate) fn validate_issuer(issuer: &str) -> Result<()> {
     let url_ok = issuer
         .strip_prefix("https://")
         .is_some_and(|rest| !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic()));

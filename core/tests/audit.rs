@@ -12,9 +12,9 @@ use runtime_identity::audit::{
     line_hash, verify_folder_log, AuditOptions, Durability, EventFilter, EventType, Outcome, TamperKind, VerifyReport,
     LOG_FILE,
 };
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::store::{SqliteStore, Store};
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Effect, ErrorCode, FixedClock, PrivateKey};
 use runtime_identity::{ReasonCode, Runtime};
 use serde_json::{json, Map, Value};

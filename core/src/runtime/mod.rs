@@ -8,7 +8,7 @@ mod authority;
 mod cache;
 mod check;
 mod delegation;
-pub mod policies;
+pub(crate) mod policies;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +28,6 @@ pub use approvals::{Approver, Receipt, MAX_PENDING_APPROVALS_PER_GRANT};
 pub use audit::MAX_PENDING_OUTCOMES;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
-pub use policies::read_policy_files as policies_read;
 
 /// The environment variable naming the runtime folder.
 pub const HOME_ENV: &str = "RUNTIME_IDENTITY_HOME";

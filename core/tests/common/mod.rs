@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::scope::Scope;
+use runtime_identity::token::Credential;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{
-    AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime,
-    Scope,
+    AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime,
 };
 
 pub const ISSUER: &str = "org:acme";
