@@ -135,7 +135,7 @@ fn bench(c: &mut Criterion) {
         let seal = last.rsplit('~').next().unwrap_or_default().to_owned();
         group.bench_function("seal", |b| {
             b.iter(|| {
-                runtime_identity::token::seal::Seal::parse(&seal)
+                runtime_identity::internal::seal::Seal::parse(&seal)
                     .and_then(|s| s.check(&nxt))
                     .unwrap_or_else(|e| panic!("{e}"))
             })

@@ -82,6 +82,14 @@ pub mod internal {
     pub mod json {
         pub use crate::json::*;
     }
+    /// JWS links: signing and parsing one link, its digest.
+    pub mod jws {
+        pub use crate::token::jws::*;
+    }
+    /// A token's seal (the proof that a chain ends where its holder says).
+    pub mod seal {
+        pub use crate::token::seal::*;
+    }
     pub use crate::runtime::policies::read_policy_files;
 }
 

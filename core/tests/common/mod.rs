@@ -114,7 +114,7 @@ pub fn header(link: &str) -> serde_json::Value {
 
 /// Re-signs a link with new header/claims JSON using `key`.
 pub fn resign(header: &serde_json::Value, claims: &serde_json::Value, key: &PrivateKey) -> String {
-    runtime_identity::token::jws::sign_raw(
+    runtime_identity::internal::jws::sign_raw(
         &serde_json::to_vec(header).unwrap(),
         &serde_json::to_vec(claims).unwrap(),
         key,
