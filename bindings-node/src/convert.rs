@@ -3,7 +3,7 @@
 
 use napi::bindgen_prelude::Either;
 use napi::{Error, Status};
-use runtime_identity::duration::parse_duration;
+use runtime_identity::internal::parse_duration;
 
 /// The core's error as a JavaScript error whose message starts with `[code] `; the package's
 /// wrapper turns it into the error class of that code (one conversion, `errors.js`).

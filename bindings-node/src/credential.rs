@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use napi_derive::napi;
-use runtime_identity::{Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::Runtime;
 use serde_json::{json, Value};
 
 use crate::convert::{invalid, json, IntoJs};
@@ -14,7 +15,7 @@ use crate::runtime::{attenuate, AttenuateOptions};
 #[napi]
 #[derive(Debug)]
 pub struct Credential {
-    pub(crate) inner: runtime_identity::Credential,
+    pub(crate) inner: runtime_identity::token::Credential,
     pub(crate) runtime: Arc<Runtime>,
 }
 

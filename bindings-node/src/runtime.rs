@@ -5,12 +5,12 @@ use std::sync::Arc;
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
-use runtime_identity::check::CheckRequest as CoreCheckRequest;
-use runtime_identity::runtime::{RuntimeOptions as CoreOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
+use runtime_identity::CheckRequest as CoreCheckRequest;
 use runtime_identity::{
     AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Effect, FixedClock, Jwk,
     PrincipalId, PrivateKey, Runtime as CoreRuntime,
 };
+use runtime_identity::{RuntimeOptions as CoreOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use serde_json::Value;
 
 use crate::convert::{invalid, json, object, seconds, IntoJs};
@@ -680,7 +680,7 @@ fn parse_args(text: Option<&str>) -> napi::Result<Option<serde_json::Map<String,
     match text {
         None => Ok(None),
         // The check bounds the arguments' nesting itself (a `request_invalid` decision).
-        Some(t) => match runtime_identity::json::parse_within(t, 128) {
+        Some(t) => match runtime_identity::internal::json::parse_within(t, 128) {
             Ok(v) => object(Some(v), "args"),
             Err(e) => Err(invalid(format!("args are not JSON: {e}"))),
         },

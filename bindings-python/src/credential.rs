@@ -3,8 +3,10 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use runtime_identity::runtime::Receipt;
-use runtime_identity::{Credential, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::token::Credential;
+use runtime_identity::Receipt;
+
 use serde_json::{json, Map, Value};
 
 use crate::convert::{ser_to_py, to_json, to_py, IntoPy};

@@ -7,13 +7,15 @@ use pyo3::exceptions::{PyRuntimeWarning, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
-use runtime_identity::check::CheckRequest;
-use runtime_identity::duration::parse_duration;
-use runtime_identity::runtime::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
+use runtime_identity::internal::parse_duration;
+use runtime_identity::scope::Scope;
+use runtime_identity::token::Credential;
+use runtime_identity::CheckRequest;
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, Credential, DelegateRequest, Effect, FixedClock,
-    Jwk, PrivateKey, Runtime, Scope,
+    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Effect, FixedClock, Jwk,
+    PrivateKey, Runtime,
 };
+use runtime_identity::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use serde_json::{Map, Value};
 
 use crate::convert::{opt_map, ser_to_py, to_json, to_py, IntoPy};
@@ -761,7 +763,7 @@ struct CheckInputs<'a, 'py> {
 
 impl PyRuntime {
     /// Converts the inputs and runs the core's check with the GIL released.
-    fn decide(&self, py: Python<'_>, i: CheckInputs<'_, '_>) -> PyResult<runtime_identity::check::Decision> {
+    fn decide(&self, py: Python<'_>, i: CheckInputs<'_, '_>) -> PyResult<runtime_identity::Decision> {
         let presented = presented(i.cred)?;
         let context: Option<Value> = i.context.filter(|c| !c.is_none()).map(to_json).transpose()?;
         let req = CheckRequest {
@@ -784,7 +786,7 @@ impl PyRuntime {
     fn run_allowed(
         &self,
         py: Python<'_>,
-        decision: runtime_identity::check::Decision,
+        decision: runtime_identity::Decision,
         func: &Bound<'_, PyAny>,
         a: &Bound<'_, PyTuple>,
         kw: Option<&Bound<'_, PyDict>>,

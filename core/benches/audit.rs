@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use runtime_identity::audit::{AuditEvent, AuditOptions, Durability, EventFilter};
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AgentSpec, DelegateRequest, FixedClock, Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, DelegateRequest, FixedClock, Runtime};
 
 const NOW: i64 = 1_796_000_000;
 const BATCH: usize = 4_800;

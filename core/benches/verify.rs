@@ -5,11 +5,10 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::scope::Scope;
 use runtime_identity::token::{verify_chain, AuthorityKeys};
-use runtime_identity::{
-    AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, PublicKey, Runtime, Scope,
-};
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, PublicKey, Runtime};
 
 const NOW: i64 = 1_796_000_000;
 
@@ -136,7 +135,7 @@ fn bench(c: &mut Criterion) {
         let seal = last.rsplit('~').next().unwrap_or_default().to_owned();
         group.bench_function("seal", |b| {
             b.iter(|| {
-                runtime_identity::token::seal::Seal::parse(&seal)
+                runtime_identity::internal::seal::Seal::parse(&seal)
                     .and_then(|s| s.check(&nxt))
                     .unwrap_or_else(|e| panic!("{e}"))
             })

@@ -31,9 +31,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use runtime_identity::audit::{AuditOptions, Durability};
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::scope::Scope;
 use runtime_identity::store::MemoryStore;
-use runtime_identity::{AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, Runtime, Scope};
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, Runtime};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_796_000_000;

@@ -163,7 +163,7 @@ fn check_text(field: &str, v: &Option<String>) -> Result<()> {
 }
 
 /// Validates the owner: any principal but an agent.
-pub fn validate_owner(owner: &str) -> Result<PrincipalId> {
+pub(crate) fn validate_owner(owner: &str) -> Result<PrincipalId> {
     let owner = PrincipalId::parse(owner)?;
     if owner.kind() == PrincipalKind::Agent {
         return Err(Error::new(
@@ -198,7 +198,7 @@ impl AgentSpec {
 }
 
 /// Validates an attributes value: a JSON object of bounded size.
-pub fn validate_attributes(v: Option<serde_json::Value>) -> Result<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn validate_attributes(v: Option<serde_json::Value>) -> Result<serde_json::Map<String, serde_json::Value>> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(serde_json::Map::new()),
         Some(serde_json::Value::Object(map)) => {
@@ -223,7 +223,7 @@ pub fn validate_attributes(v: Option<serde_json::Value>) -> Result<serde_json::M
 }
 
 /// The lifecycle rule: which status change is allowed from `from`.
-pub fn transition(id: &PrincipalId, from: AgentStatus, to: AgentStatus) -> Result<()> {
+pub(crate) fn transition(id: &PrincipalId, from: AgentStatus, to: AgentStatus) -> Result<()> {
     use AgentStatus::*;
     match (from, to) {
         (Revoked, _) => {

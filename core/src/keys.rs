@@ -426,7 +426,7 @@ pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, Decoded>>
 type Decoded = (Arc<PublicInner>, Arc<str>);
 
 /// The most points a [`KeyMemo`] keeps.
-pub const MAX_MEMO_KEYS: usize = 8192;
+pub(crate) const MAX_MEMO_KEYS: usize = 8192;
 
 impl KeyMemo {
     fn decode(&self, jwk: &Jwk) -> Result<Decoded> {

@@ -130,6 +130,22 @@ impl PrincipalId {
     }
 }
 
+/// Validates an issuer (the `iss` of tokens, receipts and audit checkpoints): a principal id
+/// such as `org:acme`, or an `https://` URL.
+pub(crate) fn validate_issuer(issuer: &str) -> Result<()> {
+    let url_ok = issuer
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic()));
+    if url_ok || PrincipalId::parse(issuer).is_ok() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::IssuerInvalid,
+            format!("issuer `{}` must be a principal id like `org:acme` or an https url", preview(issuer)),
+        ))
+    }
+}
+
 /// A short, printable form of untrusted input for error messages.
 pub(crate) fn preview(s: &str) -> String {
     let mut out: String = s.chars().take(64).flat_map(char::escape_default).collect();

@@ -6,7 +6,7 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use common::*;
-use runtime_identity::token::jws::link_digest;
+use runtime_identity::internal::jws::link_digest;
 use runtime_identity::{Algorithm, DelegateRequest, ErrorCode, PrivateKey};
 
 fn b64json(v: &serde_json::Value) -> String {
@@ -223,7 +223,7 @@ fn oversized_deep_and_garbage_input_is_refused_cleanly() {
     let key = authority_key(&f.rt);
     let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
     let forged =
-        runtime_identity::token::jws::sign_raw(&serde_json::to_vec(&header(&token)).unwrap(), deep.as_bytes(), &key);
+        runtime_identity::internal::jws::sign_raw(&serde_json::to_vec(&header(&token)).unwrap(), deep.as_bytes(), &key);
     assert_eq!(code_of(f.rt.verify(&sealed(&[forged], &token))), ErrorCode::TokenMalformed);
     // deep nesting in the header
     let forged = format!("{}.{}.x~{}", B64.encode(&deep), token.split('.').nth(1).unwrap(), seal(&token));
@@ -473,7 +473,7 @@ fn a_repeated_member_in_a_signed_header_or_payload_is_refused() {
     let c = serde_json::to_string(&claims(&token)).unwrap();
     // A member the header reader ignores, given twice (another verifier may read either).
     let header_twice = format!("{},\"x5u\":\"https://a\",\"x5u\":\"https://b\"}}", h.trim_end_matches('}'));
-    let forged = runtime_identity::token::jws::sign_raw(header_twice.as_bytes(), c.as_bytes(), &auth);
+    let forged = runtime_identity::internal::jws::sign_raw(header_twice.as_bytes(), c.as_bytes(), &auth);
     let e = f.rt.verify(&sealed(&[forged], &token)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::TokenMalformed, "{e}");
     assert!(e.message().contains("appears twice"), "{e}");
@@ -481,7 +481,7 @@ fn a_repeated_member_in_a_signed_header_or_payload_is_refused() {
     let scope_twice = c.replacen("\"actions\":[", "\"actions\":[\"crm.delete\"],\"actions\":[", 1);
     let iss_twice = c.replacen("\"iss\":", "\"iss\":\"org:other\",\"iss\":", 1);
     for payload in [scope_twice, iss_twice] {
-        let forged = runtime_identity::token::jws::sign_raw(h.as_bytes(), payload.as_bytes(), &auth);
+        let forged = runtime_identity::internal::jws::sign_raw(h.as_bytes(), payload.as_bytes(), &auth);
         assert_eq!(code_of(f.rt.verify(&sealed(&[forged], &token))), ErrorCode::TokenMalformed, "{payload}");
     }
 }

@@ -12,9 +12,9 @@ use runtime_identity::audit::{
     line_hash, verify_folder_log, AuditOptions, Durability, EventFilter, EventType, Outcome, TamperKind, VerifyReport,
     LOG_FILE,
 };
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
 use runtime_identity::store::{SqliteStore, Store};
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Effect, ErrorCode, FixedClock, PrivateKey};
 use runtime_identity::{ReasonCode, Runtime};
 use serde_json::{json, Map, Value};
@@ -932,7 +932,7 @@ fn a_checkpoint_is_written_when_events_waited_long_enough() {
 #[test]
 fn both_stores_keep_the_running_anchor() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = runtime_identity::audit::AuditAnchor {
+    let a = runtime_identity::store::AuditAnchor {
         seq: 7,
         hash: "a".repeat(64),
         len: 700,
@@ -946,7 +946,7 @@ fn both_stores_keep_the_running_anchor() {
         assert_eq!(s.audit_anchor().unwrap(), None);
         s.save_audit_anchor(&a).unwrap();
         assert_eq!(s.audit_anchor().unwrap(), Some(a.clone()));
-        let b = runtime_identity::audit::AuditAnchor { seq: 3, ..a.clone() };
+        let b = runtime_identity::store::AuditAnchor { seq: 3, ..a.clone() };
         s.save_audit_anchor(&b).unwrap();
         assert_eq!(s.audit_anchor().unwrap(), Some(b));
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome, LOG_FILE};
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{AgentSpec, DelegateRequest, Runtime};
 
 const ROLE: &str = "RID_AUDIT_CHILD";

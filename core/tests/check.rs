@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Effect, FixedClock, ReasonCode, Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Effect, FixedClock, ReasonCode, Runtime};
 use serde_json::json;
 
 fn args(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -17,7 +18,7 @@ fn req<'a>(action: &'a str, resource: &'a str, a: &'a serde_json::Map<String, se
     CheckRequest { action, resource: Some(resource), args: Some(a), ..Default::default() }
 }
 
-fn grant(f: &Fixture, scopes: Vec<Scope>) -> runtime_identity::Credential {
+fn grant(f: &Fixture, scopes: Vec<Scope>) -> runtime_identity::token::Credential {
     f.rt.delegate(&DelegateRequest {
         to: BOT.into(),
         on_behalf_of: ALICE.into(),
@@ -341,7 +342,7 @@ fn nested(levels: usize) -> serde_json::Value {
 
 #[test]
 fn arguments_or_context_nested_too_deep_are_request_invalid_not_internal_errors() {
-    let limit = runtime_identity::json::MAX_DEPTH;
+    let limit = runtime_identity::internal::json::MAX_DEPTH;
     for policies in [false, true] {
         let f = fixture();
         if policies {
@@ -373,7 +374,7 @@ fn arguments_or_context_nested_too_deep_are_request_invalid_not_internal_errors(
 #[test]
 fn attributes_nested_too_deep_are_refused_before_they_are_stored() {
     let f = fixture();
-    let deep = json!({"x": nested(runtime_identity::json::MAX_DEPTH)});
+    let deep = json!({"x": nested(runtime_identity::internal::json::MAX_DEPTH)});
     let spec = AgentSpec { owner: Some(ALICE.into()), attributes: Some(deep.clone()), ..Default::default() };
     let e = f.rt.register_agent("agent:acme/deep", spec).unwrap_err();
     assert_eq!(e.code(), runtime_identity::ErrorCode::InputTooLarge, "{e}");

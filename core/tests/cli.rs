@@ -434,7 +434,7 @@ fn json_inputs_are_strict_and_tokens_need_not_be_in_the_argument_list() {
     // Nesting: at the bound the call is decided (the scenario's policies convert every
     // argument), one level over it the text is refused with a typed error.
     let nested = |levels: usize| format!(r#"{{"amount":50,"x":{}1{}}}"#, "[".repeat(levels), "]".repeat(levels));
-    let limit = runtime_identity::json::MAX_DEPTH;
+    let limit = runtime_identity::internal::json::MAX_DEPTH;
     assert_eq!(effect(&check(&nested(limit - 1))), "allow");
     for levels in [limit, 200] {
         let args = nested(levels);
@@ -463,8 +463,9 @@ fn json_inputs_are_strict_and_tokens_need_not_be_in_the_argument_list() {
 /// or move the cursor in an auditor's terminal; `--json` keeps them exact.
 #[test]
 fn text_output_escapes_control_characters_and_json_stays_exact() {
-    use runtime_identity::check::CheckRequest;
-    use runtime_identity::{AgentSpec, DelegateRequest, Runtime, RuntimeOptions, Scope};
+    use runtime_identity::scope::Scope;
+    use runtime_identity::CheckRequest;
+    use runtime_identity::{AgentSpec, DelegateRequest, Runtime, RuntimeOptions};
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("rt");
     let (bot, alice) = ("agent:acme/support-bot", "user:alice@acme");

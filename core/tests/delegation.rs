@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use runtime_identity::token::jws::link_digest;
+use runtime_identity::internal::jws::link_digest;
 use runtime_identity::{Algorithm, AttenuateRequest, DelegateRequest, ErrorCode, Jwks, PrivateKey};
 
 #[test]

@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use runtime_identity::agent::{AgentFilter, AgentRecord};
 use runtime_identity::approval::{ApprovalRecord, ApprovalStatus};
-use runtime_identity::audit::{AuditAnchor, StoredCheckpoint};
-use runtime_identity::check::CheckRequest;
+use runtime_identity::limits::{ConsumeRefusal, CounterOp};
 use runtime_identity::store::{
-    ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord, MemoryStore, ResourceRecord,
-    StateSnapshot, Store,
+    ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, MemoryStore, ResourceRecord, StateSnapshot, Store,
+    StoredCheckpoint,
 };
+use runtime_identity::CheckRequest;
+use runtime_identity::{AgentFilter, AgentRecord};
 use runtime_identity::{Error, ErrorCode, FixedClock, PrincipalId, PrivateKey, ReasonCode, Result, Runtime};
 
 /// A memory store whose reads and writes fail once `broken` is set.

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{AgentSpec, ErrorCode, Runtime};
 
 const NOBODY: u32 = 65534;

@@ -7,9 +7,10 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AgentSpec, DelegateRequest, Effect, ErrorCode, FixedClock, ReasonCode, Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, DelegateRequest, Effect, ErrorCode, FixedClock, ReasonCode, Runtime};
 use serde_json::json;
 
 const SCENARIO_NOW: i64 = 1_796_000_000;

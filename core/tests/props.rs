@@ -10,8 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use common::*;
 use proptest::prelude::*;
+use runtime_identity::scope::Scope;
 use runtime_identity::scope::{permits_any, ScopeRequest};
-use runtime_identity::{AttenuateRequest, ErrorCode, Scope};
+use runtime_identity::{AttenuateRequest, ErrorCode};
 
 struct World {
     f: Fixture,

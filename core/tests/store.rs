@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{AgentFilter, AgentSpec, AgentStatus, DelegateRequest, ErrorCode, Runtime};
 
 fn open(dir: &Path) -> runtime_identity::Result<Runtime> {
@@ -24,7 +24,7 @@ fn spec() -> AgentSpec {
 }
 
 /// A narrow grant to the bot on alice's behalf.
-fn delegated(rt: &Runtime) -> runtime_identity::Credential {
+fn delegated(rt: &Runtime) -> runtime_identity::token::Credential {
     rt.delegate(&DelegateRequest {
         to: BOT.into(),
         on_behalf_of: ALICE.into(),

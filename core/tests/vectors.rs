@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use runtime_identity::audit::{verify_log, Outcome, StoredCheckpoint};
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::audit::{verify_log, Outcome};
+use runtime_identity::scope::Scope;
+use runtime_identity::store::StoredCheckpoint;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{
     AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Error, FixedClock, Jwks, PrivateKey, Runtime,
-    Scope,
 };
 use serde_json::{json, Value};
 
@@ -247,7 +248,7 @@ fn scopes(v: &Value) -> Result<Vec<Scope>, Error> {
     v.as_array().unwrap().iter().map(Scope::from_api_value).collect()
 }
 
-fn chain_json(chain: &runtime_identity::VerifiedChain) -> Value {
+fn chain_json(chain: &runtime_identity::token::VerifiedChain) -> Value {
     json!({
         "chain": chain.agents().map(|a| a.as_str()).collect::<Vec<_>>(),
         "on_behalf_of": chain.on_behalf_of.as_str(),

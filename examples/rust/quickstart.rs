@@ -5,9 +5,10 @@
 //! Run with `make demo` or `cargo run -p runtime-identity --example quickstart`.
 
 use runtime_identity::audit::Outcome;
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Result, Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AgentSpec, AttenuateRequest, DelegateRequest, Result, Runtime};
 
 fn scope(json: serde_json::Value) -> Result<Scope> {
     Scope::from_api_value(&json)
@@ -57,7 +58,7 @@ fn main() -> Result<()> {
         purpose: Some("ticket 4711: refund a double charge".into()),
         ..Default::default()
     })?;
-    println!("grant {} expires at {}", grant.grant_id(), runtime_identity::clock::rfc3339(grant.expires_at()));
+    println!("grant {} expires at {}", grant.grant_id(), runtime_identity::internal::rfc3339(grant.expires_at()));
     println!(
         "token: {} links, {} bytes (a bearer secret: never logged)",
         grant.chain().links.len(),

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use runtime_identity::audit::{AuditOptions, Durability, Outcome};
-use runtime_identity::check::CheckRequest;
-use runtime_identity::ids::SequentialIds;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{AgentSpec, Algorithm, DelegateRequest, FixedClock, Jwks, Runtime, Scope};
+use runtime_identity::scope::Scope;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::SequentialIds;
+use runtime_identity::{AgentSpec, Algorithm, DelegateRequest, FixedClock, Jwks, Runtime};
 use serde_json::{json, Value};
 
 use crate::fixture::*;

@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use runtime_identity::ids::SequentialIds;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::token::jws::sign_raw;
-use runtime_identity::{
-    AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, PrivateKey, Runtime, Scope,
-};
+use runtime_identity::internal::jws::sign_raw;
+use runtime_identity::scope::Scope;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::SequentialIds;
+use runtime_identity::{AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, FixedClock, PrivateKey, Runtime};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -2,9 +2,9 @@
 //! permit, attributes and context), approvals bound to the exact call, proofs of possession,
 //! and the typed errors of the API.
 
-use runtime_identity::check::CheckRequest;
 use runtime_identity::proof::sign_proof_with_id;
 use runtime_identity::Algorithm;
+use runtime_identity::CheckRequest;
 use serde_json::{json, Value};
 
 use crate::fixture::*;

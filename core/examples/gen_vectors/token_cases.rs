@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use runtime_identity::token::jws::link_digest;
+use runtime_identity::internal::jws::link_digest;
 use runtime_identity::Algorithm;
 use serde_json::{json, Value};
 

@@ -1,12 +1,15 @@
 //! Approvals bound to the exact call: the action hash, pending requests, and signed,
-//! expiring, single-use receipts.
-
-pub mod jcs;
+//! expiring, single-use receipts; and the two rules of an approval's life that every store
+//! applies inside its atomic updates (`decide` a pending request, check a receipt is
+//! `usable` before it is consumed).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::jcs;
 
 /// How long a pending approval request stays open (seconds).
 pub const REQUEST_TTL_SECONDS: i64 = 3600;
@@ -112,4 +115,50 @@ pub struct ReceiptClaims {
     pub iat: i64,
     /// Expires at.
     pub exp: i64,
+}
+
+/// Whether `record` may be consumed by a call with `action_hash` at `now`: approved, unexpired
+/// and bound to this call. Every store applies it inside the same atomic update as the counters
+/// ([`crate::store::Store::consume`]).
+pub(crate) fn usable(record: Option<&ApprovalRecord>, action_hash: &str, now: i64) -> std::result::Result<(), String> {
+    let Some(rec) = record else { return Err("no such approval".to_owned()) };
+    match rec.status {
+        ApprovalStatus::Approved if rec.expires_at < now => Err(format!("approval `{}` expired", rec.id)),
+        ApprovalStatus::Approved if rec.action_hash != action_hash => {
+            Err(format!("approval `{}` is for another call (action hash differs)", rec.id))
+        }
+        ApprovalStatus::Approved => Ok(()),
+        ApprovalStatus::Consumed => Err(format!("approval `{}` was already used", rec.id)),
+        ApprovalStatus::Denied => Err(format!("approval `{}` was denied", rec.id)),
+        ApprovalStatus::Pending => Err(format!("approval `{}` is still pending", rec.id)),
+    }
+}
+
+/// The lifecycle rule for deciding a request: only a pending, unexpired request is decided;
+/// an approval gets the receipt's lifetime. Every store applies it inside its atomic update.
+pub(crate) fn decide(
+    rec: &mut ApprovalRecord,
+    status: ApprovalStatus,
+    approver: &str,
+    now: i64,
+    receipt_expires_at: i64,
+) -> Result<()> {
+    if rec.status != ApprovalStatus::Pending {
+        return Err(crate::err!(
+            ApprovalInvalid,
+            "approval `{}` is already {}",
+            rec.id,
+            format!("{:?}", rec.status).to_lowercase()
+        ));
+    }
+    if rec.expires_at < now {
+        return Err(crate::err!(ApprovalInvalid, "approval `{}` expired before it was decided", rec.id));
+    }
+    rec.status = status;
+    rec.decided_by = Some(approver.to_owned());
+    rec.decided_at = Some(now);
+    if status == ApprovalStatus::Approved {
+        rec.expires_at = receipt_expires_at;
+    }
+    Ok(())
 }

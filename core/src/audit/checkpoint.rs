@@ -1,6 +1,6 @@
 //! Checkpoints: the authority signs `{head, iss, seq}` so that a rewritten chain is caught, and
 //! the newest checkpoint is kept in the store so that a cut-off tail is caught. Between
-//! checkpoints the store keeps the log's running anchor ([`AuditAnchor`]).
+//! checkpoints the store keeps the log's running anchor ([`crate::store::AuditAnchor`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,37 +16,6 @@ pub const CHECKPOINT_TYP: &str = "rid-audit-checkpoint+jws";
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 /// Default longest time (seconds) events this process wrote stay without a checkpoint.
 pub const DEFAULT_CHECKPOINT_SECONDS: u64 = 60;
-
-/// The newest checkpoint, as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredCheckpoint {
-    /// The checkpoint event's `seq`.
-    pub seq: u64,
-    /// The checkpoint event's `hash`.
-    pub hash: String,
-}
-
-/// The log's running anchor, kept in the store before every write of the log (the file log
-/// only: a memory log is private to its runtime). `seq`/`hash`/`len` are the last line and the
-/// log's length once that write is complete; `durable_*` where the log ended on disk before it.
-/// After a crash the log ends at one of the two or at a whole line between them, chained from
-/// the durable one; anything else (shorter, longer, another last line) is a cut, an addition
-/// or a rewrite, and the runtime refuses to append to it or sign over it (`audit_corrupt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditAnchor {
-    /// The `seq` of the last line once the write is complete.
-    pub seq: u64,
-    /// Its `hash`.
-    pub hash: String,
-    /// The log's length in bytes then.
-    pub len: u64,
-    /// The `seq` of the last line known to be on disk before the write.
-    pub durable_seq: u64,
-    /// Its `hash`.
-    pub durable_hash: String,
-    /// The log's length in bytes then.
-    pub durable_len: u64,
-}
 
 #[derive(Serialize, Deserialize)]
 struct Payload {

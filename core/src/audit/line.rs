@@ -7,10 +7,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::event::{AuditEvent, MAX_LINE_BYTES};
-use crate::approval::jcs::{
-    key_order, push_u64, write_canonical, write_members, write_number, write_object, write_string,
-};
 use crate::error::{Error, ErrorCode, Result};
+use crate::jcs::{key_order, push_u64, write_canonical, write_members, write_number, write_object, write_string};
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
-use crate::store::Store;
+use crate::store::{AuditAnchor, Store, StoredCheckpoint};
 
-use super::checkpoint::{self, AuditAnchor, StoredCheckpoint, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS};
+use super::checkpoint::{self, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS};
 use super::event::{AuditEvent, EventType, GENESIS};
 use super::line::{sha256_hex, Prepared};
 use super::sink::{Held, Sink};

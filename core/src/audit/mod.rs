@@ -18,9 +18,7 @@ mod verify;
 
 use std::io::BufRead;
 
-pub use checkpoint::{
-    AuditAnchor, StoredCheckpoint, CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS,
-};
+pub use checkpoint::{CHECKPOINT_TYP, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_SECONDS};
 pub use event::{
     parse_timestamp, timestamp, AuditEvent, AuditLink, AuditOutcome, CheckpointBody, EventType, FORMAT_VERSION,
     GENESIS, MAX_LINE_BYTES,
@@ -37,7 +35,7 @@ pub use verify::{TamperKind, VerifyReport};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{Jwks, PublicKey};
-use crate::store::Store;
+use crate::store::{AuditAnchor, Store, StoredCheckpoint};
 
 /// [`verify_log`] over a log file, with the JWKS and the anchor (`{"seq", "hash"}`) as JSON —
 /// the form an auditor receives them in. Error `invalid_argument` for a malformed JWKS or
@@ -71,7 +69,7 @@ pub fn verify_log(
     jwks: &Jwks,
     anchor: Option<StoredCheckpoint>,
 ) -> Result<VerifyReport> {
-    crate::runtime::validate_issuer(issuer)?;
+    crate::principal::validate_issuer(issuer)?;
     // A key the auditor was given but cannot read is a bad input, not a bad checkpoint.
     let keys = jwks
         .keys

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::AuditAnchor;
 
-use super::checkpoint::AuditAnchor;
 use super::event::{EventType, GENESIS, MAX_LINE_BYTES};
 use super::line::intact_line;
 use super::sink::Held;
@@ -21,17 +21,17 @@ pub(super) struct End {
 
 impl End {
     /// The empty log.
-    pub fn genesis() -> Self {
+    pub(crate) fn genesis() -> Self {
         Self { seq: 0, hash: GENESIS.to_owned(), len: 0 }
     }
 
     /// Where the anchor says the write in progress ends.
-    pub fn written(a: &AuditAnchor) -> Self {
+    pub(crate) fn written(a: &AuditAnchor) -> Self {
         Self { seq: a.seq, hash: a.hash.clone(), len: a.len }
     }
 
     /// Where the anchor says the log ended on disk before it.
-    pub fn durable(a: &AuditAnchor) -> Self {
+    pub(crate) fn durable(a: &AuditAnchor) -> Self {
         Self { seq: a.durable_seq, hash: a.durable_hash.clone(), len: a.durable_len }
     }
 }

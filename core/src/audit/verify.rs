@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
+use crate::store::{AuditAnchor, StoredCheckpoint};
 
-use super::checkpoint::{self, AuditAnchor, StoredCheckpoint};
+use super::checkpoint;
 use super::event::{CheckpointBody, EventType, GENESIS, MAX_LINE_BYTES};
 use super::line::intact_line;
 

@@ -7,21 +7,21 @@ use crate::policy::MAX_VALUE_DEPTH;
 use crate::scope::MAX_PATTERN_LEN;
 
 /// The largest arguments object accepted, serialised, in bytes.
-pub const MAX_ARGS_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ARGS_BYTES: usize = 64 * 1024;
 /// The largest call context accepted (`env`, `risk`, resource attributes, `txn` together),
 /// serialised, in bytes.
-pub const MAX_CONTEXT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_CONTEXT_BYTES: usize = 64 * 1024;
 /// The most members (object entries and array items, at any depth) the arguments and the
 /// context of one call may hold together: what Cedar must convert stays bounded, so a check
 /// at the limits stays well under a millisecond (`make bench`, `check_at_the_input_limits`).
-pub const MAX_MEMBERS: usize = 512;
+pub(crate) const MAX_MEMBERS: usize = 512;
 /// The longest `txn` accepted, in bytes (printable ASCII).
-pub const MAX_TXN_BYTES: usize = 256;
+pub(crate) const MAX_TXN_BYTES: usize = 256;
 /// The largest number magnitude accepted in arguments: 2^53 − 1, the last integer every JSON
 /// reader (JavaScript's included) and the RFC 8785 action hash represent exactly. Beyond it,
 /// `9007199254740992` and `…993` would hash alike, so an approval of one would approve the
 /// other; pass such identifiers as strings.
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// One call to check.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,7 +44,7 @@ pub struct CheckRequest<'a> {
 /// The call context, parsed.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CallContext {
+pub(crate) struct CallContext {
     /// Application environment (a JSON object), `context.env` in policies.
     #[serde(default)]
     pub env: Option<serde_json::Value>,
@@ -63,7 +63,7 @@ pub struct CallContext {
 /// Resource attributes passed with a call.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ResourceContext {
+pub(crate) struct ResourceContext {
     /// Data class.
     #[serde(default)]
     pub data_class: Option<String>,
@@ -73,7 +73,7 @@ pub struct ResourceContext {
 }
 
 /// Validates an action name: dotted segments of `[A-Za-z0-9_-]`.
-pub fn valid_action(action: &str) -> bool {
+pub(crate) fn valid_action(action: &str) -> bool {
     !action.is_empty()
         && action.len() <= MAX_PATTERN_LEN
         && action
@@ -82,7 +82,7 @@ pub fn valid_action(action: &str) -> bool {
 }
 
 /// Validates a resource id: `/`-separated segments of `[A-Za-z0-9._@:+-]`, no `.`/`..` segment.
-pub fn valid_resource(resource: &str) -> bool {
+pub(crate) fn valid_resource(resource: &str) -> bool {
     resource == "*"
         || (!resource.is_empty()
             && resource.len() <= MAX_PATTERN_LEN
@@ -160,6 +160,6 @@ impl Bounds {
 }
 
 /// Whether `txn` is acceptable: 1 to [`MAX_TXN_BYTES`] bytes of printable ASCII.
-pub fn valid_txn(txn: &str) -> bool {
+pub(crate) fn valid_txn(txn: &str) -> bool {
     !txn.is_empty() && txn.len() <= MAX_TXN_BYTES && txn.bytes().all(|b| (0x20..0x7f).contains(&b))
 }

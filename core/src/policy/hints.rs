@@ -14,9 +14,9 @@ pub const AGENT_BUILTIN_ATTRIBUTES: [&str; 3] = ["owner", "org", "status"];
 /// Resource attributes the runtime sets itself; an application attribute may not use these names.
 pub const RESOURCE_BUILTIN_ATTRIBUTES: [&str; 2] = ["path", "data_class"];
 /// The longest attribute, field or argument name in hints, in bytes.
-pub const MAX_HINT_NAME_LEN: usize = 64;
+pub(crate) const MAX_HINT_NAME_LEN: usize = 64;
 /// The deepest nesting of `set` and `record` types in hints.
-pub const MAX_HINT_TYPE_DEPTH: usize = 8;
+pub(crate) const MAX_HINT_TYPE_DEPTH: usize = 8;
 
 /// The Cedar type of a declared attribute, field or argument.
 ///

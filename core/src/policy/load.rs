@@ -22,7 +22,7 @@ pub const ID_ANNOTATION: &str = "id";
 /// The annotation making a policy an approval rule; its value is the reason.
 pub const APPROVAL_ANNOTATION: &str = "approval";
 /// The annotation making a policy require a proof of possession; its value is the reason.
-pub const PROOF_ANNOTATION: &str = "proof";
+pub(crate) const PROOF_ANNOTATION: &str = "proof";
 
 /// What a `permit` flags when its conditions hold, instead of permitting.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

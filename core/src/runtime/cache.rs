@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::token::VerifiedChain;
 
 /// The most chains kept.
-pub const MAX_CACHED_CHAINS: usize = 16_384;
+pub(crate) const MAX_CACHED_CHAINS: usize = 16_384;
 
 /// A token's cache key: its SHA-256.
 pub(super) type Key = [u8; 32];
@@ -29,16 +29,16 @@ impl std::fmt::Debug for ChainCache {
 
 impl ChainCache {
     /// The key of `token` (hashed once per use: a miss inserts under the same key).
-    pub fn key(token: &str) -> Key {
+    pub(crate) fn key(token: &str) -> Key {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    pub fn get(&self, key: &Key) -> Option<Arc<VerifiedChain>> {
+    pub(crate) fn get(&self, key: &Key) -> Option<Arc<VerifiedChain>> {
         let map = self.0.read().ok()?;
         map.get(key).cloned()
     }
 
-    pub fn insert(&self, key: Key, chain: Arc<VerifiedChain>, now: i64) {
+    pub(crate) fn insert(&self, key: Key, chain: Arc<VerifiedChain>, now: i64) {
         let Ok(mut map) = self.0.write() else { return };
         if map.len() >= MAX_CACHED_CHAINS {
             map.retain(|_, c| c.expires_at + crate::token::LEEWAY_SECONDS > now);
@@ -49,13 +49,13 @@ impl ChainCache {
         map.insert(key, chain);
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut map) = self.0.write() {
             map.clear();
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.read().map(|m| m.len()).unwrap_or(0)
     }
 }

@@ -13,9 +13,9 @@ use crate::check::request::{
 };
 use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
+use crate::limits::ConsumeRefusal;
 use crate::policy::{AgentEntity, DelegationContext, PolicyRequest, ResourceEntity};
 use crate::scope::{permits_any, DenialKind, ScopeRequest};
-use crate::store::ConsumeRefusal;
 use crate::token::{Credential, VerifiedChain};
 
 use super::approvals::MAX_PENDING_APPROVALS_PER_GRANT;

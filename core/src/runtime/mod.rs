@@ -8,8 +8,7 @@ mod authority;
 mod cache;
 mod check;
 mod delegation;
-mod limits;
-pub mod policies;
+pub(crate) mod policies;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +19,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{IdSource, RandomIds};
 use crate::keys::Algorithm;
-use crate::principal::{preview, PrincipalId};
+use crate::limits;
+use crate::principal::{preview, validate_issuer};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
 pub use agents::RotateKey;
@@ -28,7 +28,6 @@ pub use approvals::{Approver, Receipt, MAX_PENDING_APPROVALS_PER_GRANT};
 pub use audit::MAX_PENDING_OUTCOMES;
 pub use check::Presented;
 pub use delegation::{AttenuateRequest, DelegateRequest};
-pub use policies::read_policy_files as policies_read;
 
 /// The environment variable naming the runtime folder.
 pub const HOME_ENV: &str = "RUNTIME_IDENTITY_HOME";
@@ -91,21 +90,6 @@ impl RuntimeOptions {
     /// Options with this issuer.
     pub fn with_issuer(issuer: impl Into<String>) -> Self {
         Self { issuer: Some(issuer.into()), ..Self::default() }
-    }
-}
-
-/// Validates an issuer: a principal id such as `org:acme`, or an `https://` URL.
-pub fn validate_issuer(issuer: &str) -> Result<()> {
-    let url_ok = issuer
-        .strip_prefix("https://")
-        .is_some_and(|rest| !rest.is_empty() && issuer.len() <= 256 && issuer.bytes().all(|b| b.is_ascii_graphic()));
-    if url_ok || PrincipalId::parse(issuer).is_ok() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorCode::IssuerInvalid,
-            format!("issuer `{}` must be a principal id like `org:acme` or an https url", preview(issuer)),
-        ))
     }
 }
 

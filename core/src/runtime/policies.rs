@@ -17,7 +17,7 @@ use super::Runtime;
 const POLICY_DIGEST_KEY: &str = "policy_digest";
 
 /// The largest policy file read.
-pub const MAX_POLICY_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_POLICY_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 fn poisoned() -> Error {
     Error::new(ErrorCode::InternalError, "policy lock is poisoned")
@@ -173,7 +173,7 @@ impl Runtime {
 
     /// Reloads `policies/*.cedar` from the runtime folder (none for an in-memory runtime).
     /// The folder and its files are held to the runtime folder's rules
-    /// ([`crate::store::folder`]); policy files named explicitly elsewhere are read as given.
+    /// (`store/folder.rs`); policy files named explicitly elsewhere are read as given.
     pub fn reload_policies(&self) -> Result<usize> {
         match self.policy_dir.as_deref().map(read_folder_policies).transpose()?.flatten() {
             Some(sources) => self.load_policies(&sources),

@@ -53,7 +53,7 @@ pub(super) struct AgentView {
 
 impl AgentView {
     /// When the agent's key `kid` was retired; `None` if it is current (or not the agent's).
-    pub fn key_retired_at(&self, kid: &str) -> Option<i64> {
+    pub(crate) fn key_retired_at(&self, kid: &str) -> Option<i64> {
         self.kids.iter().zip(self.retired_at.iter()).find(|(k, _)| ***k == *kid).and_then(|(_, at)| *at)
     }
 }
@@ -157,7 +157,7 @@ impl Loaded {
     }
 
     /// Time-independent state rules: no grant revoked, every agent registered and active.
-    pub fn check_chain(&self, chain: &VerifiedChain) -> Result<()> {
+    pub(crate) fn check_chain(&self, chain: &VerifiedChain) -> Result<()> {
         // A cached chain may predate the removal of its authority key.
         if let Some(first) = chain.links.first() {
             if !self.keys.contains_key(&*first.signed_by_kid) {
@@ -229,7 +229,7 @@ impl Loaded {
         Ok(())
     }
 
-    pub fn jwks(&self) -> Jwks {
+    pub(crate) fn jwks(&self) -> Jwks {
         Jwks { keys: self.records.iter().map(|r| r.jwk.clone()).collect() }
     }
 }
@@ -243,12 +243,12 @@ fn poisoned() -> Error {
 }
 
 impl StateCache {
-    pub fn load(store: &dyn Store) -> Result<Self> {
+    pub(crate) fn load(store: &dyn Store) -> Result<Self> {
         Ok(Self(RwLock::new(Arc::new(Loaded::load(store)?))))
     }
 
     /// The current view, and whether the authority's keys changed since the previous one.
-    pub fn current(&self, store: &dyn Store) -> Result<(Arc<Loaded>, bool)> {
+    pub(crate) fn current(&self, store: &dyn Store) -> Result<(Arc<Loaded>, bool)> {
         let revision = store.revision()?;
         {
             let cur = self.0.read().map_err(|_| poisoned())?;

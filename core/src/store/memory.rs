@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    approval_usable, decide, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp, GrantRecord,
-    ResourceRecord, StateSnapshot, Store,
+    ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, ResourceRecord, StateSnapshot, Store, StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord};
-use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
+use crate::approval::{self, ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
+use crate::limits::{plan_counters, ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 #[derive(Default)]
@@ -261,7 +260,7 @@ impl Store for MemoryStore {
     ) -> Result<std::result::Result<(), ConsumeRefusal>> {
         let mut g = self.lock()?;
         if let Some(a) = &approval {
-            if let Err(why) = approval_usable(g.approvals.get(a.id), a.action_hash, now) {
+            if let Err(why) = approval::usable(g.approvals.get(a.id), a.action_hash, now) {
                 return Ok(Err(ConsumeRefusal::Approval(why)));
             }
         }
@@ -314,7 +313,7 @@ impl Store for MemoryStore {
             .approvals
             .get_mut(id)
             .ok_or_else(|| Error::new(ErrorCode::ApprovalInvalid, format!("no approval request `{id}`")))?;
-        decide(rec, status, approver, now, receipt_expires_at)?;
+        approval::decide(rec, status, approver, now, receipt_expires_at)?;
         Ok(rec.clone())
     }
 

@@ -1,7 +1,9 @@
 //! Persistence: the [`Store`] trait, the embedded SQLite folder store and an in-memory store.
 //!
 //! A store keeps data and makes each change atomic (also across processes for the folder
-//! store); the rules about what may change live in the runtime, not here.
+//! store); the rules about what may change live elsewhere and are only applied here, inside
+//! the store's atomic updates: an approval's life in [`crate::approval`], counting in
+//! [`crate::limits`], everything else in the runtime.
 
 pub(crate) mod folder;
 mod keyfile;
@@ -15,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentFilter, AgentRecord};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
 use crate::error::Result;
 use crate::keys::{Algorithm, Jwk, PrivateKey};
+use crate::limits::{ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 pub use memory::MemoryStore;
@@ -62,6 +64,37 @@ pub struct GrantRecord {
     pub key_kid: Option<String>,
 }
 
+/// The newest checkpoint, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    /// The checkpoint event's `seq`.
+    pub seq: u64,
+    /// The checkpoint event's `hash`.
+    pub hash: String,
+}
+
+/// The log's running anchor, kept in the store before every write of the log (the file log
+/// only: a memory log is private to its runtime). `seq`/`hash`/`len` are the last line and the
+/// log's length once that write is complete; `durable_*` where the log ended on disk before it.
+/// After a crash the log ends at one of the two or at a whole line between them, chained from
+/// the durable one; anything else (shorter, longer, another last line) is a cut, an addition
+/// or a rewrite, and the runtime refuses to append to it or sign over it (`audit_corrupt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchor {
+    /// The `seq` of the last line once the write is complete.
+    pub seq: u64,
+    /// Its `hash`.
+    pub hash: String,
+    /// The log's length in bytes then.
+    pub len: u64,
+    /// The `seq` of the last line known to be on disk before the write.
+    pub durable_seq: u64,
+    /// Its `hash`.
+    pub durable_hash: String,
+    /// The log's length in bytes then.
+    pub durable_len: u64,
+}
+
 /// What every check must consult fresh: revocations, agents, resources, authority keys.
 #[derive(Debug, Clone, Default)]
 pub struct StateSnapshot {
@@ -87,36 +120,6 @@ pub struct ResourceRecord {
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
-/// One counter a check must move, all-or-nothing with the others.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CounterOp {
-    /// Count one use against `max`.
-    Uses {
-        /// Counter key.
-        key: String,
-        /// The most uses allowed.
-        max: u64,
-    },
-    /// Count one call in the fixed window starting at `window` against `max`.
-    Rate {
-        /// Counter key.
-        key: String,
-        /// Window start (Unix seconds, a multiple of the window length).
-        window: i64,
-        /// The most calls per window.
-        max: u64,
-    },
-    /// Add `amount` against a total of `max`.
-    Budget {
-        /// Counter key.
-        key: String,
-        /// This call's amount.
-        amount: f64,
-        /// The most in total.
-        max: f64,
-    },
-}
-
 /// An approval to consume together with the counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalUse<'a> {
@@ -126,16 +129,56 @@ pub struct ApprovalUse<'a> {
     pub action_hash: &'a str,
 }
 
-/// Why counting refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConsumeRefusal {
-    /// The counter at this index of the ops would pass its limit.
-    Limit(usize),
-    /// The approval is not approved, expired, already used, or for another call.
-    Approval(String),
-}
-
 /// The persistence behind a [`crate::Runtime`].
+///
+/// Reviewed with two implementations in mind that are not here yet: a SQL store shared by
+/// many processes (PostgreSQL), and an enforcer that checks calls but holds no authority key.
+///
+/// # What a store must do atomically
+///
+/// Each of these is one transaction (across processes for a shared store): a check relies
+/// on it, and a store that splits it lets two callers pass a limit together.
+///
+/// - [`Store::consume`]: read every counter, apply the one plan every store applies
+///   (`limits::plan_counters`), and, with an approval, check it
+///   (`approval::usable`) and mark it consumed — all or nothing. Two ops on one counter
+///   see each other. Counters are named by [`crate::limits::CounterKey`]'s stored form.
+/// - [`Store::open_approval`]: count the grant's unexpired pending requests and insert
+///   under the cap, or return the pending request for the same call; concurrent openers
+///   never pass the cap together.
+/// - [`Store::decide_approval`]: read, apply `approval::decide` (pending and unexpired
+///   only) and write.
+/// - [`Store::revoke_grant`]: the grant and every recorded descendant, in one write.
+/// - [`Store::update_agent`]: read, change, write one agent (a status change and a key
+///   rotation are never lost to a concurrent one).
+/// - [`Store::use_proof`]: insert-if-absent of a proof's `jti` (a replay is refused even
+///   when two processes see it at once).
+/// - [`Store::ensure_authority_key`] and [`Store::rotate_authority_key`]: there is at most
+///   one unretired authority key.
+/// - [`Store::save_audit_anchor`]: durable before it returns; the log is written after it.
+///   [`Store::save_audit_checkpoint`] keeps only a newer `seq`.
+///
+/// [`Store::snapshot`] (and [`Store::snapshot_each_agent`]) is one consistent read, and
+/// [`Store::revision`] changes with every committed change of what it returns, in any
+/// process: a runtime trusts its loaded state until the revision moves, so a store whose
+/// revision misses a change serves a revoked grant or a suspended agent as valid. (A SQL
+/// store: a counter bumped in the same transaction as each change, not a clock.)
+///
+/// # What a store must never hold, and what it holds today
+///
+/// A store never holds a token or a proof, only grant ids, proof `jti`s and hashes; it
+/// never logs a private key (`PrivateKey` has no plain `Debug`). Private keys are not
+/// data of the database: the folder store keeps them in key files next to it (`keys/`,
+/// mode 0600, see `store/keyfile.rs`), never in a table, and the memory store in memory.
+/// A SQL store must not put them in a table either: whoever can read the database (its
+/// operator, a backup) would then hold the authority.
+///
+/// Today the trait still carries the authority's secrets ([`Store::authority_private_key`],
+/// [`Store::ensure_authority_key`], [`Store::rotate_authority_key`]) and agents' private
+/// keys ([`Store::agent_private_key`]). An enforcer that holds no authority key cannot be
+/// built on it yet: opening a runtime creates an authority key if none is stored, and
+/// audit checkpoints and approval receipts are signed with it. Checking a call itself
+/// needs only [`Store::authority_keys`] (public halves) and the state above.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// The stored issuer; if none is stored yet, stores `issuer` and returns it.
     fn init_issuer(&self, issuer: &str) -> Result<String>;
@@ -258,99 +301,4 @@ pub(crate) fn snapshot_collecting(store: &dyn Store) -> Result<StateSnapshot> {
     })?;
     snap.agents = agents;
     Ok(snap)
-}
-
-/// New `(key, value, window)` of every counter, or the index of the first op that would pass
-/// its limit.
-pub(crate) type CounterPlan = std::result::Result<Vec<(String, f64, i64)>, usize>;
-
-/// The counters' new values if every op stays within its limit, else the first failing op.
-/// `current(key)` gives a counter's value and window. One rule for every store.
-pub(crate) fn plan_counters(
-    ops: &[CounterOp],
-    current: &mut dyn FnMut(&str) -> Result<(f64, i64)>,
-) -> Result<CounterPlan> {
-    let mut out: Vec<(String, f64, i64)> = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let key = match op {
-            CounterOp::Uses { key, .. } | CounterOp::Rate { key, .. } | CounterOp::Budget { key, .. } => key,
-        };
-        // Two ops on one key (a chain repeating a scope) see each other's effect.
-        let (value, window) = match out.iter().rev().find(|(k, _, _)| k == key) {
-            Some((_, v, w)) => (*v, *w),
-            None => current(key)?,
-        };
-        let next = match op {
-            CounterOp::Uses { max, .. } => {
-                let n = value + 1.0;
-                if n > *max as f64 {
-                    return Ok(Err(i));
-                }
-                (n, 0)
-            }
-            CounterOp::Rate { window: w, max, .. } => {
-                let n = if window == *w { value + 1.0 } else { 1.0 };
-                if n > *max as f64 {
-                    return Ok(Err(i));
-                }
-                (n, *w)
-            }
-            CounterOp::Budget { amount, max, .. } => {
-                let n = value + amount;
-                if n > *max {
-                    return Ok(Err(i));
-                }
-                (n, 0)
-            }
-        };
-        out.push((key.clone(), next.0, next.1));
-    }
-    Ok(Ok(out))
-}
-
-/// Whether `record` may be consumed by a call with `action_hash` at `now`.
-pub(crate) fn approval_usable(
-    record: Option<&ApprovalRecord>,
-    action_hash: &str,
-    now: i64,
-) -> std::result::Result<(), String> {
-    let Some(rec) = record else { return Err("no such approval".to_owned()) };
-    match rec.status {
-        ApprovalStatus::Approved if rec.expires_at < now => Err(format!("approval `{}` expired", rec.id)),
-        ApprovalStatus::Approved if rec.action_hash != action_hash => {
-            Err(format!("approval `{}` is for another call (action hash differs)", rec.id))
-        }
-        ApprovalStatus::Approved => Ok(()),
-        ApprovalStatus::Consumed => Err(format!("approval `{}` was already used", rec.id)),
-        ApprovalStatus::Denied => Err(format!("approval `{}` was denied", rec.id)),
-        ApprovalStatus::Pending => Err(format!("approval `{}` is still pending", rec.id)),
-    }
-}
-
-/// The lifecycle rule for deciding a request.
-pub(crate) fn decide(
-    rec: &mut ApprovalRecord,
-    status: ApprovalStatus,
-    approver: &str,
-    now: i64,
-    receipt_expires_at: i64,
-) -> Result<()> {
-    if rec.status != ApprovalStatus::Pending {
-        return Err(crate::err!(
-            ApprovalInvalid,
-            "approval `{}` is already {}",
-            rec.id,
-            format!("{:?}", rec.status).to_lowercase()
-        ));
-    }
-    if rec.expires_at < now {
-        return Err(crate::err!(ApprovalInvalid, "approval `{}` expired before it was decided", rec.id));
-    }
-    rec.status = status;
-    rec.decided_by = Some(approver.to_owned());
-    rec.decided_at = Some(now);
-    if status == ApprovalStatus::Approved {
-        rec.expires_at = receipt_expires_at;
-    }
-    Ok(())
 }

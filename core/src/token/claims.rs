@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::Jwk;
 
 /// The payload of one link. `S` is how each scope is held: a JSON value (as issued), or its
-/// raw text (as verified: parsed once, straight into a [`crate::Scope`]).
+/// raw text (as verified: parsed once, straight into a [`crate::scope::Scope`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkClaims<S = serde_json::Value> {

@@ -4,8 +4,8 @@
 mod chain;
 pub mod claims;
 mod intern;
-pub mod jws;
-pub mod seal;
+pub(crate) mod jws;
+pub(crate) mod seal;
 mod secret;
 mod verify;
 

@@ -35,7 +35,7 @@ pub trait AuthorityKeys {
     fn issuer(&self) -> &str;
     /// A verifying key by `kid`, if the authority (still) has it.
     fn key(&self, kid: &str) -> Option<PublicKey>;
-    /// The key a link's `cnf` names. A runtime reuses decoded points ([`crate::keys::KeyMemo`]).
+    /// The key a link's `cnf` names. A runtime reuses decoded points (`keys::KeyMemo`).
     fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
         PublicKey::from_jwk(jwk)
     }

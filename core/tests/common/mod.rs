@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::scope::Scope;
+use runtime_identity::token::Credential;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{
-    AgentSpec, Algorithm, AttenuateRequest, Credential, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime,
-    Scope,
+    AgentSpec, Algorithm, AttenuateRequest, DelegateRequest, ErrorCode, FixedClock, PrivateKey, Runtime,
 };
 
 pub const ISSUER: &str = "org:acme";
@@ -113,7 +114,7 @@ pub fn header(link: &str) -> serde_json::Value {
 
 /// Re-signs a link with new header/claims JSON using `key`.
 pub fn resign(header: &serde_json::Value, claims: &serde_json::Value, key: &PrivateKey) -> String {
-    runtime_identity::token::jws::sign_raw(
+    runtime_identity::internal::jws::sign_raw(
         &serde_json::to_vec(header).unwrap(),
         &serde_json::to_vec(claims).unwrap(),
         key,

@@ -5,9 +5,9 @@ use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use runtime_identity::audit::{parse_timestamp, verify_folder_log, AuditEvent, EventFilter, VerifyReport, LOG_FILE};
-use runtime_identity::duration::parse_duration;
-use runtime_identity::runtime::{resolve_home, RuntimeOptions};
+use runtime_identity::internal::parse_duration;
 use runtime_identity::store::SqliteStore;
+use runtime_identity::{resolve_home, RuntimeOptions};
 use runtime_identity::{Effect, Error, ErrorCode, Result, Runtime};
 
 use crate::args::{AuditCommand, Cli, ExportArgs, ExportFormat, TailArgs};

@@ -1,8 +1,8 @@
 //! `rid check`, `rid policy validate`, `rid approve`, `rid approval …`, `rid resource …`.
 
-use runtime_identity::check::CheckRequest;
-use runtime_identity::runtime::policies_read;
-use runtime_identity::runtime::RuntimeOptions;
+use runtime_identity::internal::read_policy_files;
+use runtime_identity::CheckRequest;
+use runtime_identity::RuntimeOptions;
 use runtime_identity::{Approver, Error, ErrorCode, Result, Runtime};
 
 use crate::args::{ApprovalCommand, ApproveArgs, CheckArgs, Cli, PolicyCommand, ResourceCommand};
@@ -72,11 +72,10 @@ pub fn policy(cli: &Cli, cmd: &PolicyCommand, out: &Out) -> Result<()> {
     match cmd {
         PolicyCommand::Validate { files } => {
             let rt = crate::open(cli, false, RuntimeOptions::default())?;
-            let default = runtime_identity::runtime::resolve_home(cli.home.as_deref())
-                .join(runtime_identity::runtime::POLICY_DIR);
+            let default = runtime_identity::resolve_home(cli.home.as_deref()).join(runtime_identity::POLICY_DIR);
             let paths: Vec<&std::path::Path> =
                 if files.is_empty() { vec![default.as_path()] } else { files.iter().map(|p| p.as_path()).collect() };
-            let sources = policies_read(&paths)?;
+            let sources = read_policy_files(&paths)?;
             let engine = rt.validate_policies(&sources)?;
             out.value(
                 &serde_json::json!({"valid": true, "files": sources.len(), "policies": engine.policy_count()}),

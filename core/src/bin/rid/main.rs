@@ -10,7 +10,7 @@ mod token;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use runtime_identity::runtime::{resolve_home, Runtime, RuntimeOptions};
+use runtime_identity::{resolve_home, Runtime, RuntimeOptions};
 use runtime_identity::{Error, ErrorCode, Result};
 
 use args::{Cli, Command};

@@ -54,5 +54,5 @@ impl Out {
 
 /// Unix seconds as RFC 3339.
 pub fn when(v: &serde_json::Value) -> String {
-    v.as_i64().map(runtime_identity::clock::rfc3339).unwrap_or_else(|| "-".into())
+    v.as_i64().map(runtime_identity::internal::rfc3339).unwrap_or_else(|| "-".into())
 }

@@ -3,24 +3,24 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use runtime_identity::duration::parse_duration;
-use runtime_identity::runtime::RuntimeOptions;
-use runtime_identity::{
-    AttenuateRequest, Credential, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime, Scope,
-};
+use runtime_identity::internal::parse_duration;
+use runtime_identity::scope::Scope;
+use runtime_identity::token::Credential;
+use runtime_identity::RuntimeOptions;
+use runtime_identity::{AttenuateRequest, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime};
 
 use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand};
 use crate::output::{when, Out};
 
 /// Reads a JSON argument given inline or as `@file`: strictly (a key repeated in one object,
-/// or nesting deeper than [`runtime_identity::json::MAX_DEPTH`], is refused).
+/// or nesting deeper than [`runtime_identity::internal::json::MAX_DEPTH`], is refused).
 pub fn read_json_arg(arg: &str) -> Result<serde_json::Value> {
     let text = match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("cannot read `{path}`: {e}")))?,
         None => arg.to_owned(),
     };
-    runtime_identity::json::parse(&text)
+    runtime_identity::internal::json::parse(&text)
         .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("`{}` is not valid json: {e}", shorten(arg))))
 }
 

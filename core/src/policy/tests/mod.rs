@@ -62,7 +62,7 @@ pub(super) struct Call {
 
 impl Call {
     /// `agent:acme/support-bot` (PCI-cleared) refunds 50 USD on `customer/42` (PCI data).
-    pub fn r1() -> Self {
+    pub(super) fn r1() -> Self {
         Self {
             agent: "agent:acme/support-bot".into(),
             org: Some("acme".into()),
@@ -80,32 +80,32 @@ impl Call {
         }
     }
 
-    pub fn action(mut self, a: &str) -> Self {
+    pub(super) fn action(mut self, a: &str) -> Self {
         self.action = a.into();
         self
     }
 
-    pub fn args(mut self, v: Value) -> Self {
+    pub(super) fn args(mut self, v: Value) -> Self {
         self.args = obj(v);
         self
     }
 
-    pub fn agent_attrs(mut self, v: Value) -> Self {
+    pub(super) fn agent_attrs(mut self, v: Value) -> Self {
         self.agent_attrs = obj(v);
         self
     }
 
-    pub fn resource_attrs(mut self, v: Value) -> Self {
+    pub(super) fn resource_attrs(mut self, v: Value) -> Self {
         self.resource_attrs = obj(v);
         self
     }
 
-    pub fn data_class(mut self, dc: Option<&str>) -> Self {
+    pub(super) fn data_class(mut self, dc: Option<&str>) -> Self {
         self.data_class = dc.map(Into::into);
         self
     }
 
-    pub fn eval(&self, e: &PolicyEngine) -> Result<PolicyOutcome> {
+    pub(super) fn eval(&self, e: &PolicyEngine) -> Result<PolicyOutcome> {
         e.evaluate(&PolicyRequest {
             principal: AgentEntity {
                 id: &self.agent,

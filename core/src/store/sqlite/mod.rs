@@ -24,14 +24,14 @@ use self::signal::{ChangeSignal, Seen};
 pub use self::signal::{RECHECK_EVERY, SIGNAL_FILE};
 use super::memory::record_of;
 use super::{
-    approval_usable, decide, keyfile, plan_counters, ApprovalUse, AuthorityKeyRecord, ConsumeRefusal, CounterOp,
-    GrantRecord, ResourceRecord, StateSnapshot, Store,
+    keyfile, ApprovalUse, AuditAnchor, AuthorityKeyRecord, GrantRecord, ResourceRecord, StateSnapshot, Store,
+    StoredCheckpoint,
 };
 use crate::agent::{AgentFilter, AgentRecord, AgentStatus};
-use crate::approval::{ApprovalRecord, ApprovalStatus};
-use crate::audit::{AuditAnchor, StoredCheckpoint};
+use crate::approval::{self, ApprovalRecord, ApprovalStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
+use crate::limits::{plan_counters, ConsumeRefusal, CounterOp};
 use crate::principal::PrincipalId;
 
 /// The database file in the runtime folder.
@@ -507,7 +507,7 @@ impl Store for SqliteStore {
         let run = |tx: &rusqlite::Transaction<'_>| -> Result<std::result::Result<(), ConsumeRefusal>> {
             if let Some(a) = &approval {
                 let rec = read_approval(tx, a.id)?;
-                if let Err(why) = approval_usable(rec.as_ref(), a.action_hash, now) {
+                if let Err(why) = approval::usable(rec.as_ref(), a.action_hash, now) {
                     return Ok(Err(ConsumeRefusal::Approval(why)));
                 }
             }
@@ -597,7 +597,7 @@ impl Store for SqliteStore {
         self.transact(false, |tx| {
             let mut rec = read_approval(tx, id)?
                 .ok_or_else(|| Error::new(ErrorCode::ApprovalInvalid, format!("no approval request `{id}`")))?;
-            decide(&mut rec, status, approver, now, receipt_expires_at)?;
+            approval::decide(&mut rec, status, approver, now, receipt_expires_at)?;
             write_approval(tx, &rec)?;
             Ok(rec)
         })

@@ -1,5 +1,7 @@
 //! RFC 8785 JSON Canonicalization Scheme: sorted keys (by UTF-16 code units), no whitespace,
-//! ECMAScript number formatting, minimal string escapes.
+//! ECMAScript number formatting, minimal string escapes. One writer for every canonical text
+//! the crate hashes or signs: approval action hashes ([`crate::approval::action_hash`]) and
+//! the audit log's lines and their hashes (`audit/line.rs`).
 
 use serde_json::Value;
 
