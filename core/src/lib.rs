@@ -25,6 +25,7 @@
 pub mod agent;
 pub mod approval;
 pub mod audit;
+mod bounded;
 pub mod check;
 pub mod clock;
 pub mod duration;
