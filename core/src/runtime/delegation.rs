@@ -15,7 +15,7 @@ use crate::store::GrantRecord;
 use crate::token::claims::{ActClaim, CnfClaim, LinkClaims, RidClaim};
 use crate::token::jws::{link_digest, sign_link};
 use crate::token::seal::Seal;
-use crate::token::{check_times, verify_chain, Credential, Token, VerifiedChain, MAX_LINKS, MAX_PURPOSE_LEN};
+use crate::token::{Credential, Token, VerifiedChain, MAX_LINKS, MAX_PURPOSE_LEN};
 
 use super::state::Loaded;
 use super::Runtime;
@@ -82,11 +82,7 @@ fn to_i64(secs: u64) -> i64 {
 
 impl Runtime {
     pub(super) fn loaded(&self) -> Result<Arc<Loaded>> {
-        let (loaded, keys_changed) = self.state.current(self.store.as_ref())?;
-        if keys_changed {
-            self.chains.clear();
-        }
-        Ok(loaded)
+        self.verifier.loaded()
     }
 
     fn ttl(&self, ttl: Option<u64>) -> Result<u64> {
@@ -329,22 +325,7 @@ impl Runtime {
     }
 
     pub(super) fn verify_with(&self, loaded: &Loaded, token: &str) -> Result<Arc<VerifiedChain>> {
-        let token = token.trim();
-        let key = super::cache::ChainCache::key(token);
-        let chain = match self.chains.get(&key) {
-            Some(chain) => chain,
-            None => {
-                let chain = Arc::new(verify_chain(
-                    token,
-                    &super::state::Trust { loaded, memo: &self.key_memo, interner: &self.interner },
-                )?);
-                self.chains.insert(key, Arc::clone(&chain), self.now());
-                chain
-            }
-        };
-        check_times(&chain, self.now())?;
-        loaded.check_chain(&chain)?;
-        Ok(chain)
+        self.verifier.verify(loaded, token, self.now())
     }
 
     /// Re-checks an already verified credential: times, revocation, agent status, and that
@@ -354,9 +335,7 @@ impl Runtime {
     }
 
     pub(super) fn revalidate_with(&self, loaded: &Loaded, credential: &Credential) -> Result<()> {
-        let chain = credential.chain();
-        check_times(chain, self.now())?;
-        loaded.check_chain(chain)
+        self.verifier.revalidate(loaded, credential.chain(), self.now())
     }
 
     /// Revokes a grant and, with it, every grant attenuated from it. Returns the grant ids
@@ -389,13 +368,12 @@ impl Runtime {
     /// needs this for safety — revocation, agent status and times are checked on every use;
     /// it exists for benchmarks and tests.
     pub fn clear_chain_cache(&self) {
-        self.chains.clear();
-        self.interner.clear();
+        self.verifier.clear();
     }
 
     /// Number of verified chains currently cached.
     pub fn cached_chains(&self) -> usize {
-        self.chains.len()
+        self.verifier.cached_chains()
     }
 }
 

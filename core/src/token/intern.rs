@@ -22,7 +22,7 @@ pub const MAX_INTERNED_NAMES: usize = 8192;
 /// The most distinct scope sets kept.
 pub const MAX_INTERNED_SCOPE_SETS: usize = 8192;
 
-/// Shared names and scope sets. A runtime keeps one; see [`super::AuthorityKeys::interner`].
+/// Shared names and scope sets. A runtime's verifier keeps one (`runtime/verifier.rs`).
 #[derive(Default)]
 pub struct Interner {
     issuer: RwLock<Option<Arc<str>>>,

@@ -15,6 +15,7 @@ pub use secret::Token;
 pub use verify::{
     check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN, MAX_TOKEN_BYTES,
 };
+pub(crate) use verify::{verify_chain_reusing, Reuse};
 
 use std::sync::Arc;
 
