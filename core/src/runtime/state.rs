@@ -204,7 +204,7 @@ impl Loaded {
                 }
             }
             // The agent's own delegation depth limit applies from its link on.
-            if link.max_depth > link.depth.saturating_add(agent.max_delegation_depth) {
+            if !crate::token::rules::within_agent_depth(link.depth, link.max_depth, agent.max_delegation_depth) {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!(

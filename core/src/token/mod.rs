@@ -5,6 +5,7 @@ mod chain;
 pub mod claims;
 mod intern;
 pub mod jws;
+pub(crate) mod rules;
 pub mod seal;
 mod secret;
 mod verify;

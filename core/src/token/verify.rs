@@ -16,6 +16,7 @@ use super::claims::{ActClaim, LinkClaims as WireClaims};
 type LinkClaims = WireClaims<Box<serde_json::value::RawValue>>;
 use super::intern::{Fresh, Interner};
 use super::jws::{link_digest, parse_link};
+use super::rules;
 use super::seal::{nxt_bytes, Seal};
 
 /// The largest token accepted, in bytes (links, `~` separators and the seal).
@@ -208,7 +209,7 @@ fn check_link(
     if claims.nbf > claims.exp || claims.iat > claims.exp {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} expires before it starts")));
     }
-    if claims.rid.purpose.as_ref().is_some_and(|p| p.len() > MAX_PURPOSE_LEN) {
+    if !rules::purpose_fits(claims.rid.purpose.as_deref()) {
         return Err(code_err(ErrorCode::InputTooLarge, format!("link {i} `purpose` is over {MAX_PURPOSE_LEN} bytes")));
     }
     let actor = parse_principal(reuse, fresh, i, "act.sub", &claims.act.sub)?;
@@ -221,14 +222,13 @@ fn check_link(
     if usize::try_from(claims.rid.depth).ok() != Some(i) {
         return Err(code_err(ErrorCode::ChainBroken, format!("link {i} says it is at depth {}", claims.rid.depth)));
     }
-    let hard_max = u32::try_from(MAX_LINKS - 1).unwrap_or(u32::MAX);
-    if claims.rid.max_depth > hard_max {
+    if !rules::max_depth_allowed(claims.rid.max_depth) {
         return Err(code_err(
             ErrorCode::DepthExceeded,
-            format!("link {i} `max_depth` {} is over the limit {hard_max}", claims.rid.max_depth),
+            format!("link {i} `max_depth` {} is over the limit {}", claims.rid.max_depth, rules::hard_max_depth()),
         ));
     }
-    if claims.rid.depth > claims.rid.max_depth {
+    if !rules::depth_within(claims.rid.depth, claims.rid.max_depth) {
         return Err(code_err(
             ErrorCode::DepthExceeded,
             format!("link {i} is at depth {} but the chain allows {}", claims.rid.depth, claims.rid.max_depth),
@@ -291,19 +291,19 @@ fn check_link(
                     format!("link {i} `prf` does not bind it to link {}", i - 1),
                 ));
             }
-            if claims.rid.max_depth > p.rid.max_depth {
+            if !rules::max_depth_narrows(claims.rid.max_depth, p.rid.max_depth) {
                 return Err(code_err(
                     ErrorCode::DepthExceeded,
                     format!("link {i} raises `max_depth` from {} to {}", p.rid.max_depth, claims.rid.max_depth),
                 ));
             }
-            if claims.exp > p.exp {
+            if !rules::expires_within(claims.exp, p.exp) {
                 return Err(code_err(
                     ErrorCode::ScopeEscalation,
                     format!("link {i} expires after its parent ({} > {})", claims.exp, p.exp),
                 ));
             }
-            crate::scope::covers_all(&pl.scopes, &scopes)
+            rules::narrows(&pl.scopes, &scopes)
                 .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
         }
         _ => return Err(code_err(ErrorCode::InternalError, "chain state is inconsistent")),
