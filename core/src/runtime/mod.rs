@@ -10,6 +10,7 @@ mod check;
 mod delegation;
 mod limits;
 pub mod policies;
+mod refusal;
 mod state;
 mod verifier;
 
