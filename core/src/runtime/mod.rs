@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod authority;
 mod cache;
+mod call;
 mod check;
 mod delegation;
 mod limits;
