@@ -21,7 +21,10 @@
 //! the entry had never been cached), and the next write empties the map and clears the
 //! poison, so the cache starts over instead of staying useless. A cache never answers from a
 //! map a panicking writer may have left, and a poisoned lock never turns a check into an
-//! error: a cache is only ever a shortcut to what the caller would compute anyway.
+//! error: a cache is only ever a shortcut to what the caller would compute anyway. The
+//! interner's tables (`token/intern.rs`) follow the same rule through the same two helpers.
+//! State that is not a cache fails closed instead: a poisoned store view or policy lock is an
+//! `internal_error` (a deny), and the pending outcomes refuse.
 
 use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
