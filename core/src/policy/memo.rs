@@ -393,6 +393,43 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_call_with_env_risk_or_no_version_is_never_memoized() {
+        let (attrs, args) = (Map::new(), Map::new());
+        let env = json!({"region": "eu"});
+        let req = PolicyRequest {
+            principal: AgentEntity {
+                id: "agent:acme/a",
+                owner: "user:o",
+                org: None,
+                status: "active",
+                attributes: &attrs,
+            },
+            action: "crm.read",
+            resource: ResourceEntity { id: "r", data_class: None, attributes: &attrs },
+            args: &args,
+            delegation: DelegationContext { depth: 0, on_behalf_of: "user:o", purpose: None, grant_id: "g" },
+            env: None,
+            risk: None,
+            now: 5,
+            entities_version: Some(1),
+        };
+        let parts = Parts::of(&req, false).unwrap();
+        assert_eq!((parts.version, parts.now), (1, None));
+        assert_eq!(Parts::of(&req, true).unwrap().now, Some(5));
+        assert!(Parts::of(&PolicyRequest { entities_version: None, ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { env: Some(&env), ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { risk: Some(&env), ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { env: Some(&Value::Null), ..req }, false).is_some(), "null is absent");
+        let memo = OutcomeMemo::default();
+        let (hit, slot) = memo.lookup(&req, false);
+        assert!(hit.is_none());
+        memo.store(slot.unwrap(), Arc::new(PolicyOutcome::default()));
+        assert!(memo.lookup(&req, false).0.is_some());
+        let other = PolicyRequest { delegation: DelegationContext { grant_id: "h", ..req.delegation }, ..req };
+        assert!(memo.lookup(&other, false).0.is_none(), "another grant misses");
+    }
+
+    #[test]
     fn same_is_exact_json() {
         assert!(same(&json!({"a": [1, "x", null]}), &json!({"a": [1, "x", null]})));
         assert!(!same(&json!(1), &json!(1.0)));
