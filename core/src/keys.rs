@@ -418,9 +418,10 @@ fn decode_point(jwk: &Jwk) -> Result<PublicInner> {
 /// Decoded public-key points and their thumbprints by their exact key material (`kty`, `crv`,
 /// `x`, `y` — all a thumbprint covers): decoding an Ed25519 point costs about as much as
 /// checking a signature, and the same agent keys arrive in `cnf` claims again and again. A
-/// point never changes, so entries are never stale; the memo is bounded (cleared when full).
-#[derive(Default)]
-pub struct KeyMemo(std::sync::RwLock<std::collections::HashMap<String, Decoded>>);
+/// point never changes, so entries are never stale (nothing invalidates them); the memo is a
+/// [`crate::bounded::SharedMap`] of [`MAX_MEMO_KEYS`] (the oldest goes when it is full; a
+/// poisoned lock is an empty memo). The runtime's verifier owns one.
+pub struct KeyMemo(crate::bounded::SharedMap<String, Decoded>);
 
 /// A decoded point and its thumbprint, shared by every key made from it.
 type Decoded = (Arc<PublicInner>, Arc<str>);
@@ -428,26 +429,27 @@ type Decoded = (Arc<PublicInner>, Arc<str>);
 /// The most points a [`KeyMemo`] keeps.
 pub(crate) const MAX_MEMO_KEYS: usize = 8192;
 
+impl Default for KeyMemo {
+    fn default() -> Self {
+        Self(crate::bounded::SharedMap::new(MAX_MEMO_KEYS))
+    }
+}
+
 impl KeyMemo {
     fn decode(&self, jwk: &Jwk) -> Result<Decoded> {
         let material = format!("{}|{}|{}|{}", jwk.kty, jwk.crv, jwk.x, jwk.y.as_deref().unwrap_or(""));
-        if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&material).cloned()) {
+        if let Some(hit) = self.0.get(&material) {
             return Ok(hit);
         }
         let decoded: Decoded = (Arc::new(decode_point(jwk)?), Arc::from(jwk.thumbprint()));
-        if let Ok(mut map) = self.0.write() {
-            if map.len() >= MAX_MEMO_KEYS {
-                map.clear();
-            }
-            map.insert(material, decoded.clone());
-        }
+        self.0.insert(material, decoded.clone());
         Ok(decoded)
     }
 }
 
 impl fmt::Debug for KeyMemo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyMemo").field("len", &self.0.read().map(|m| m.len()).unwrap_or(0)).finish()
+        f.debug_struct("KeyMemo").field("len", &self.0.len()).finish()
     }
 }
 

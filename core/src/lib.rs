@@ -34,6 +34,7 @@
 mod agent;
 pub mod approval;
 pub mod audit;
+mod bounded;
 mod check;
 mod clock;
 mod duration;

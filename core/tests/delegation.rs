@@ -203,6 +203,26 @@ fn times_are_checked_with_thirty_seconds_leeway() {
     assert_eq!(code_of(f.rt.verify(&token)), ErrorCode::TokenNotYetValid);
 }
 
+/// The verifier's chain cache goes with the authority's keys: after a rotation the next use
+/// of the store view forgets every verified chain (each token then verifies in full again,
+/// and a chain of a retired key still verifies until the key is removed).
+#[test]
+fn a_change_of_authority_keys_forgets_the_verified_chains() {
+    let f = fixture();
+    let c0 = delegate(&f);
+    let c1 = attenuate(&f, &c0, SUB, wide_scopes());
+    f.rt.verify(c0.token()).unwrap();
+    f.rt.verify(c1.token()).unwrap();
+    assert!(f.rt.cached_chains() >= 2);
+    let old = f.rt.jwks().unwrap().keys[0].kid.clone().unwrap();
+    f.rt.rotate_authority_key(None).unwrap();
+    f.rt.verify(c1.token()).unwrap();
+    assert_eq!(f.rt.cached_chains(), 1, "only the chain verified since the rotation");
+    f.rt.remove_authority_key(&old).unwrap();
+    assert_eq!(code_of(f.rt.verify(c1.token())), ErrorCode::UnknownKey);
+    assert_eq!(f.rt.cached_chains(), 0);
+}
+
 #[test]
 fn revocation_cascades_to_every_descendant_and_is_seen_through_the_cache() {
     let f = fixture();

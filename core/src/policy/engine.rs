@@ -1,8 +1,7 @@
 //! [`PolicyEngine`]: a loaded, validated, sliced policy set.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use cedar_policy::{Authorizer, PolicySet};
 
@@ -16,6 +15,7 @@ use super::outcome::PolicyOutcome;
 use super::request::{build_entities, build_request, Built, Types};
 use super::schema::{schema_text, SchemaActions};
 use super::{PolicyRequest, PolicySource};
+use crate::bounded::SharedMap;
 use crate::error::{Error, ErrorCode, Result};
 
 /// Loaded policies, ready to evaluate calls. Immutable once built; `Send + Sync`, share it in
@@ -37,12 +37,21 @@ pub struct PolicyEngine {
 /// uid, so the action is always part of the key.
 type EntityKey = (u64, String, String, String);
 
-/// Entity stores of recent calls.
-#[derive(Debug, Default)]
-struct EntityCache(RwLock<HashMap<EntityKey, Arc<Built>>>);
+/// Entity stores of recent calls, by the caller's `entities_version` (a view of the store:
+/// a new view is a new key, so nothing here goes stale; the engine and its cache go together
+/// on reload). A [`SharedMap`]: the oldest store goes when it is full, and a poisoned lock is
+/// an empty cache (the entities are built afresh).
+#[derive(Debug)]
+struct EntityCache(SharedMap<EntityKey, Arc<Built>>);
 
-/// The most entity stores kept; the cache is emptied when it is full.
+/// The most entity stores kept.
 const MAX_CACHED_ENTITIES: usize = 4096;
+
+impl Default for EntityCache {
+    fn default() -> Self {
+        Self(SharedMap::new(MAX_CACHED_ENTITIES))
+    }
+}
 
 impl fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,7 +169,7 @@ impl PolicyEngine {
         }
         outcome.sort();
         if let Some(slot) = slot {
-            self.outcomes.store(slot, req, Arc::new(outcome.clone()));
+            self.outcomes.store(slot, Arc::new(outcome.clone()));
         }
         Ok(outcome)
     }
@@ -172,16 +181,11 @@ impl PolicyEngine {
             return Ok(Arc::new(build_entities(req, &self.hints, types, action_groups)?));
         };
         let key = (version, req.principal.id.to_owned(), req.resource.id.to_owned(), req.action.to_owned());
-        if let Some(hit) = self.entities.0.read().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(hit) = self.entities.0.get(&key) {
             return Ok(hit);
         }
         let built = Arc::new(build_entities(req, &self.hints, types, action_groups)?);
-        if let Ok(mut map) = self.entities.0.write() {
-            if map.len() >= MAX_CACHED_ENTITIES {
-                map.clear();
-            }
-            map.insert(key, Arc::clone(&built));
-        }
+        self.entities.0.insert(key, Arc::clone(&built));
         Ok(built)
     }
 }

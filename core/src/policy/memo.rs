@@ -1,7 +1,9 @@
 //! Outcomes of recent calls, so a call Cedar has already judged is not judged again.
 //!
 //! Cedar's answer is a function of the policies and the request alone. An entry is kept only
-//! when every input of that request is part of its key and compared exactly on lookup:
+//! when every input of that request is part of its key and compared exactly on lookup (the
+//! key is made by one destructuring of the request that names every field, `Parts::of`, so a
+//! new field does not compile until it is decided here):
 //!
 //! * the policies: the memo belongs to one [`super::PolicyEngine`] and goes with it on reload;
 //! * the agent and resource entities: by the caller's `entities_version` (the runtime numbers
@@ -15,16 +17,16 @@
 //! What a cached outcome never stands for: the credential, the agent's status, revocation,
 //! limits, approvals and proofs are all checked by the caller on every call, outside this memo.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::outcome::PolicyOutcome;
-use super::PolicyRequest;
+use super::{AgentEntity, DelegationContext, PolicyRequest, ResourceEntity};
+use crate::bounded::SharedMap;
 
-/// The most outcomes kept; the memo is emptied when it is full.
+/// The most outcomes kept (by distinct hash); the oldest goes when it is full.
 const MAX_ENTRIES: usize = 4096;
 /// Calls whose key is larger (its strings' bytes, and 32 per JSON value for the value's own
 /// memory) are not memoized: an entry keeps a copy of it. The memo holds at most
@@ -55,7 +57,129 @@ pub(crate) fn reads_now(est: &Value) -> bool {
     }
 }
 
-/// Everything a memoized outcome was computed from (see the module documentation).
+/// The fields of a request a memoized outcome is keyed on, borrowed from it. Made only by
+/// [`Parts::of`], which destructures the request without `..`: a new field of
+/// [`PolicyRequest`] (or of its agent, resource or delegation) does not compile there until
+/// the memo decides about it — key on it, or say why it need not. A stale allow is then
+/// impossible by construction.
+struct Parts<'a> {
+    version: u64,
+    principal: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    data_class: Option<&'a str>,
+    args: &'a Map<String, Value>,
+    depth: i64,
+    on_behalf_of: &'a str,
+    purpose: Option<&'a str>,
+    grant_id: &'a str,
+    now: Option<i64>,
+}
+
+impl<'a> Parts<'a> {
+    /// What the memo keys `req` on; `None` when the call cannot be memoized. `reads_now`: a
+    /// policy of the call's slices can read `context.now`.
+    fn of(req: &PolicyRequest<'a>, reads_now: bool) -> Option<Self> {
+        let PolicyRequest {
+            // The agent's other attributes belong to the caller's view of the store, which
+            // `entities_version` names.
+            principal: AgentEntity { id: principal, owner: _, org: _, status: _, attributes: _ },
+            action,
+            // Registered attributes belong to the view too; a call passing attributes of its
+            // own has no version, and is never memoized.
+            resource: ResourceEntity { id: resource, data_class, attributes: _ },
+            args,
+            delegation: DelegationContext { depth, on_behalf_of, purpose, grant_id },
+            // Application objects: a call passing either is never memoized.
+            env,
+            risk,
+            // Keyed on only when a policy can read it.
+            now,
+            entities_version,
+        } = *req;
+        let version = entities_version?;
+        if !absent(env) || !absent(risk) {
+            return None;
+        }
+        let now = reads_now.then_some(now);
+        Some(Self {
+            version,
+            principal,
+            action,
+            resource,
+            data_class,
+            args,
+            depth,
+            on_behalf_of,
+            purpose,
+            grant_id,
+            now,
+        })
+    }
+
+    /// The hash of every part (seeded), and the key's size (see [`MAX_KEY_BYTES`]).
+    fn hash(&self, seed: &RandomState) -> (u64, usize) {
+        let Self {
+            version,
+            principal,
+            action,
+            resource,
+            data_class,
+            args,
+            depth,
+            on_behalf_of,
+            purpose,
+            grant_id,
+            now,
+        } = self;
+        let mut h = seed.build_hasher();
+        let mut size = 0usize;
+        version.hash(&mut h);
+        now.hash(&mut h);
+        principal.hash(&mut h);
+        action.hash(&mut h);
+        resource.hash(&mut h);
+        data_class.hash(&mut h);
+        depth.hash(&mut h);
+        on_behalf_of.hash(&mut h);
+        purpose.hash(&mut h);
+        grant_id.hash(&mut h);
+        hash_map(args, &mut h, &mut size);
+        let strings = [principal, action, resource, on_behalf_of, grant_id];
+        size += strings.iter().map(|s| s.len()).sum::<usize>() + purpose.map_or(0, str::len);
+        (h.finish(), size)
+    }
+
+    /// Whether `self` and `other` are the same key, compared exactly (arguments by [`same`]).
+    fn matches(&self, other: &Parts<'_>) -> bool {
+        let Self {
+            version,
+            principal,
+            action,
+            resource,
+            data_class,
+            args,
+            depth,
+            on_behalf_of,
+            purpose,
+            grant_id,
+            now,
+        } = self;
+        *version == other.version
+            && *now == other.now
+            && *depth == other.depth
+            && **principal == *other.principal
+            && **action == *other.action
+            && **resource == *other.resource
+            && *data_class == other.data_class
+            && **grant_id == *other.grant_id
+            && **on_behalf_of == *other.on_behalf_of
+            && *purpose == other.purpose
+            && same_map(args, other.args)
+    }
+}
+
+/// [`Parts`], owned: everything a memoized outcome was computed from.
 #[derive(Debug)]
 struct Key {
     version: u64,
@@ -72,36 +196,62 @@ struct Key {
 }
 
 impl Key {
-    fn new(version: u64, req: &PolicyRequest<'_>, now: Option<i64>) -> Self {
-        let d = &req.delegation;
+    fn new(parts: &Parts<'_>) -> Self {
+        let Parts {
+            version,
+            principal,
+            action,
+            resource,
+            data_class,
+            args,
+            depth,
+            on_behalf_of,
+            purpose,
+            grant_id,
+            now,
+        } = *parts;
         Self {
             version,
-            principal: req.principal.id.into(),
-            action: req.action.into(),
-            resource: req.resource.id.into(),
-            data_class: req.resource.data_class.map(Into::into),
-            args: req.args.clone(),
-            depth: d.depth,
-            on_behalf_of: d.on_behalf_of.into(),
-            purpose: d.purpose.map(Into::into),
-            grant_id: d.grant_id.into(),
+            principal: principal.into(),
+            action: action.into(),
+            resource: resource.into(),
+            data_class: data_class.map(Into::into),
+            args: args.clone(),
+            depth,
+            on_behalf_of: on_behalf_of.into(),
+            purpose: purpose.map(Into::into),
+            grant_id: grant_id.into(),
             now,
         }
     }
 
-    fn matches(&self, version: u64, req: &PolicyRequest<'_>, now: Option<i64>) -> bool {
-        let d = &req.delegation;
-        self.version == version
-            && self.now == now
-            && self.depth == d.depth
-            && *self.principal == *req.principal.id
-            && *self.action == *req.action
-            && *self.resource == *req.resource.id
-            && self.data_class.as_deref() == req.resource.data_class
-            && *self.grant_id == *d.grant_id
-            && *self.on_behalf_of == *d.on_behalf_of
-            && self.purpose.as_deref() == d.purpose
-            && same_map(&self.args, req.args)
+    fn parts(&self) -> Parts<'_> {
+        let Self {
+            version,
+            principal,
+            action,
+            resource,
+            data_class,
+            args,
+            depth,
+            on_behalf_of,
+            purpose,
+            grant_id,
+            now,
+        } = self;
+        Parts {
+            version: *version,
+            principal,
+            action,
+            resource,
+            data_class: data_class.as_deref(),
+            args,
+            depth: *depth,
+            on_behalf_of,
+            purpose: purpose.as_deref(),
+            grant_id,
+            now: *now,
+        }
     }
 }
 
@@ -174,18 +324,25 @@ fn hash_map(m: &Map<String, Value>, h: &mut impl Hasher, size: &mut usize) {
 /// The outcomes whose keys share one hash.
 type Bucket = Vec<(Key, Arc<PolicyOutcome>)>;
 
-/// Recent outcomes by the hash of their key (randomly seeded: callers choose arguments).
-#[derive(Debug, Default)]
+/// Recent outcomes by the hash of their key (randomly seeded: callers choose arguments), in a
+/// [`SharedMap`]: the oldest goes when it is full, and a poisoned lock is an empty memo (Cedar
+/// judges the call again).
+#[derive(Debug)]
 pub(crate) struct OutcomeMemo {
     seed: RandomState,
-    entries: RwLock<HashMap<u64, Bucket>>,
+    entries: SharedMap<u64, Bucket>,
+}
+
+impl Default for OutcomeMemo {
+    fn default() -> Self {
+        Self { seed: RandomState::new(), entries: SharedMap::new(MAX_ENTRIES) }
+    }
 }
 
 /// A lookup's place in the memo, to store the outcome under once it is computed.
 pub(crate) struct Slot {
     hash: u64,
-    version: u64,
-    now: Option<i64>,
+    key: Key,
 }
 
 impl OutcomeMemo {
@@ -197,51 +354,32 @@ impl OutcomeMemo {
         req: &PolicyRequest<'_>,
         reads_now: bool,
     ) -> (Option<Arc<PolicyOutcome>>, Option<Slot>) {
-        let Some(version) = req.entities_version else { return (None, None) };
-        if !absent(req.env) || !absent(req.risk) {
-            return (None, None);
-        }
-        let now = reads_now.then_some(req.now);
-        let mut h = self.seed.build_hasher();
-        let mut size = 0usize;
-        version.hash(&mut h);
-        now.hash(&mut h);
-        req.principal.id.hash(&mut h);
-        req.action.hash(&mut h);
-        req.resource.id.hash(&mut h);
-        req.resource.data_class.hash(&mut h);
-        req.delegation.depth.hash(&mut h);
-        req.delegation.on_behalf_of.hash(&mut h);
-        req.delegation.purpose.hash(&mut h);
-        req.delegation.grant_id.hash(&mut h);
-        hash_map(req.args, &mut h, &mut size);
-        let d = &req.delegation;
-        let strings = [req.principal.id, req.action, req.resource.id, d.on_behalf_of, d.grant_id];
-        size += strings.iter().map(|s| s.len()).sum::<usize>() + d.purpose.map_or(0, str::len);
+        let Some(parts) = Parts::of(req, reads_now) else { return (None, None) };
+        let (hash, size) = parts.hash(&self.seed);
         if size > MAX_KEY_BYTES {
             return (None, None);
         }
-        let hash = h.finish();
-        let hit =
-            self.entries.read().ok().and_then(|m| {
-                m.get(&hash)?.iter().find(|(k, _)| k.matches(version, req, now)).map(|(_, o)| Arc::clone(o))
-            });
+        let hit = self
+            .entries
+            .read(|m| m.get(&hash)?.iter().find(|(k, _)| k.parts().matches(&parts)).map(|(_, o)| Arc::clone(o)))
+            .flatten();
         match hit {
             Some(o) => (Some(o), None),
-            None => (None, Some(Slot { hash, version, now })),
+            None => (None, Some(Slot { hash, key: Key::new(&parts) })),
         }
     }
 
-    /// Keeps `outcome` for calls identical to `req`.
-    pub(crate) fn store(&self, slot: Slot, req: &PolicyRequest<'_>, outcome: Arc<PolicyOutcome>) {
-        let Ok(mut map) = self.entries.write() else { return };
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        let bucket = map.entry(slot.hash).or_default();
-        if !bucket.iter().any(|(k, _)| k.matches(slot.version, req, slot.now)) {
-            bucket.push((Key::new(slot.version, req, slot.now), outcome));
-        }
+    /// Keeps `outcome` for calls identical to the one looked up.
+    pub(crate) fn store(&self, slot: Slot, outcome: Arc<PolicyOutcome>) {
+        let Slot { hash, key } = slot;
+        self.entries.write(|map| match map.get_mut(&hash) {
+            Some(bucket) => {
+                if !bucket.iter().any(|(k, _)| k.parts().matches(&key.parts())) {
+                    bucket.push((key, outcome));
+                }
+            }
+            None => map.insert(hash, vec![(key, outcome)]),
+        });
     }
 }
 
@@ -253,6 +391,43 @@ fn absent(v: Option<&Value>) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_call_with_env_risk_or_no_version_is_never_memoized() {
+        let (attrs, args) = (Map::new(), Map::new());
+        let env = json!({"region": "eu"});
+        let req = PolicyRequest {
+            principal: AgentEntity {
+                id: "agent:acme/a",
+                owner: "user:o",
+                org: None,
+                status: "active",
+                attributes: &attrs,
+            },
+            action: "crm.read",
+            resource: ResourceEntity { id: "r", data_class: None, attributes: &attrs },
+            args: &args,
+            delegation: DelegationContext { depth: 0, on_behalf_of: "user:o", purpose: None, grant_id: "g" },
+            env: None,
+            risk: None,
+            now: 5,
+            entities_version: Some(1),
+        };
+        let parts = Parts::of(&req, false).unwrap();
+        assert_eq!((parts.version, parts.now), (1, None));
+        assert_eq!(Parts::of(&req, true).unwrap().now, Some(5));
+        assert!(Parts::of(&PolicyRequest { entities_version: None, ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { env: Some(&env), ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { risk: Some(&env), ..req }, false).is_none());
+        assert!(Parts::of(&PolicyRequest { env: Some(&Value::Null), ..req }, false).is_some(), "null is absent");
+        let memo = OutcomeMemo::default();
+        let (hit, slot) = memo.lookup(&req, false);
+        assert!(hit.is_none());
+        memo.store(slot.unwrap(), Arc::new(PolicyOutcome::default()));
+        assert!(memo.lookup(&req, false).0.is_some());
+        let other = PolicyRequest { delegation: DelegationContext { grant_id: "h", ..req.delegation }, ..req };
+        assert!(memo.lookup(&other, false).0.is_none(), "another grant misses");
+    }
 
     #[test]
     fn same_is_exact_json() {

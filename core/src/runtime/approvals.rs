@@ -5,13 +5,14 @@ use crate::approval::{
     ApprovalRecord, ApprovalStatus, BoundCall, ReceiptClaims, RECEIPT_TTL_SECONDS, RECEIPT_TYP, REQUEST_TTL_SECONDS,
 };
 use crate::audit::{lifecycle, EventType};
-use crate::check::ApprovalRequest;
+use crate::check::{ApprovalRequest, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
 use crate::policy::{ApprovalResource, ApproverRequest};
 use crate::principal::{PrincipalId, PrincipalKind};
 use crate::token::jws::{parse_link_typed, sign_raw};
 
+use super::refusal::Refusal;
 use super::Runtime;
 
 /// The most unexpired pending approval requests one grant may have: a call that needs one
@@ -215,57 +216,61 @@ impl Runtime {
         Ok(approval)
     }
 
-    /// Checks a receipt's signature, issuer, expiry and binding; returns the request id.
+    /// Checks a receipt's signature, issuer, expiry and binding; returns the request id. Any
+    /// problem is an `approval_invalid` refusal.
     pub(super) fn read_receipt(
         &self,
         receipt: &str,
         action_hash: &str,
         now: i64,
-    ) -> std::result::Result<String, String> {
+    ) -> std::result::Result<String, Refusal> {
+        let invalid = |why: String| Refusal::new(ReasonCode::ApprovalInvalid, why);
         if receipt.len() > 4096 {
-            return Err("approval receipt is over 4096 bytes".to_owned());
+            return Err(invalid("approval receipt is over 4096 bytes".to_owned()));
         }
         let raw = parse_link_typed(receipt.trim(), 0, RECEIPT_TYP)
-            .map_err(|e| format!("approval receipt: {}", e.message()))?;
-        let loaded = self.loaded().map_err(|e| e.message().to_owned())?;
+            .map_err(|e| invalid(format!("approval receipt: {}", e.message())))?;
+        let loaded = self.loaded().map_err(|e| invalid(e.message().to_owned()))?;
         let key: &PublicKey = raw
             .header
             .kid
             .as_deref()
             .and_then(|kid| loaded.keys.get(kid))
-            .ok_or_else(|| "approval receipt is not signed by a key of this authority".to_owned())?;
+            .ok_or_else(|| invalid("approval receipt is not signed by a key of this authority".to_owned()))?;
         key.verify(raw.alg, raw.signing_input.as_bytes(), &raw.signature)
-            .map_err(|_| "approval receipt signature is invalid".to_owned())?;
-        let claims: ReceiptClaims =
-            serde_json::from_slice(&raw.payload).map_err(|e| format!("approval receipt claims are not valid: {e}"))?;
+            .map_err(|_| invalid("approval receipt signature is invalid".to_owned()))?;
+        let claims: ReceiptClaims = serde_json::from_slice(&raw.payload)
+            .map_err(|e| invalid(format!("approval receipt claims are not valid: {e}")))?;
         if claims.iss != self.issuer {
-            return Err("approval receipt is from another issuer".to_owned());
+            return Err(invalid("approval receipt is from another issuer".to_owned()));
         }
         if claims.exp < now {
-            return Err(format!("approval receipt `{}` expired", claims.jti));
+            return Err(invalid(format!("approval receipt `{}` expired", claims.jti)));
         }
         if claims.action_hash != action_hash {
-            return Err(format!("approval receipt `{}` is for another call (action hash differs)", claims.jti));
+            return Err(invalid(format!(
+                "approval receipt `{}` is for another call (action hash differs)",
+                claims.jti
+            )));
         }
         Ok(claims.jti)
     }
 
-    /// Verifies a proof and records its `jti`; `Ok(Err(why))` when it is invalid or replayed.
+    /// Verifies a proof and records its `jti`: a `proof_invalid` refusal when it is invalid
+    /// or replayed (a store failure is `internal_error`).
     pub(super) fn check_proof(
         &self,
         proof: &str,
         key: &PublicKey,
         action_hash: &str,
         now: i64,
-    ) -> Result<std::result::Result<(), String>> {
-        let (jti, keep_until) = match crate::proof::verify_proof(proof, key, action_hash, now) {
-            Ok(v) => v,
-            Err(why) => return Ok(Err(why)),
-        };
+    ) -> std::result::Result<(), Refusal> {
+        let (jti, keep_until) = crate::proof::verify_proof(proof, key, action_hash, now)
+            .map_err(|why| Refusal::new(ReasonCode::ProofInvalid, why))?;
         if self.store.use_proof(&jti, keep_until, now)? {
-            Ok(Ok(()))
+            Ok(())
         } else {
-            Ok(Err(format!("proof `{jti}` was already used")))
+            Err(Refusal::new(ReasonCode::ProofInvalid, format!("proof `{jti}` was already used")))
         }
     }
 }

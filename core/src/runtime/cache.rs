@@ -5,11 +5,11 @@
 //! instead of the whole chain of links, and the cache holds no bearer secret. Finding a
 //! different token with the same digest is as hard as breaking SHA-256.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::bounded::SharedMap;
 use crate::token::VerifiedChain;
 
 /// The most chains kept.
@@ -18,8 +18,16 @@ pub(crate) const MAX_CACHED_CHAINS: usize = 16_384;
 /// A token's cache key: its SHA-256.
 pub(super) type Key = [u8; 32];
 
-#[derive(Default)]
-pub(super) struct ChainCache(RwLock<HashMap<Key, Arc<VerifiedChain>>>);
+/// The chains, in a [`SharedMap`] (a poisoned lock is an empty cache: the token is verified in
+/// full again). When full, the oldest chain goes: most often the first to expire, and an
+/// expired chain is never used anyway (times are checked on every use).
+pub(super) struct ChainCache(SharedMap<Key, Arc<VerifiedChain>>);
+
+impl Default for ChainCache {
+    fn default() -> Self {
+        Self(SharedMap::new(MAX_CACHED_CHAINS))
+    }
+}
 
 impl std::fmt::Debug for ChainCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,28 +42,18 @@ impl ChainCache {
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<Arc<VerifiedChain>> {
-        let map = self.0.read().ok()?;
-        map.get(key).cloned()
+        self.0.get(key)
     }
 
-    pub(crate) fn insert(&self, key: Key, chain: Arc<VerifiedChain>, now: i64) {
-        let Ok(mut map) = self.0.write() else { return };
-        if map.len() >= MAX_CACHED_CHAINS {
-            map.retain(|_, c| c.expires_at + crate::token::LEEWAY_SECONDS > now);
-            if map.len() >= MAX_CACHED_CHAINS {
-                map.clear();
-            }
-        }
-        map.insert(key, chain);
+    pub(crate) fn insert(&self, key: Key, chain: Arc<VerifiedChain>) {
+        self.0.insert(key, chain);
     }
 
     pub(crate) fn clear(&self) {
-        if let Ok(mut map) = self.0.write() {
-            map.clear();
-        }
+        self.0.clear();
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.0.read().map(|m| m.len()).unwrap_or(0)
+        self.0.len()
     }
 }

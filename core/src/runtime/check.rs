@@ -1,25 +1,27 @@
-//! The six steps of a check (DESIGN §1), each failing closed: credential, actors, scope,
-//! policy, limits, approval. A deny is a value; any internal failure is a deny with
-//! `internal_error`.
+//! The six steps of a check (DESIGN §1), each failing closed, in the README's order:
+//! credential and actors ([`Runtime::credential`]), then the call itself ([`Call::read`] in
+//! `call.rs`: action, resource, arguments and context, bounded before anything reads them),
+//! scope ([`Call::scope`]), policy ([`Runtime::policy`]), the proof of possession
+//! ([`Runtime::proof`]), limits and approval ([`Runtime::limits_and_approval`]). Each step
+//! returns `Result<_, Refusal>`; the first refusal is the deny, and any internal failure is a
+//! deny with `internal_error` (see [`Refusal`]). A deny is a value.
 
 use std::sync::Arc;
 
-use serde::Deserialize as _;
-
 use crate::approval::{action_hash, BoundCall};
 use crate::audit::{lifecycle, record_decision};
-use crate::check::request::{
-    valid_action, valid_resource, valid_txn, Bounds, CallContext, MAX_ARGS_BYTES, MAX_CONTEXT_BYTES, MAX_TXN_BYTES,
-};
+use crate::check::request::{valid_action, valid_resource, Bounds, MAX_ARGS_BYTES};
 use crate::check::{CheckRequest, Decision, Effect, Reason, ReasonCode};
 use crate::error::{Error, ErrorCode, Result};
-use crate::limits::ConsumeRefusal;
-use crate::policy::{AgentEntity, DelegationContext, PolicyRequest, ResourceEntity};
-use crate::scope::{permits_any, DenialKind, ScopeRequest};
-use crate::token::{Credential, VerifiedChain};
+use crate::limits::CounterOp;
+use crate::policy::{AgentEntity, DelegationContext, PolicyOutcome, PolicyRequest, ResourceEntity};
+use crate::store::ApprovalUse;
+use crate::token::{Credential, VerifiedChain, VerifiedLink};
 
 use super::approvals::MAX_PENDING_APPROVALS_PER_GRANT;
-use super::state::Loaded;
+use super::call::{json_len, Call};
+use super::refusal::Refusal;
+use super::state::{AgentView, Loaded};
 use super::Runtime;
 
 /// What was presented: a token as received, or an already verified credential.
@@ -57,18 +59,8 @@ fn credential_reason(e: &Error) -> ReasonCode {
     }
 }
 
-fn denial_reason(kind: &DenialKind) -> ReasonCode {
-    match kind {
-        DenialKind::ActionNotGranted => ReasonCode::ActionNotGranted,
-        DenialKind::ResourceNotGranted => ReasonCode::ResourceNotGranted,
-        DenialKind::DataClassNotGranted => ReasonCode::DataClassNotGranted,
-        DenialKind::ArgumentMissing { .. } => ReasonCode::ArgumentMissing,
-        DenialKind::ConstraintViolated { .. } => ReasonCode::ConstraintViolated,
-    }
-}
-
-/// The end of the steps: an effect with its reason, or a deny with its code and message.
-type Step = std::result::Result<(Effect, Reason), (ReasonCode, String)>;
+/// The end of the steps: an effect with its reason, or the refusal that denies.
+type Verdict = std::result::Result<(Effect, Reason), Refusal>;
 
 /// A decision under construction, with what its audit event needs.
 struct Draft {
@@ -134,10 +126,9 @@ impl Runtime {
     pub fn check<'a>(&self, credential: impl Into<Presented<'a>>, req: &CheckRequest<'_>) -> Decision {
         let now_ms = self.options.clock.now_ms();
         let mut draft = Draft::new(req, self.options.ids.next_id(now_ms), now_ms);
-        match self.check_steps(credential.into(), req, &mut draft) {
-            Ok(Ok((effect, reason))) => draft.finish(effect, reason),
-            Ok(Err((code, message))) => draft.deny(code, message),
-            Err(e) => draft.deny(ReasonCode::InternalError, format!("{} ({})", e.message(), e.code())),
+        match self.decide(credential.into(), req, &mut draft) {
+            Ok((effect, reason)) => draft.finish(effect, reason),
+            Err(Refusal { code, message }) => draft.deny(code, message),
         }
         let recorded = record_decision(
             &mut draft.decision,
@@ -157,6 +148,24 @@ impl Runtime {
             Ok(()) => {}
         }
         draft.decision
+    }
+
+    /// The steps of a check, in order; the first refusal ends it.
+    fn decide(&self, presented: Presented<'_>, req: &CheckRequest<'_>, draft: &mut Draft) -> Verdict {
+        let now = self.now();
+        let loaded = self.loaded()?;
+        // 1–2. Credential and actors.
+        let chain = self.credential(&loaded, presented, draft)?;
+        let under = Under::of(&chain)?;
+        // The call itself: action, resource, arguments and context, bounded.
+        let call = Call::read(req, &loaded, self.options.allow_resource_override, now, &mut draft.txn)?;
+        // 3. Scope.
+        let scope_index = call.scope(under.leaf)?;
+        // 4. Policy, then the proof of possession it or the runtime may require.
+        let (outcome, agent) = self.policy(&loaded, &under, &call, draft)?;
+        let hash = self.proof(&under, &call, agent, &outcome, draft)?;
+        // 5–6. Limits and approval.
+        self.limits_and_approval(&under, &call, scope_index, &outcome, &hash, draft)
     }
 
     /// The `action_hash` a check of `req` with `credential` binds approvals and proofs to.
@@ -197,104 +206,36 @@ impl Runtime {
         }
     }
 
-    fn check_steps(&self, presented: Presented<'_>, req: &CheckRequest<'_>, draft: &mut Draft) -> Result<Step> {
-        let now = self.now();
-        let loaded = self.loaded()?;
-        // 1–2. Credential and actors.
-        let chain = match self.chain_of(&loaded, presented) {
-            Ok(chain) => chain,
-            Err(e) => return Ok(Err((credential_reason(&e), format!("{} ({})", e.message(), e.code())))),
-        };
+    /// Steps 1–2: the credential verifies (or revalidates) and every agent of its chain is
+    /// registered, active and bound to one of its keys.
+    fn credential(
+        &self,
+        loaded: &Loaded,
+        presented: Presented<'_>,
+        draft: &mut Draft,
+    ) -> std::result::Result<Arc<VerifiedChain>, Refusal> {
+        let chain = self
+            .chain_of(loaded, presented)
+            .map_err(|e| Refusal::new(credential_reason(&e), format!("{} ({})", e.message(), e.code())))?;
         draft.chain(&chain);
-        let Some(leaf) = chain.leaf() else {
-            return Ok(Err((ReasonCode::CredentialInvalid, "the credential has no links".to_owned())));
-        };
-        // The request itself.
-        // The message names only the length of an invalid name (see `Draft::new`).
-        if !valid_action(req.action) {
-            return Ok(Err((
-                ReasonCode::RequestInvalid,
-                format!("action ({} bytes, recorded as its digest) is not a dotted name", req.action.len()),
-            )));
-        }
-        let resource = req.resource.unwrap_or("*");
-        if !valid_resource(resource) {
-            return Ok(Err((
-                ReasonCode::RequestInvalid,
-                format!("resource ({} bytes, recorded as its digest) is not a valid resource id", resource.len()),
-            )));
-        }
-        let empty = serde_json::Map::new();
-        let args = req.args.unwrap_or(&empty);
-        if json_len(args) > MAX_ARGS_BYTES {
-            return Ok(Err((ReasonCode::RequestInvalid, format!("arguments are over {MAX_ARGS_BYTES} bytes"))));
-        }
-        // Bounded before anything else reads them (Cedar, the audit digest, the hash).
-        let mut bounds = Bounds::default();
-        if let Err(why) = bounds.object("argument", args.iter(), true) {
-            return Ok(Err((ReasonCode::RequestInvalid, why)));
-        }
-        let ctx: CallContext = match req.context {
-            None | Some(serde_json::Value::Null) => CallContext::default(),
-            Some(v @ serde_json::Value::Object(m)) => {
-                if json_len(m) > MAX_CONTEXT_BYTES {
-                    return Ok(Err((ReasonCode::RequestInvalid, format!("context is over {MAX_CONTEXT_BYTES} bytes"))));
-                }
-                if let Err(why) = bounds.object("context member", m.iter(), false) {
-                    return Ok(Err((ReasonCode::RequestInvalid, why)));
-                }
-                match CallContext::deserialize(v) {
-                    Ok(c) => c,
-                    Err(e) => return Ok(Err((ReasonCode::RequestInvalid, format!("context is not valid: {e}")))),
-                }
-            }
-            Some(_) => return Ok(Err((ReasonCode::RequestInvalid, "context must be a JSON object".to_owned()))),
-        };
-        if let Some(txn) = ctx.txn.as_deref() {
-            if !valid_txn(txn) {
-                return Ok(Err((
-                    ReasonCode::RequestInvalid,
-                    format!("`txn` must be 1 to {MAX_TXN_BYTES} bytes of printable ascii"),
-                )));
-            }
-        }
-        draft.txn.clone_from(&ctx.txn);
-        let registered = loaded.resources.get(resource);
-        let passed = ctx.resource.as_ref();
-        let overrides = self.options.allow_resource_override;
-        if let (Some(reg), Some(pass), false) = (registered, passed, overrides) {
-            if let Some(why) = overridden(resource, reg, pass) {
-                return Ok(Err((ReasonCode::RequestInvalid, why)));
-            }
-        }
-        let (registered_class, passed_class) =
-            (registered.and_then(|r| r.data_class.as_deref()), passed.and_then(|r| r.data_class.as_deref()));
-        // Registered attributes win unless overriding is on; a passed value fills only what is
-        // unregistered (equal values were accepted above).
-        let data_class = if overrides { passed_class.or(registered_class) } else { registered_class.or(passed_class) };
-        // 3. Scope.
-        let scope_req = ScopeRequest { action: req.action, resource, data_class, args };
-        let scope_index = match permits_any(&leaf.scopes[..], &scope_req) {
-            Ok(i) => i,
-            Err(denial) => return Ok(Err((denial_reason(&denial.kind), denial.message))),
-        };
-        // 4. Policy.
+        Ok(chain)
+    }
+
+    /// Step 4: the organisation's Cedar policies. A `forbid`, a restricting policy that
+    /// failed to evaluate, or a missing `permit` under `require_permit` denies. Returns the
+    /// outcome (its approvals and proofs are the later steps') and the calling agent.
+    fn policy<'l>(
+        &self,
+        loaded: &'l Loaded,
+        under: &Under<'_>,
+        call: &Call<'_>,
+        draft: &mut Draft,
+    ) -> std::result::Result<(PolicyOutcome, &'l AgentView), Refusal> {
+        let leaf = under.leaf;
         let Some(agent) = loaded.agents.get(leaf.actor.as_str()) else {
-            return Ok(Err((ReasonCode::AgentUnknown, format!("agent `{}` is not registered", leaf.actor))));
+            return Err(Refusal::new(ReasonCode::AgentUnknown, format!("agent `{}` is not registered", leaf.actor)));
         };
-        let merged_attrs;
-        let resource_attrs = match (registered.map(|r| &r.attributes), passed.and_then(|r| r.attributes.as_ref())) {
-            (Some(base), Some(extra)) => {
-                // Without overriding, every passed key is unregistered or equal (checked above).
-                let mut m = base.clone();
-                m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-                merged_attrs = m;
-                &merged_attrs
-            }
-            (Some(base), None) => base,
-            (None, Some(extra)) => extra,
-            (None, None) => &empty,
-        };
+        let attributes = call.resource_attributes();
         let engine = self.policy_engine()?;
         let outcome = engine.evaluate(&PolicyRequest {
             principal: AgentEntity {
@@ -304,159 +245,200 @@ impl Runtime {
                 status: agent.status.as_str(),
                 attributes: &agent.attributes,
             },
-            action: req.action,
-            resource: ResourceEntity { id: resource, data_class, attributes: resource_attrs },
-            args,
+            action: call.action,
+            resource: ResourceEntity { id: call.resource, data_class: call.data_class(), attributes: &attributes },
+            args: call.args(),
             delegation: DelegationContext {
                 depth: i64::from(leaf.depth),
-                on_behalf_of: chain.on_behalf_of.as_str(),
+                on_behalf_of: under.chain.on_behalf_of.as_str(),
                 purpose: leaf.purpose.as_deref(),
                 grant_id: &leaf.grant_id,
             },
-            env: ctx.env.as_ref(),
-            risk: ctx.risk.as_ref(),
-            now,
+            env: call.ctx.env.as_ref(),
+            risk: call.ctx.risk.as_ref(),
+            now: call.now,
             // Registered attributes change only with a new view of the store; attributes
             // passed with the call are never cached.
-            entities_version: passed.is_none().then_some(loaded.view),
+            entities_version: call.passed().is_none().then_some(loaded.view),
         });
-        let outcome = match outcome {
-            Ok(o) => o,
+        let outcome = outcome.map_err(|e| match e.code() {
             // An argument, attribute or context value Cedar cannot take (a number beyond its
             // range or precision, a value of the wrong declared type, one nested too deep): the
             // caller's input.
-            Err(e) if matches!(e.code(), ErrorCode::InvalidArgument | ErrorCode::InputTooLarge) => {
-                return Ok(Err((ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))))
+            ErrorCode::InvalidArgument | ErrorCode::InputTooLarge => {
+                Refusal::new(ReasonCode::RequestInvalid, format!("the call cannot be evaluated: {}", e.message()))
             }
-            Err(e) => {
-                return Ok(Err((ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message()))))
-            }
-        };
+            _ => Refusal::new(ReasonCode::InternalError, format!("policy evaluation failed: {}", e.message())),
+        })?;
         if !outcome.forbids.is_empty() {
             draft.decision.policies = outcome.forbids.clone();
-            return Ok(Err((ReasonCode::PolicyForbid, format!("forbidden by policy {}", outcome.forbids.join(", ")))));
+            let message = format!("forbidden by policy {}", outcome.forbids.join(", "));
+            return Err(Refusal::new(ReasonCode::PolicyForbid, message));
         }
         // A forbid or @approval/@proof policy that failed to evaluate may have applied.
         if let Some((id, msg)) = outcome.errors.first() {
             draft.decision.policies = vec![id.clone()];
-            return Ok(Err((ReasonCode::InternalError, format!("policy `{id}` could not be evaluated: {msg}"))));
+            let message = format!("policy `{id}` could not be evaluated: {msg}");
+            return Err(Refusal::new(ReasonCode::InternalError, message));
         }
         if self.options.require_permit && outcome.permits.is_empty() {
-            return Ok(Err((
-                ReasonCode::NoPermit,
-                "no policy permits this call and `require_permit` is on".to_owned(),
-            )));
+            let message = "no policy permits this call and `require_permit` is on";
+            return Err(Refusal::new(ReasonCode::NoPermit, message));
         }
         draft.decision.policies = outcome.permits.clone();
-        // Proof of possession.
-        let bound = BoundCall {
-            action: req.action,
-            resource,
-            args,
-            actor: leaf.actor.as_str(),
-            on_behalf_of: chain.on_behalf_of.as_str(),
-            grant_id: &leaf.grant_id,
-        };
+        Ok((outcome, agent))
+    }
+
+    /// The proof of possession, when the call carries one or a policy or the runtime requires
+    /// it. Returns the call's `action_hash` (empty when nothing needs it).
+    fn proof(
+        &self,
+        under: &Under<'_>,
+        call: &Call<'_>,
+        agent: &AgentView,
+        outcome: &PolicyOutcome,
+        draft: &mut Draft,
+    ) -> std::result::Result<String, Refusal> {
+        let leaf = under.leaf;
         // The hash binds approvals and proofs to the exact call; computed only when needed.
         let proof_required = self.options.require_proof || !outcome.proofs.is_empty();
-        let needs_hash = req.proof.is_some() || proof_required || !outcome.approvals.is_empty();
-        let hash = if needs_hash { action_hash(&bound) } else { String::new() };
-        match (req.proof, proof_required) {
-            (None, true) => {
-                let why = match outcome.proofs.first() {
-                    Some((id, reason)) => format!("a proof of possession is required by policy `{id}`: {reason}"),
-                    None => "a proof of possession is required for every call".to_owned(),
-                };
-                draft.decision.policies.extend(outcome.proofs.iter().map(|(id, _)| id.clone()));
-                return Ok(Err((ReasonCode::ProofRequired, why)));
+        let needs_hash = call.proof.is_some() || proof_required || !outcome.approvals.is_empty();
+        let hash = if needs_hash { action_hash(&under.bound(call)) } else { String::new() };
+        let Some(proof) = call.proof else {
+            if !proof_required {
+                return Ok(hash);
             }
-            (None, false) => {}
-            (Some(proof), _) => {
-                // A retired key proves nothing, whenever the proof says it was made.
-                if let Some(retired) = agent.key_retired_at(&leaf.key_kid) {
-                    let why = format!(
-                        "the credential binds agent `{}` to key `{}`, retired at {}: a proof needs a current key",
-                        leaf.actor,
-                        leaf.key_kid,
-                        crate::clock::rfc3339(retired)
-                    );
-                    return Ok(Err((ReasonCode::ProofInvalid, why)));
-                }
-                if let Err(why) = self.check_proof(proof, &leaf.key, &hash, now)? {
-                    return Ok(Err((ReasonCode::ProofInvalid, why)));
-                }
-                draft.decision.proof = true;
-            }
-        }
-        // 5. Limits (counted below, only if the call is allowed).
-        let ops = match super::limits::counter_ops(&chain, &scope_req, now) {
-            Ok(ops) => ops,
-            Err((code, msg)) => return Ok(Err((code, msg))),
+            let why = match outcome.proofs.first() {
+                Some((id, reason)) => format!("a proof of possession is required by policy `{id}`: {reason}"),
+                None => "a proof of possession is required for every call".to_owned(),
+            };
+            draft.decision.policies.extend(outcome.proofs.iter().map(|(id, _)| id.clone()));
+            return Err(Refusal::new(ReasonCode::ProofRequired, why));
         };
-        // 6. Approval.
-        let approval_reasons: Vec<String> = outcome.approvals.iter().map(|(_, r)| r.clone()).collect();
+        // A retired key proves nothing, whenever the proof says it was made.
+        if let Some(retired) = agent.key_retired_at(&leaf.key_kid) {
+            let why = format!(
+                "the credential binds agent `{}` to key `{}`, retired at {}: a proof needs a current key",
+                leaf.actor,
+                leaf.key_kid,
+                crate::clock::rfc3339(retired)
+            );
+            return Err(Refusal::new(ReasonCode::ProofInvalid, why));
+        }
+        self.check_proof(proof, &leaf.key, &hash, call.now)?;
+        draft.decision.proof = true;
+        Ok(hash)
+    }
+
+    /// Steps 5–6: the limits of every grant in the chain (counted only if the call is
+    /// allowed), and the approval an `@approval` policy asks for.
+    fn limits_and_approval(
+        &self,
+        under: &Under<'_>,
+        call: &Call<'_>,
+        scope_index: usize,
+        outcome: &PolicyOutcome,
+        hash: &str,
+        draft: &mut Draft,
+    ) -> Verdict {
+        let ops = crate::limits::counter_ops(under.chain, &call.scope_request(), call.now)?;
         if !outcome.approvals.is_empty() {
             draft.decision.policies.extend(outcome.approvals.iter().map(|(id, _)| id.clone()));
-            match req.approval {
-                None => {
-                    if let Err(refusal) = self.store.consume(&ops, None, now, false)? {
-                        return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
-                    }
-                    let Some(request) = self.open_approval_request(
-                        &bound,
-                        &hash,
-                        &approval_reasons.join("; "),
-                        &draft.decision.decision_id,
-                        now,
-                    )?
-                    else {
-                        return Ok(Err((
-                            ReasonCode::LimitPendingApprovals,
-                            format!(
-                                "grant `{}` already has {MAX_PENDING_APPROVALS_PER_GRANT} pending approval requests; \
-                                 decide some or let them expire",
-                                leaf.grant_id
-                            ),
-                        )));
-                    };
-                    let message = format!("approval needed: {}", request.reason);
-                    draft.decision.approval_request = Some(request);
-                    return Ok(Ok((Effect::RequireApproval, Reason::new(ReasonCode::ApprovalRequired, message))));
-                }
-                Some(receipt) => {
-                    let id = match self.read_receipt(receipt, &hash, now) {
-                        Ok(id) => id,
-                        Err(why) => return Ok(Err((ReasonCode::ApprovalInvalid, why))),
-                    };
-                    let use_ = crate::store::ApprovalUse { id: &id, action_hash: &hash };
-                    return match self.store.consume(&ops, Some(use_), now, true)? {
-                        Ok(()) => {
-                            let decision_id = &draft.decision.decision_id;
-                            self.emit(lifecycle::approval_consumed(&id, decision_id, self.now_ms()))?;
-                            draft.decision.approval_used = Some(id.clone());
-                            Ok(Ok((
-                                Effect::Allow,
-                                Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed")),
-                            )))
-                        }
-                        Err(ConsumeRefusal::Approval(why)) => Ok(Err((ReasonCode::ApprovalInvalid, why))),
-                        Err(refusal) => Ok(Err(super::limits::refusal_reason(&ops, &refusal))),
-                    };
-                }
-            }
+            return match call.approval {
+                None => self.ask_approval(under, call, &ops, outcome, hash, draft),
+                Some(receipt) => self.use_approval(call, &ops, receipt, hash, draft),
+            };
         }
         if !ops.is_empty() {
-            if let Err(refusal) = self.store.consume(&ops, None, now, true)? {
-                return Ok(Err(super::limits::refusal_reason(&ops, &refusal)));
-            }
+            self.consume(&ops, None, call.now, true)?;
         }
-        Ok(Ok((
-            Effect::Allow,
-            Reason::new(
-                ReasonCode::Granted,
-                format!("scope {scope_index} of grant `{}` permits `{}` on `{resource}`", leaf.grant_id, req.action),
-            ),
-        )))
+        let leaf = under.leaf;
+        let message = format!(
+            "scope {scope_index} of grant `{}` permits `{}` on `{}`",
+            leaf.grant_id, call.action, call.resource
+        );
+        Ok((Effect::Allow, Reason::new(ReasonCode::Granted, message)))
+    }
+
+    /// No receipt yet: if the limits would let the call through, a pending approval request
+    /// bound to the exact call.
+    fn ask_approval(
+        &self,
+        under: &Under<'_>,
+        call: &Call<'_>,
+        ops: &[CounterOp],
+        outcome: &PolicyOutcome,
+        hash: &str,
+        draft: &mut Draft,
+    ) -> Verdict {
+        self.consume(ops, None, call.now, false)?;
+        let reason = outcome.approvals.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ");
+        let opened =
+            self.open_approval_request(&under.bound(call), hash, &reason, &draft.decision.decision_id, call.now)?;
+        let Some(request) = opened else {
+            let message = format!(
+                "grant `{}` already has {MAX_PENDING_APPROVALS_PER_GRANT} pending approval requests; \
+                 decide some or let them expire",
+                under.leaf.grant_id
+            );
+            return Err(Refusal::new(ReasonCode::LimitPendingApprovals, message));
+        };
+        let message = format!("approval needed: {}", request.reason);
+        draft.decision.approval_request = Some(request);
+        Ok((Effect::RequireApproval, Reason::new(ReasonCode::ApprovalRequired, message)))
+    }
+
+    /// A receipt: valid for this exact call, consumed with the limits in one step.
+    fn use_approval(
+        &self,
+        call: &Call<'_>,
+        ops: &[CounterOp],
+        receipt: &str,
+        hash: &str,
+        draft: &mut Draft,
+    ) -> Verdict {
+        let id = self.read_receipt(receipt, hash, call.now)?;
+        self.consume(ops, Some(ApprovalUse { id: &id, action_hash: hash }), call.now, true)?;
+        self.emit(lifecycle::approval_consumed(&id, &draft.decision.decision_id, self.now_ms()))?;
+        draft.decision.approval_used = Some(id.clone());
+        Ok((Effect::Allow, Reason::new(ReasonCode::Approved, format!("approved call, receipt `{id}` consumed"))))
+    }
+
+    /// Moves the counters (and consumes the approval), or says which refused.
+    fn consume(
+        &self,
+        ops: &[CounterOp],
+        approval: Option<ApprovalUse<'_>>,
+        now: i64,
+        commit: bool,
+    ) -> std::result::Result<(), Refusal> {
+        self.store.consume(ops, approval, now, commit)?.map_err(|r| crate::limits::refusal_reason(ops, &r).into())
+    }
+}
+
+/// The verified credential a call is checked under: its chain, and the chain's leaf.
+struct Under<'a> {
+    chain: &'a VerifiedChain,
+    leaf: &'a VerifiedLink,
+}
+
+impl<'a> Under<'a> {
+    fn of(chain: &'a VerifiedChain) -> std::result::Result<Self, Refusal> {
+        let leaf =
+            chain.leaf().ok_or_else(|| Refusal::new(ReasonCode::CredentialInvalid, "the credential has no links"))?;
+        Ok(Self { chain, leaf })
+    }
+
+    /// The exact call approvals and proofs are bound to.
+    fn bound<'c>(&'c self, call: &'c Call<'_>) -> BoundCall<'c> {
+        BoundCall {
+            action: call.action,
+            resource: call.resource,
+            args: call.args(),
+            actor: self.leaf.actor.as_str(),
+            on_behalf_of: self.chain.on_behalf_of.as_str(),
+            grant_id: &self.leaf.grant_id,
+        }
     }
 }
 
@@ -466,50 +448,4 @@ impl Runtime {
 fn redacted(s: &str) -> String {
     let hex = crate::audit::sha256_hex(s.as_bytes());
     format!("<invalid sha256:{}>", hex.get(..16).unwrap_or(&hex))
-}
-
-/// Why the attributes passed with a call may not be used for a registered resource: a data
-/// class or attribute that differs from the registered one. A per-call value may only fill
-/// what is unregistered, so a caller cannot relabel a `pci` resource `public` to pass a
-/// grant's `data_classes` or an organisation's `forbid`.
-fn overridden(
-    resource: &str,
-    registered: &crate::store::ResourceRecord,
-    passed: &crate::check::request::ResourceContext,
-) -> Option<String> {
-    let hint = "registered attributes cannot be overridden by a call (runtime option `allow_resource_override`)";
-    if let (Some(reg), Some(pass)) = (registered.data_class.as_deref(), passed.data_class.as_deref()) {
-        if reg != pass {
-            return Some(format!(
-                "the call passes data class `{}` for resource `{resource}`, registered as `{reg}`: {hint}",
-                crate::principal::preview(pass)
-            ));
-        }
-    }
-    let extra = passed.attributes.as_ref()?;
-    extra.iter().find(|(k, v)| registered.attributes.get(*k).is_some_and(|r| r != *v)).map(|(k, _)| {
-        format!(
-            "the call passes attribute `{}` of resource `{resource}` with another value than registered: {hint}",
-            crate::principal::preview(k)
-        )
-    })
-}
-
-/// The length of `args` as compact JSON, counted without building the text.
-fn json_len(args: &serde_json::Map<String, serde_json::Value>) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 = self.0.saturating_add(buf.len());
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut n = Count(0);
-    match serde_json::to_writer(&mut n, args) {
-        Ok(()) => n.0,
-        Err(_) => usize::MAX,
-    }
 }

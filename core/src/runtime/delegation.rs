@@ -10,12 +10,13 @@ use crate::audit::{lifecycle, EventType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PrivateKey;
 use crate::principal::{PrincipalId, PrincipalKind};
-use crate::scope::{covers_all, validate_scopes, Scope};
+use crate::scope::{validate_scopes, Scope};
 use crate::store::GrantRecord;
 use crate::token::claims::{ActClaim, CnfClaim, LinkClaims, RidClaim};
 use crate::token::jws::{link_digest, sign_link};
+use crate::token::rules;
 use crate::token::seal::Seal;
-use crate::token::{check_times, verify_chain, Credential, Token, VerifiedChain, MAX_LINKS, MAX_PURPOSE_LEN};
+use crate::token::{Credential, Token, VerifiedChain, MAX_PURPOSE_LEN};
 
 use super::state::Loaded;
 use super::Runtime;
@@ -68,11 +69,10 @@ fn registered_agent_key(rt: &Runtime, id: &PrincipalId) -> Result<crate::agent::
 }
 
 fn check_purpose(purpose: &Option<String>) -> Result<()> {
-    match purpose {
-        Some(p) if p.len() > MAX_PURPOSE_LEN => {
-            Err(Error::new(ErrorCode::InputTooLarge, format!("`purpose` is over {MAX_PURPOSE_LEN} bytes")))
-        }
-        _ => Ok(()),
+    if rules::purpose_fits(purpose.as_deref()) {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorCode::InputTooLarge, format!("`purpose` is over {MAX_PURPOSE_LEN} bytes")))
     }
 }
 
@@ -82,11 +82,7 @@ fn to_i64(secs: u64) -> i64 {
 
 impl Runtime {
     pub(super) fn loaded(&self) -> Result<Arc<Loaded>> {
-        let (loaded, keys_changed) = self.state.current(self.store.as_ref())?;
-        if keys_changed {
-            self.chains.clear();
-        }
-        Ok(loaded)
+        self.verifier.loaded()
     }
 
     fn ttl(&self, ttl: Option<u64>) -> Result<u64> {
@@ -116,7 +112,7 @@ impl Runtime {
         let agent = self.get_agent(to.as_str())?;
         let key = registered_agent_key(self, &to)?;
         let max_depth = match req.max_depth {
-            Some(d) if d > agent.max_delegation_depth => {
+            Some(d) if !rules::within_agent_depth(0, d, agent.max_delegation_depth) => {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!(
@@ -222,30 +218,32 @@ impl Runtime {
         validate_scopes(&req.scopes)?;
         check_purpose(&req.purpose)?;
         let depth = leaf.depth + 1;
-        let hard = u32::try_from(MAX_LINKS - 1).unwrap_or(u32::MAX);
-        if depth > leaf.max_depth || depth > hard {
+        if !rules::depth_within(depth, leaf.max_depth) || !rules::max_depth_allowed(depth) {
             return Err(Error::new(
                 ErrorCode::DepthExceeded,
-                format!("the chain allows depth {} and this grant would be at depth {depth}", leaf.max_depth.min(hard)),
+                format!(
+                    "the chain allows depth {} and this grant would be at depth {depth}",
+                    leaf.max_depth.min(rules::hard_max_depth())
+                ),
             ));
         }
-        covers_all(&leaf.scopes, &req.scopes)?;
+        rules::narrows(&leaf.scopes, &req.scopes)?;
         let agent = self.get_agent(to.as_str())?;
         let child_key = registered_agent_key(self, &to)?;
         let max_depth = match req.max_depth {
-            Some(d) if d > leaf.max_depth => {
+            Some(d) if !rules::max_depth_narrows(d, leaf.max_depth) => {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!("`max_depth` {d} is over the parent's {}", leaf.max_depth),
                 ))
             }
-            Some(d) if d < depth => {
+            Some(d) if !rules::depth_within(depth, d) => {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!("`max_depth` {d} is below this grant's depth {depth}"),
                 ))
             }
-            Some(d) if d > depth.saturating_add(agent.max_delegation_depth) => {
+            Some(d) if !rules::within_agent_depth(depth, d, agent.max_delegation_depth) => {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!(
@@ -261,7 +259,7 @@ impl Runtime {
         let exp = match req.ttl {
             Some(ttl) => {
                 let exp = now.saturating_add(to_i64(self.ttl(Some(ttl))?));
-                if exp > chain.expires_at {
+                if !rules::expires_within(exp, chain.expires_at) {
                     return Err(Error::new(
                         ErrorCode::ScopeEscalation,
                         format!(
@@ -329,22 +327,7 @@ impl Runtime {
     }
 
     pub(super) fn verify_with(&self, loaded: &Loaded, token: &str) -> Result<Arc<VerifiedChain>> {
-        let token = token.trim();
-        let key = super::cache::ChainCache::key(token);
-        let chain = match self.chains.get(&key) {
-            Some(chain) => chain,
-            None => {
-                let chain = Arc::new(verify_chain(
-                    token,
-                    &super::state::Trust { loaded, memo: &self.key_memo, interner: &self.interner },
-                )?);
-                self.chains.insert(key, Arc::clone(&chain), self.now());
-                chain
-            }
-        };
-        check_times(&chain, self.now())?;
-        loaded.check_chain(&chain)?;
-        Ok(chain)
+        self.verifier.verify(loaded, token, self.now())
     }
 
     /// Re-checks an already verified credential: times, revocation, agent status, and that
@@ -354,9 +337,7 @@ impl Runtime {
     }
 
     pub(super) fn revalidate_with(&self, loaded: &Loaded, credential: &Credential) -> Result<()> {
-        let chain = credential.chain();
-        check_times(chain, self.now())?;
-        loaded.check_chain(chain)
+        self.verifier.revalidate(loaded, credential.chain(), self.now())
     }
 
     /// Revokes a grant and, with it, every grant attenuated from it. Returns the grant ids
@@ -389,13 +370,12 @@ impl Runtime {
     /// needs this for safety — revocation, agent status and times are checked on every use;
     /// it exists for benchmarks and tests.
     pub fn clear_chain_cache(&self) {
-        self.chains.clear();
-        self.interner.clear();
+        self.verifier.clear();
     }
 
     /// Number of verified chains currently cached.
     pub fn cached_chains(&self) -> usize {
-        self.chains.len()
+        self.verifier.cached_chains()
     }
 }
 

@@ -6,10 +6,13 @@ mod approvals;
 mod audit;
 mod authority;
 mod cache;
+mod call;
 mod check;
 mod delegation;
 pub(crate) mod policies;
+mod refusal;
 mod state;
+mod verifier;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +22,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{IdSource, RandomIds};
 use crate::keys::Algorithm;
-use crate::limits;
 use crate::principal::{preview, validate_issuer};
 use crate::store::{MemoryStore, SqliteStore, Store};
 
@@ -110,12 +112,8 @@ pub struct Runtime {
     store: Arc<dyn Store>,
     issuer: String,
     options: RuntimeOptions,
-    state: state::StateCache,
-    chains: cache::ChainCache,
-    /// Decoded `cnf` key points, reused across verifications.
-    key_memo: crate::keys::KeyMemo,
-    /// Names and scopes shared by the cached chains.
-    interner: crate::token::Interner,
+    /// The store view and verification's caches.
+    verifier: verifier::Verifier,
     policies: std::sync::RwLock<Arc<crate::policy::PolicyEngine>>,
     policy_dir: Option<PathBuf>,
     audit: AuditLog,
@@ -177,17 +175,14 @@ impl Runtime {
         let alg = options.alg;
         let now = options.clock.now();
         store.ensure_authority_key(&mut || crate::keys::PrivateKey::generate(alg), now)?;
-        let state = state::StateCache::load(store.as_ref())?;
+        let verifier = verifier::Verifier::new(Arc::clone(&store))?;
         let audit =
             AuditLog::new(sink, Arc::clone(&store), issuer.clone(), Arc::clone(&options.clock), options.audit.clone())?;
         Ok(Self {
             store,
             issuer,
             options,
-            state,
-            chains: cache::ChainCache::default(),
-            key_memo: crate::keys::KeyMemo::default(),
-            interner: crate::token::Interner::default(),
+            verifier,
             policies: std::sync::RwLock::new(Arc::new(crate::policy::PolicyEngine::empty())),
             policy_dir: None,
             audit,

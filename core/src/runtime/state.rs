@@ -95,26 +95,14 @@ impl AgentView {
     }
 }
 
-/// What verification trusts: the loaded authority keys, with decoded `cnf` points, names and
-/// scopes shared between chains.
-pub(super) struct Trust<'a> {
-    pub loaded: &'a Loaded,
-    pub memo: &'a crate::keys::KeyMemo,
-    pub interner: &'a crate::token::Interner,
-}
-
-impl AuthorityKeys for Trust<'_> {
+/// Verification trusts the view's authority keys (decoded `cnf` points, names and scopes are
+/// the verifier's to reuse: `runtime/verifier.rs`).
+impl AuthorityKeys for Loaded {
     fn issuer(&self) -> &str {
-        &self.loaded.issuer
+        &self.issuer
     }
     fn key(&self, kid: &str) -> Option<PublicKey> {
-        self.loaded.keys.get(kid).cloned()
-    }
-    fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
-        PublicKey::from_jwk_in(jwk, Some(self.memo))
-    }
-    fn interner(&self) -> Option<&crate::token::Interner> {
-        Some(self.interner)
+        self.keys.get(kid).cloned()
     }
 }
 
@@ -216,7 +204,7 @@ impl Loaded {
                 }
             }
             // The agent's own delegation depth limit applies from its link on.
-            if link.max_depth > link.depth.saturating_add(agent.max_delegation_depth) {
+            if !crate::token::rules::within_agent_depth(link.depth, link.max_depth, agent.max_delegation_depth) {
                 return Err(Error::new(
                     ErrorCode::DepthExceeded,
                     format!(

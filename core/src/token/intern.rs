@@ -6,13 +6,15 @@
 //! equal to it in every field (`1` and `1.0` differ), a name only with the same text, and only
 //! values of chains that passed every check are kept ([`Fresh`], then [`Interner::keep`]).
 //! Nothing here depends on time or state, so nothing goes stale; the tables are bounded, and
-//! hold nothing a cached chain does not hold already but their slots.
+//! hold nothing a cached chain does not hold already but their slots. Their locks follow the
+//! caches' rule for a poisoned lock (`bounded.rs`): a read misses, a write starts over.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
+use crate::bounded::{read_or_miss, write_or_reset};
 use crate::error::Result;
 use crate::principal::PrincipalId;
 use crate::scope::Scope;
@@ -22,7 +24,7 @@ pub const MAX_INTERNED_NAMES: usize = 8192;
 /// The most distinct scope sets kept.
 pub const MAX_INTERNED_SCOPE_SETS: usize = 8192;
 
-/// Shared names and scope sets. A runtime keeps one; see [`super::AuthorityKeys::interner`].
+/// Shared names and scope sets. A runtime's verifier keeps one (`runtime/verifier.rs`).
 #[derive(Default)]
 pub struct Interner {
     issuer: RwLock<Option<Arc<str>>>,
@@ -54,6 +56,12 @@ impl std::fmt::Debug for Interner {
     }
 }
 
+/// What a poisoned table is reset to (the rule of `bounded.rs`: a poisoned cache is an empty
+/// one).
+fn reset<T: Default>(table: &mut T) {
+    *table = T::default();
+}
+
 /// A fingerprint of a scope set's patterns: equal sets have equal fingerprints.
 fn fingerprint(scopes: &[Scope]) -> u64 {
     let mut h = DefaultHasher::new();
@@ -71,20 +79,18 @@ impl Interner {
     /// The authority's issuer as link 0 names it (once checked), shared by every chain while it
     /// stays the same.
     pub fn issuer(&self, s: &str) -> Arc<str> {
-        if let Some(hit) = self.issuer.read().ok().and_then(|i| i.as_ref().filter(|i| ***i == *s).cloned()) {
+        if let Some(hit) = read_or_miss(&self.issuer).and_then(|i| i.as_ref().filter(|i| ***i == *s).cloned()) {
             return hit;
         }
         let fresh: Arc<str> = Arc::from(s);
-        if let Ok(mut slot) = self.issuer.write() {
-            *slot = Some(Arc::clone(&fresh));
-        }
+        *write_or_reset(&self.issuer, reset) = Some(Arc::clone(&fresh));
         fresh
     }
 
     /// `s` as a principal id ([`PrincipalId::parse`]), shared with every equal one kept or
     /// parsed earlier in this chain; a new one is noted in `fresh`.
     pub fn principal(&self, s: &str, fresh: &mut Fresh) -> Result<PrincipalId> {
-        if let Some(hit) = self.names.read().ok().and_then(|set| set.get(s).cloned()) {
+        if let Some(hit) = read_or_miss(&self.names).and_then(|set| set.get(s).cloned()) {
             return Ok(hit);
         }
         if let Some(hit) = fresh.names.iter().find(|n| n.as_str() == s) {
@@ -101,7 +107,7 @@ impl Interner {
         let key = fingerprint(&parsed);
         let equal = |set: &&Arc<[Scope]>| set[..] == parsed[..];
         if let Some(hit) =
-            self.scopes.read().ok().and_then(|t| t.buckets.get(&key).and_then(|b| b.iter().find(equal).cloned()))
+            read_or_miss(&self.scopes).and_then(|t| t.buckets.get(&key).and_then(|b| b.iter().find(equal).cloned()))
         {
             return hit;
         }
@@ -115,52 +121,44 @@ impl Interner {
 
     /// Forgets every kept name and scope set (chains holding them keep their copies).
     pub fn clear(&self) {
-        if let Ok(mut set) = self.names.write() {
-            set.clear();
-        }
-        if let Ok(mut table) = self.scopes.write() {
-            *table = ScopeSets::default();
-        }
-        if let Ok(mut slot) = self.issuer.write() {
-            *slot = None;
-        }
+        write_or_reset(&self.names, reset).clear();
+        *write_or_reset(&self.scopes, reset) = ScopeSets::default();
+        *write_or_reset(&self.issuer, reset) = None;
     }
 
     /// Keeps what a chain that verified parsed, for the chains after it.
     pub fn keep(&self, fresh: Fresh) {
         if !fresh.names.is_empty() {
-            if let Ok(mut set) = self.names.write() {
-                for id in fresh.names {
-                    if set.len() >= MAX_INTERNED_NAMES {
-                        // Drop what no cached chain uses; if that frees less than half, start over.
-                        set.retain(|n| n.shares() > 1);
-                        if set.len() >= MAX_INTERNED_NAMES / 2 {
-                            set.clear();
-                        }
+            let mut set = write_or_reset(&self.names, reset);
+            for id in fresh.names {
+                if set.len() >= MAX_INTERNED_NAMES {
+                    // Drop what no cached chain uses; if that frees less than half, start over.
+                    set.retain(|n| n.shares() > 1);
+                    if set.len() >= MAX_INTERNED_NAMES / 2 {
+                        set.clear();
                     }
-                    set.insert(id);
                 }
+                set.insert(id);
             }
         }
         if !fresh.scopes.is_empty() {
-            if let Ok(mut table) = self.scopes.write() {
-                for (key, set) in fresh.scopes {
-                    if table.len >= MAX_INTERNED_SCOPE_SETS {
-                        // Drop what no cached chain uses; if that frees less than half, start over.
-                        table.buckets.retain(|_, bucket| {
-                            bucket.retain(|s| Arc::strong_count(s) > 1);
-                            !bucket.is_empty()
-                        });
-                        table.len = table.buckets.values().map(Vec::len).sum();
-                        if table.len >= MAX_INTERNED_SCOPE_SETS / 2 {
-                            *table = ScopeSets::default();
-                        }
+            let mut table = write_or_reset(&self.scopes, reset);
+            for (key, set) in fresh.scopes {
+                if table.len >= MAX_INTERNED_SCOPE_SETS {
+                    // Drop what no cached chain uses; if that frees less than half, start over.
+                    table.buckets.retain(|_, bucket| {
+                        bucket.retain(|s| Arc::strong_count(s) > 1);
+                        !bucket.is_empty()
+                    });
+                    table.len = table.buckets.values().map(Vec::len).sum();
+                    if table.len >= MAX_INTERNED_SCOPE_SETS / 2 {
+                        *table = ScopeSets::default();
                     }
-                    let bucket = table.buckets.entry(key).or_default();
-                    if !bucket.iter().any(|s| s[..] == set[..]) {
-                        bucket.push(set);
-                        table.len += 1;
-                    }
+                }
+                let bucket = table.buckets.entry(key).or_default();
+                if !bucket.iter().any(|s| s[..] == set[..]) {
+                    bucket.push(set);
+                    table.len += 1;
                 }
             }
         }

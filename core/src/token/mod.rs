@@ -5,6 +5,7 @@ mod chain;
 pub mod claims;
 mod intern;
 pub(crate) mod jws;
+pub(crate) mod rules;
 pub(crate) mod seal;
 mod secret;
 mod verify;
@@ -15,6 +16,7 @@ pub use secret::Token;
 pub use verify::{
     check_times, verify_chain, AuthorityKeys, LEEWAY_SECONDS, MAX_JTI_LEN, MAX_LINKS, MAX_PURPOSE_LEN, MAX_TOKEN_BYTES,
 };
+pub(crate) use verify::{verify_chain_reusing, Reuse};
 
 use std::sync::Arc;
 

@@ -1,13 +1,14 @@
-//! Stateless verification of a chain: sizes, signatures, and the chain rules of DESIGN §1.
+//! Stateless verification of a chain: sizes, signatures, and the chain rules of DESIGN §1
+//! (those minting shares are stated once, in `rules.rs`).
 //! Time, revocation and agent status are checked separately on every use
 //! ([`check_times`], and the runtime's state), because a verified chain may be cached.
 
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::PublicKey;
+use crate::keys::{KeyMemo, PublicKey};
 use crate::principal::{PrincipalId, PrincipalKind};
-use crate::scope::{covers_all, Scope};
+use crate::scope::Scope;
 
 use super::chain::{VerifiedChain, VerifiedLink};
 use super::claims::{ActClaim, LinkClaims as WireClaims};
@@ -16,6 +17,7 @@ use super::claims::{ActClaim, LinkClaims as WireClaims};
 type LinkClaims = WireClaims<Box<serde_json::value::RawValue>>;
 use super::intern::{Fresh, Interner};
 use super::jws::{link_digest, parse_link};
+use super::rules;
 use super::seal::{nxt_bytes, Seal};
 
 /// The largest token accepted, in bytes (links, `~` separators and the seal).
@@ -35,14 +37,15 @@ pub trait AuthorityKeys {
     fn issuer(&self) -> &str;
     /// A verifying key by `kid`, if the authority (still) has it.
     fn key(&self, kid: &str) -> Option<PublicKey>;
-    /// The key a link's `cnf` names. A runtime reuses decoded points (`keys::KeyMemo`).
-    fn cnf_key(&self, jwk: &crate::keys::Jwk) -> Result<PublicKey> {
-        PublicKey::from_jwk(jwk)
-    }
-    /// Where names and scopes are shared between chains; `None` gives every chain its own.
-    fn interner(&self) -> Option<&Interner> {
-        None
-    }
+}
+
+/// What a verification may reuse from earlier ones: decoded `cnf` points, and the names and
+/// scope sets of chains that verified. The runtime's verifier owns both; without them every
+/// chain decodes and holds its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reuse<'a> {
+    pub(crate) memo: &'a KeyMemo,
+    pub(crate) interner: &'a Interner,
 }
 
 fn code_err(code: ErrorCode, msg: impl Into<String>) -> Error {
@@ -51,6 +54,16 @@ fn code_err(code: ErrorCode, msg: impl Into<String>) -> Error {
 
 /// Verifies everything about `token` that does not change with time or state.
 pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<VerifiedChain> {
+    verify_chain_reusing(token, authority, None)
+}
+
+/// [`verify_chain`], reusing decoded keys, names and scopes (and keeping this chain's for
+/// later ones once it has verified).
+pub(crate) fn verify_chain_reusing(
+    token: &str,
+    authority: &dyn AuthorityKeys,
+    reuse: Option<Reuse<'_>>,
+) -> Result<VerifiedChain> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(code_err(
             ErrorCode::InputTooLarge,
@@ -120,9 +133,9 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
         let claims: LinkClaims = serde_json::from_slice(&raw.payload)
             .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} claims are not valid: {e}")))?;
         let parent = prev.as_ref().map(|(c, p)| (*c, p));
-        let link = check_link(i, &claims, parent, links.last(), authority, &signer, &mut fresh)?;
+        let link = check_link(i, &claims, parent, links.last(), authority, reuse, &signer, &mut fresh)?;
         match &on_behalf_of {
-            None => on_behalf_of = Some(parse_principal(authority, &mut fresh, i, "sub", &claims.sub)?),
+            None => on_behalf_of = Some(parse_principal(reuse, &mut fresh, i, "sub", &claims.sub)?),
             Some(sub) if sub.as_str() == claims.sub => {}
             Some(sub) => {
                 return Err(code_err(
@@ -146,21 +159,15 @@ pub fn verify_chain(token: &str, authority: &dyn AuthorityKeys) -> Result<Verifi
         .map_err(|e| code_err(e.code(), format!("link {}: {}", count - 1, e.message())))?;
     let not_before = links.iter().map(|l| l.not_before.max(l.issued_at)).max().unwrap_or(i64::MAX);
     let expires_at = links.iter().map(|l| l.expires_at).min().unwrap_or(i64::MIN);
-    if let Some(interner) = authority.interner() {
-        interner.keep(fresh);
+    if let Some(reuse) = reuse {
+        reuse.interner.keep(fresh);
     }
     Ok(VerifiedChain { on_behalf_of, links, not_before, expires_at })
 }
 
-fn parse_principal(
-    authority: &dyn AuthorityKeys,
-    fresh: &mut Fresh,
-    i: usize,
-    field: &str,
-    s: &str,
-) -> Result<PrincipalId> {
-    match authority.interner() {
-        Some(interner) => interner.principal(s, fresh),
+fn parse_principal(reuse: Option<Reuse<'_>>, fresh: &mut Fresh, i: usize, field: &str, s: &str) -> Result<PrincipalId> {
+    match reuse {
+        Some(reuse) => reuse.interner.principal(s, fresh),
         None => PrincipalId::parse(s),
     }
     .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `{field}`: {}", e.message())))
@@ -176,12 +183,14 @@ fn act_depth(act: &ActClaim) -> usize {
     n
 }
 
+#[expect(clippy::too_many_arguments, reason = "one link's checks, in one place")]
 fn check_link(
     i: usize,
     claims: &LinkClaims,
     parent: Option<(&str, &LinkClaims)>,
     parent_link: Option<&VerifiedLink>,
     authority: &dyn AuthorityKeys,
+    reuse: Option<Reuse<'_>>,
     signer: &PublicKey,
     fresh: &mut Fresh,
 ) -> Result<VerifiedLink> {
@@ -201,10 +210,10 @@ fn check_link(
     if claims.nbf > claims.exp || claims.iat > claims.exp {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} expires before it starts")));
     }
-    if claims.rid.purpose.as_ref().is_some_and(|p| p.len() > MAX_PURPOSE_LEN) {
+    if !rules::purpose_fits(claims.rid.purpose.as_deref()) {
         return Err(code_err(ErrorCode::InputTooLarge, format!("link {i} `purpose` is over {MAX_PURPOSE_LEN} bytes")));
     }
-    let actor = parse_principal(authority, fresh, i, "act.sub", &claims.act.sub)?;
+    let actor = parse_principal(reuse, fresh, i, "act.sub", &claims.act.sub)?;
     if actor.kind() != PrincipalKind::Agent {
         return Err(code_err(ErrorCode::TokenMalformed, format!("link {i} actor `{actor}` is not an agent")));
     }
@@ -214,22 +223,20 @@ fn check_link(
     if usize::try_from(claims.rid.depth).ok() != Some(i) {
         return Err(code_err(ErrorCode::ChainBroken, format!("link {i} says it is at depth {}", claims.rid.depth)));
     }
-    let hard_max = u32::try_from(MAX_LINKS - 1).unwrap_or(u32::MAX);
-    if claims.rid.max_depth > hard_max {
+    if !rules::max_depth_allowed(claims.rid.max_depth) {
         return Err(code_err(
             ErrorCode::DepthExceeded,
-            format!("link {i} `max_depth` {} is over the limit {hard_max}", claims.rid.max_depth),
+            format!("link {i} `max_depth` {} is over the limit {}", claims.rid.max_depth, rules::hard_max_depth()),
         ));
     }
-    if claims.rid.depth > claims.rid.max_depth {
+    if !rules::depth_within(claims.rid.depth, claims.rid.max_depth) {
         return Err(code_err(
             ErrorCode::DepthExceeded,
             format!("link {i} is at depth {} but the chain allows {}", claims.rid.depth, claims.rid.max_depth),
         ));
     }
     nxt_bytes(&claims.rid.nxt).map_err(|e| code_err(e.code(), format!("link {i}: {}", e.message())))?;
-    let key = authority
-        .cnf_key(&claims.cnf.jwk)
+    let key = PublicKey::from_jwk_in(&claims.cnf.jwk, reuse.map(|r| r.memo))
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} `cnf` key: {}", e.message())))?;
     if claims.authorization_details.is_empty() {
         return Err(code_err(
@@ -245,8 +252,8 @@ fn check_link(
         .map_err(|e| code_err(ErrorCode::TokenMalformed, format!("link {i} scope: {}", e.message())))?;
     crate::scope::validate_scopes(&parsed).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
     // Shared with an equal set of another cached chain (the parent's, often).
-    let scopes: Arc<[Scope]> = match authority.interner() {
-        Some(interner) => interner.scopes(parsed, fresh),
+    let scopes: Arc<[Scope]> = match reuse {
+        Some(reuse) => reuse.interner.scopes(parsed, fresh),
         None => parsed.into(),
     };
     match (parent, parent_link) {
@@ -285,25 +292,26 @@ fn check_link(
                     format!("link {i} `prf` does not bind it to link {}", i - 1),
                 ));
             }
-            if claims.rid.max_depth > p.rid.max_depth {
+            if !rules::max_depth_narrows(claims.rid.max_depth, p.rid.max_depth) {
                 return Err(code_err(
                     ErrorCode::DepthExceeded,
                     format!("link {i} raises `max_depth` from {} to {}", p.rid.max_depth, claims.rid.max_depth),
                 ));
             }
-            if claims.exp > p.exp {
+            if !rules::expires_within(claims.exp, p.exp) {
                 return Err(code_err(
                     ErrorCode::ScopeEscalation,
                     format!("link {i} expires after its parent ({} > {})", claims.exp, p.exp),
                 ));
             }
-            covers_all(&pl.scopes, &scopes).map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
+            rules::narrows(&pl.scopes, &scopes)
+                .map_err(|e| Error::new(e.code(), format!("link {i}: {}", e.message())))?;
         }
         _ => return Err(code_err(ErrorCode::InternalError, "chain state is inconsistent")),
     }
-    let issuer = match (parent_link, authority.interner()) {
+    let issuer = match (parent_link, reuse) {
         (Some(parent), _) => parent.actor.shared_str(),
-        (None, Some(interner)) => interner.issuer(&claims.iss),
+        (None, Some(reuse)) => reuse.interner.issuer(&claims.iss),
         (None, None) => Arc::from(claims.iss.as_str()),
     };
     Ok(VerifiedLink {
