@@ -17,10 +17,24 @@ all: build
 build:
 	$(CARGO) build --workspace --all-targets --locked
 
-demo: build python node
-	$(CARGO) run -q -p runtime-identity --example quickstart --locked
+# `make demo` builds the release profile only, and compiles the core and Cedar once: the Rust
+# quickstart, the pip (maturin) and the npm (napi) builds see the same dependency features
+# (workspace-hack/Cargo.toml), so the second and third builds only add their binding crate.
+demo:
+	@echo "==> building the core and the Rust quickstart (release; compiles Cedar once, the longest step) ..."
+	$(CARGO) build --release --locked -p runtime-identity-examples --bin quickstart
+	@echo "==> building the Python package into $(VENV) (pip + maturin, release; reuses the core) ..."
+	@$(MAKE) --no-print-directory $(PY)
+	$(PY) -m pip install -q ./bindings-python
+	@echo "==> building the Node package (npm ci + napi, release; reuses the core) ..."
+	@$(MAKE) --no-print-directory node
+	@echo "==> running the Rust quickstart (examples/rust/quickstart.rs)"
+	$(CARGO) run -q --release --locked -p runtime-identity-examples --bin quickstart
+	@echo "==> running the Python quickstart (examples/python/quickstart.py)"
 	$(PY) examples/python/quickstart.py
+	@echo "==> running the Node quickstart (examples/node/quickstart.mjs)"
 	node examples/node/quickstart.mjs
+	@echo "==> make demo: the three quickstarts ran"
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -74,7 +88,7 @@ test-node: node
 # Every example, each checking its own story (exit status), and the cross-language run:
 # tokens minted by one language verified and decided by the other, through a shared folder.
 test-examples:
-	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
+	$(CARGO) run -q -p runtime-identity-examples --bin quickstart --locked > /dev/null
 	$(PY) examples/python/quickstart.py > /dev/null
 	node examples/node/quickstart.mjs > /dev/null
 	$(PY) examples/python/langchain_agent.py > /dev/null
