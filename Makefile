@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
+.PHONY: all build demo test check-workspace fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
 
 all: build
 
@@ -38,6 +38,11 @@ demo:
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+
+# The npm package's version is the workspace's (`--write` sets it after a bump), and the
+# release builds of `make demo` resolve the same dependency features (workspace-hack/).
+check-workspace:
+	python3 scripts/check_workspace.py
 
 lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -96,7 +101,7 @@ test-examples:
 	node examples/node/vercel_ai.mjs > /dev/null
 	bash tests/interop/run.sh $(PY) > /dev/null
 
-test: fmt-check lint test-rust test-vectors test-python test-node test-examples
+test: fmt-check lint check-workspace test-rust test-vectors test-python test-node test-examples
 	@echo "make test: all suites passed"
 
 # Benchmarks (not part of `make test`): criterion for the core, resident memory per agent and
