@@ -92,8 +92,10 @@ test-node: node
 
 # Every example, each checking its own story (exit status), and the cross-language run:
 # tokens minted by one language verified and decided by the other, through a shared folder.
+# The Rust quickstart runs in release, on the core test-python and test-node already built
+# (in debug it would compile the core and Cedar once more, with other features).
 test-examples:
-	$(CARGO) run -q -p runtime-identity-examples --bin quickstart --locked > /dev/null
+	$(CARGO) run -q --release -p runtime-identity-examples --bin quickstart --locked > /dev/null
 	$(PY) examples/python/quickstart.py > /dev/null
 	node examples/node/quickstart.mjs > /dev/null
 	$(PY) examples/python/langchain_agent.py > /dev/null
