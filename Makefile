@@ -10,20 +10,39 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
+.PHONY: all build demo test check-workspace fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
 
 all: build
 
 build:
 	$(CARGO) build --workspace --all-targets --locked
 
-demo: build python node
-	$(CARGO) run -q -p runtime-identity --example quickstart --locked
+# `make demo` builds the release profile only, and compiles the core and Cedar once: the Rust
+# quickstart, the pip (maturin) and the npm (napi) builds see the same dependency features
+# (workspace-hack/Cargo.toml), so the second and third builds only add their binding crate.
+demo:
+	@echo "==> building the core and the Rust quickstart (release; compiles Cedar once, the longest step) ..."
+	$(CARGO) build --release --locked -p runtime-identity-examples --bin quickstart
+	@echo "==> building the Python package into $(VENV) (pip + maturin, release; reuses the core) ..."
+	@$(MAKE) --no-print-directory $(PY)
+	$(PY) -m pip install -q ./bindings-python
+	@echo "==> building the Node package (npm ci + napi, release; reuses the core) ..."
+	@$(MAKE) --no-print-directory node
+	@echo "==> running the Rust quickstart (examples/rust/quickstart.rs)"
+	$(CARGO) run -q --release --locked -p runtime-identity-examples --bin quickstart
+	@echo "==> running the Python quickstart (examples/python/quickstart.py)"
 	$(PY) examples/python/quickstart.py
+	@echo "==> running the Node quickstart (examples/node/quickstart.mjs)"
 	node examples/node/quickstart.mjs
+	@echo "==> make demo: the three quickstarts ran"
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+
+# The npm package's version is the workspace's (`--write` sets it after a bump), and the
+# release builds of `make demo` resolve the same dependency features (workspace-hack/).
+check-workspace:
+	python3 scripts/check_workspace.py
 
 lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -73,8 +92,10 @@ test-node: node
 
 # Every example, each checking its own story (exit status), and the cross-language run:
 # tokens minted by one language verified and decided by the other, through a shared folder.
+# The Rust quickstart runs in release, on the core test-python and test-node already built
+# (in debug it would compile the core and Cedar once more, with other features).
 test-examples:
-	$(CARGO) run -q -p runtime-identity --example quickstart --locked > /dev/null
+	$(CARGO) run -q --release -p runtime-identity-examples --bin quickstart --locked > /dev/null
 	$(PY) examples/python/quickstart.py > /dev/null
 	node examples/node/quickstart.mjs > /dev/null
 	$(PY) examples/python/langchain_agent.py > /dev/null
@@ -82,7 +103,7 @@ test-examples:
 	node examples/node/vercel_ai.mjs > /dev/null
 	bash tests/interop/run.sh $(PY) > /dev/null
 
-test: fmt-check lint test-rust test-vectors test-python test-node test-examples
+test: fmt-check lint check-workspace test-rust test-vectors test-python test-node test-examples
 	@echo "make test: all suites passed"
 
 # Benchmarks (not part of `make test`): criterion for the core, resident memory per agent and

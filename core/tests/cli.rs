@@ -539,3 +539,161 @@ fn text_output_escapes_control_characters_and_json_stays_exact() {
     }
     assert!(raw.contains(r"\u001b[2J"), "{raw}");
 }
+
+/// Issue 17 item 7: every command that reads a token takes it the same ways — the positional
+/// argument, `--token`, `--token-file FILE`, `-` or nothing for standard input — and refuses
+/// an empty one, an oversized one, or two sources at once.
+#[test]
+fn every_command_takes_a_token_the_same_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init", "--issuer", "org:acme"]);
+    ok(&home, &["agent", "register", "agent:acme/bot", "--owner", "user:alice@acme"]);
+    ok(&home, &["agent", "register", "agent:acme/sub", "--owner", "user:alice@acme"]);
+    let scope = r#"{"actions":["crm.*"],"resources":["customer/*"]}"#;
+    let token =
+        ok(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    let token = token.trim();
+    let file = dir.path().join("token.jws");
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let narrow = r#"{"actions":["crm.read"],"resources":["customer/42"]}"#;
+    let commands: [&[&str]; 4] = [
+        &["token", "verify"],
+        &["token", "inspect"],
+        &["check", "--action", "crm.read", "--resource", "customer/42"],
+        &["attenuate", "--to", "agent:acme/sub", "--scope", narrow],
+    ];
+    for command in commands {
+        let with = |extra: &[&str], stdin: Option<&str>| {
+            let argv: Vec<&str> = command.iter().chain(extra).copied().collect();
+            let out = rid_in(&home, &argv, stdin);
+            assert!(out.status.success(), "rid {argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        with(&[token], None);
+        with(&["--token", token], None);
+        with(&["--token-file", file], None);
+        with(&["-"], Some(token));
+        with(&["--token", "-"], Some(token));
+        with(&["--token-file", "-"], Some(token));
+        with(&[], Some(&format!("{token}\n")));
+
+        fn join<'a>(command: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+            command.iter().chain(extra).copied().collect()
+        }
+        // Nothing on standard input, or only whitespace: a typed error naming where it looked.
+        for stdin in ["", " \n\t\n"] {
+            assert_eq!(fails(&home, &join(command, &[]), Some(stdin)), "invalid_argument", "{command:?}");
+            let err = String::from_utf8(rid_in(&home, &join(command, &["-"]), Some(stdin)).stderr).unwrap();
+            assert!(err.contains("no token in standard input"), "{err}");
+        }
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let empty = empty.to_str().unwrap();
+        assert_eq!(fails(&home, &join(command, &["--token-file", empty]), None), "invalid_argument");
+        assert_eq!(fails(&home, &join(command, &["--token", " "]), None), "invalid_argument");
+        // More than a token can be: refused before anything parses it.
+        let huge = "a".repeat(runtime_identity::token::MAX_TOKEN_BYTES + 2048);
+        assert_eq!(fails(&home, &join(command, &[]), Some(&huge)), "input_too_large");
+        // Two sources at once: a usage error (exit 2) naming both, nothing read or done.
+        for two in [
+            vec![token, "--token", token],
+            vec!["--token", token, "--token-file", file],
+            vec!["-", "--token-file", file],
+        ] {
+            let out = rid_in(&home, &join(command, &two), Some(token));
+            assert_eq!(out.status.code(), Some(2), "{command:?} {two:?}");
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert!(err.contains("cannot be used with"), "{err}");
+            assert!(!err.contains(token), "the token is echoed: {err}");
+        }
+    }
+    // `rid check` reads one thing from standard input: not the token and the receipt both.
+    let argv = ["check", "--action", "crm.read", "--approval-file", "-"];
+    assert_eq!(fails(&home, &argv, Some(token)), "invalid_argument");
+}
+
+/// Issue 17 item 7: `rid revoke` takes a grant id or a token (in any of the ways a token is
+/// given), revokes the token's leaf grant and what was attenuated from it, and says so.
+#[test]
+fn revoke_takes_a_token_as_well_as_a_grant_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("rt");
+    ok(&home, &["init", "--issuer", "org:acme"]);
+    for agent in ["agent:acme/bot", "agent:acme/sub", "agent:acme/leaf"] {
+        ok(&home, &["agent", "register", agent, "--owner", "user:alice@acme"]);
+    }
+    let scope = r#"{"actions":["crm.*"],"resources":["customer/*"]}"#;
+    let grant = || {
+        let v =
+            json(&home, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+        (v["token"].as_str().unwrap().to_owned(), v["grant_id"].as_str().unwrap().to_owned())
+    };
+    let attenuate = |parent: &str, to: &str| {
+        let v = json(&home, &["attenuate", "--token", parent, "--to", to, "--scope", scope]);
+        (v["token"].as_str().unwrap().to_owned(), v["grant_id"].as_str().unwrap().to_owned())
+    };
+
+    // A token as the argument: its leaf grant, and the grants attenuated from that one.
+    let (parent, parent_id) = grant();
+    let (child, child_id) = attenuate(&parent, "agent:acme/sub");
+    let (grandchild, grandchild_id) = attenuate(&child, "agent:acme/leaf");
+    let v = json(&home, &["revoke", &child]);
+    assert_eq!(v["grant_id"], child_id.as_str());
+    assert_eq!(v["from_token"]["actor"], "agent:acme/sub");
+    assert_eq!(v["from_token"]["on_behalf_of"], "user:alice@acme");
+    let mut revoked: Vec<&str> = v["revoked"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    revoked.sort_unstable();
+    let mut want = vec![child_id.as_str(), grandchild_id.as_str()];
+    want.sort_unstable();
+    assert_eq!(revoked, want);
+    ok(&home, &["token", "verify", &parent]);
+    assert_eq!(fails(&home, &["token", "verify", &grandchild], None), "grant_revoked");
+    // Again, from standard input: nothing left to revoke, and the text says which grant.
+    let out = rid_in(&home, &["revoke", "-"], Some(&child));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("the token's leaf grant {child_id}")) && text.contains("already revoked"), "{text}");
+    assert!(!text.contains(&child), "the token is echoed: {text}");
+
+    // `--token`, `--token-file`, standard input with no argument: the same.
+    let (t1, id1) = grant();
+    let text = ok(&home, &["revoke", "--token", &t1]);
+    assert!(
+        text.contains(&format!("revoked the token's leaf grant {id1} (agent:acme/bot for user:alice@acme)")),
+        "{text}"
+    );
+    let (t2, id2) = grant();
+    let file = dir.path().join("t2.jws");
+    std::fs::write(&file, &t2).unwrap();
+    assert_eq!(json(&home, &["revoke", "--token-file", file.to_str().unwrap()])["grant_id"], id2.as_str());
+    let (t3, id3) = grant();
+    let out = rid_in(&home, &["--json", "revoke"], Some(&t3));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["grant_id"], id3.as_str());
+    for t in [&t1, &t2, &t3] {
+        assert_eq!(fails(&home, &["token", "verify", t], None), "grant_revoked");
+    }
+
+    // A grant id still works, and says nothing of a token.
+    let v = json(&home, &["revoke", &parent_id]);
+    assert_eq!(v["revoked"], serde_json::json!([parent_id]));
+    assert!(v.get("from_token").is_none());
+    assert!(ok(&home, &["revoke", &parent_id]).contains(&format!("grant {parent_id} was already revoked")));
+
+    // A token of another authority: refused, nothing revoked.
+    let other = dir.path().join("other");
+    ok(&other, &["init", "--issuer", "org:other"]);
+    ok(&other, &["agent", "register", "agent:other/bot", "--owner", "user:bob@other"]);
+    let foreign =
+        ok(&other, &["delegate", "--to", "agent:other/bot", "--on-behalf-of", "user:bob@other", "--scope", scope]);
+    assert_eq!(fails(&home, &["revoke", foreign.trim()], None), "invalid_argument");
+    let err = String::from_utf8(rid_in(&home, &["revoke", foreign.trim()], None).stderr).unwrap();
+    assert!(err.contains("issued by `org:other`") && err.contains("nothing revoked"), "{err}");
+    ok(&other, &["token", "verify", foreign.trim()]);
+    // Not a token, too long to be a grant id; an empty one; two at once.
+    assert_eq!(fails(&home, &["revoke", &"x".repeat(200)], None), "token_malformed");
+    assert_eq!(fails(&home, &["revoke"], Some("")), "invalid_argument");
+    let out = rid_in(&home, &["revoke", &parent_id, "--token", &t1], None);
+    assert_eq!(out.status.code(), Some(2));
+}

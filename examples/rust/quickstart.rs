@@ -2,7 +2,7 @@
 //! grant, hands a narrower one to a sub-agent, cannot escalate, and loses its authority the
 //! moment its owner suspends it or revokes the grant.
 //!
-//! Run with `make demo` or `cargo run -p runtime-identity --example quickstart`.
+//! Run with `make demo` or `cargo run --release -p runtime-identity-examples --bin quickstart`.
 
 use runtime_identity::audit::Outcome;
 use runtime_identity::scope::Scope;

@@ -30,7 +30,7 @@ pub enum Command {
     Delegate(DelegateArgs),
     /// Narrow a credential for a sub-agent, signed by the credential's agent.
     Attenuate(AttenuateArgs),
-    /// Revoke a grant and every grant attenuated from it.
+    /// Revoke a grant (by its id, or the leaf grant of a token) and every grant attenuated from it.
     Revoke(RevokeArgs),
     /// Inspect or verify tokens.
     #[command(subcommand)]
@@ -128,13 +128,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The credential (default: read from standard input). Visible to other users in the
-    /// process list: prefer standard input or `--token-file`.
-    #[arg(long, conflicts_with = "token_file")]
-    pub token: Option<String>,
-    /// Read the credential from this file (`-`: standard input).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: TokenInput,
     /// The action, e.g. `payments.refund`.
     #[arg(long)]
     pub action: String,
@@ -156,6 +151,25 @@ pub struct CheckArgs {
     /// A proof of possession.
     #[arg(long)]
     pub proof: Option<String>,
+}
+
+/// How every command that takes a token reads it: the positional argument, `--token`, or
+/// `--token-file FILE`, at most one of them; `-` in any of the three, or none of them, reads
+/// standard input. An argument is visible to every user of the machine (`ps`): a file or
+/// standard input keeps the token out of the process list. Read by `token::read_token`.
+#[derive(Debug, Args)]
+#[group(id = "token_source", multiple = false)]
+pub struct TokenInput {
+    /// The token; `-` or nothing: read it from standard input. Visible to other users in the
+    /// process list: prefer standard input or `--token-file`.
+    #[arg(value_name = "TOKEN")]
+    pub positional: Option<String>,
+    /// The token, as an option (same as the positional `TOKEN`).
+    #[arg(long = "token", value_name = "TOKEN")]
+    pub flag: Option<String>,
+    /// Read the token from this file (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,13 +343,9 @@ pub struct DelegateArgs {
 
 #[derive(Debug, Args)]
 pub struct AttenuateArgs {
-    /// The parent token (default: read from standard input). Visible to other users in the
-    /// process list: prefer standard input or `--token-file`.
-    #[arg(long, conflicts_with = "token_file")]
-    pub token: Option<String>,
-    /// Read the parent token from this file (`-`: standard input).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
+    /// The parent token.
+    #[command(flatten)]
+    pub token: TokenInput,
     /// The sub-agent.
     #[arg(long)]
     pub to: String,
@@ -357,23 +367,21 @@ pub struct AttenuateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("positional", |a| a.value_name("GRANT_ID|TOKEN").help(
+    "The grant id (`jti`) to revoke, or a token: its leaf grant is revoked; `-` or nothing: a token from standard input"
+)))]
 pub struct RevokeArgs {
-    /// The grant id (`jti`) to revoke.
-    pub grant_id: String,
+    /// What to revoke: a grant id, or a token (any of the ways a token is given).
+    #[command(flatten)]
+    pub target: TokenInput,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Decode a token's links without verifying them.
-    Inspect {
-        /// The token (default: read from standard input).
-        token: Option<String>,
-    },
+    Inspect(TokenInput),
     /// Verify a token against this runtime: signatures, chain rules, times, revocation, status.
-    Verify {
-        /// The token (default: read from standard input).
-        token: Option<String>,
-    },
+    Verify(TokenInput),
 }
 
 #[derive(Debug, Subcommand)]

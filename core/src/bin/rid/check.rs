@@ -7,7 +7,7 @@ use runtime_identity::{Approver, Error, ErrorCode, Result, Runtime};
 
 use crate::args::{ApprovalCommand, ApproveArgs, CheckArgs, Cli, PolicyCommand, ResourceCommand};
 use crate::output::Out;
-use crate::token::{read_json_arg, read_optional_token, read_token};
+use crate::token::{optional_reads_stdin, read_json_arg, read_optional_token, read_token, reads_stdin};
 
 fn object(arg: &Option<String>, what: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     match arg.as_deref().map(read_json_arg).transpose()? {
@@ -18,8 +18,14 @@ fn object(arg: &Option<String>, what: &str) -> Result<Option<serde_json::Map<Str
 }
 
 pub fn check(rt: &Runtime, a: &CheckArgs, out: &Out) -> Result<()> {
-    let token = read_token(&a.token, &a.token_file)?;
-    let approval = read_optional_token(&a.approval, &a.approval_file, "the approval receipt")?;
+    if reads_stdin(&a.token) && optional_reads_stdin(a.approval.as_deref(), a.approval_file.as_deref()) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "the token and the approval receipt cannot both come from standard input: pass one with a file",
+        ));
+    }
+    let token = read_token(&a.token)?;
+    let approval = read_optional_token(a.approval.as_deref(), a.approval_file.as_deref(), "approval receipt")?;
     let args = object(&a.args, "args")?;
     let context = a.context.as_deref().map(read_json_arg).transpose()?;
     let req = CheckRequest {

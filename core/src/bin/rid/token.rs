@@ -1,7 +1,7 @@
 //! `rid delegate`, `rid attenuate`, `rid revoke`, `rid token inspect|verify`.
 
-use std::io::Read as _;
-use std::path::PathBuf;
+use std::io::{IsTerminal as _, Read as _};
+use std::path::Path;
 
 use runtime_identity::internal::parse_duration;
 use runtime_identity::scope::Scope;
@@ -9,7 +9,7 @@ use runtime_identity::token::Credential;
 use runtime_identity::RuntimeOptions;
 use runtime_identity::{AttenuateRequest, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime};
 
-use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand};
+use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand, TokenInput};
 use crate::output::{when, Out};
 
 /// Reads a JSON argument given inline or as `@file`: strictly (a key repeated in one object,
@@ -41,38 +41,95 @@ fn ttl(arg: &Option<String>) -> Result<Option<u64>> {
     arg.as_deref().map(parse_duration).transpose()
 }
 
-/// The token from the argument, else from the file named (`-`: standard input), else from
-/// standard input; a file or standard input is read bounded. A token in the argument list is
-/// visible to every user of the machine (`ps`), so the file and standard input are preferred.
-pub fn read_token(arg: &Option<String>, file: &Option<PathBuf>) -> Result<String> {
-    read_secret(arg, file, "the token")
+/// The token a command was given ([`TokenInput`]: the positional argument, `--token` or
+/// `--token-file`; `-` or none of them: standard input), trimmed. A file or standard input is
+/// read bounded; an empty token is refused here, naming where it was looked for. Every
+/// command that takes a token reads it through this function.
+pub fn read_token(input: &TokenInput) -> Result<String> {
+    let arg = match (input.positional.as_deref(), input.flag.as_deref(), input.token_file.as_deref()) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            // clap's `token_source` group refuses this first; kept so that it cannot slip by.
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "give the token once: as an argument, with `--token`, or with `--token-file`",
+            ));
+        }
+        (positional, flag, _) => positional.or(flag),
+    };
+    read_secret(arg, input.token_file.as_deref(), "token")
 }
 
-/// [`read_token`] for an optional credential (an approval receipt): `None` when neither is given.
-pub fn read_optional_token(arg: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<String>> {
+/// Whether [`read_token`] would read standard input for `input`.
+pub fn reads_stdin(input: &TokenInput) -> bool {
+    secret_from_stdin(input.positional.as_deref().or(input.flag.as_deref()), input.token_file.as_deref())
+}
+
+fn secret_from_stdin(arg: Option<&str>, file: Option<&Path>) -> bool {
+    match (arg, file) {
+        (Some(t), _) => t == "-",
+        (None, Some(path)) => path.as_os_str() == "-",
+        (None, None) => true,
+    }
+}
+
+/// [`read_token`] for an optional credential given as `--NAME` or `--NAME-file` (an approval
+/// receipt): `None` when neither is given.
+pub fn read_optional_token(arg: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<String>> {
     if arg.is_none() && file.is_none() {
         return Ok(None);
     }
     read_secret(arg, file, what).map(Some)
 }
 
-fn read_secret(arg: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<String> {
+/// Whether [`read_optional_token`] would read standard input.
+pub fn optional_reads_stdin(arg: Option<&str>, file: Option<&Path>) -> bool {
+    (arg.is_some() || file.is_some()) && secret_from_stdin(arg, file)
+}
+
+fn read_secret(arg: Option<&str>, file: Option<&Path>, what: &str) -> Result<String> {
     let limit = runtime_identity::token::MAX_TOKEN_BYTES as u64 + 1024;
     let mut buf = String::new();
-    match (arg.as_deref(), file) {
-        (Some(t), _) if t != "-" => return Ok(t.trim().to_owned()),
-        (_, Some(path)) if path.as_os_str() != "-" => {
+    let source = match (arg, file) {
+        (Some(t), _) if t != "-" => {
+            let t = t.trim();
+            if t.is_empty() {
+                return Err(Error::new(ErrorCode::InvalidArgument, format!("the {what} given is empty")));
+            }
+            return Ok(t.to_owned());
+        }
+        (None, Some(path)) if path.as_os_str() != "-" => {
             std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut buf)).map_err(|e| {
-                Error::new(ErrorCode::InvalidArgument, format!("cannot read {what} from `{}`: {e}", path.display()))
+                Error::new(ErrorCode::InvalidArgument, format!("cannot read the {what} from `{}`: {e}", path.display()))
             })?;
+            format!("`{}`", path.display())
         }
         _ => {
-            std::io::stdin().take(limit).read_to_string(&mut buf).map_err(|e| {
-                Error::new(ErrorCode::InvalidArgument, format!("cannot read {what} from standard input: {e}"))
+            let mut stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!("reading the {what} from standard input (end with Ctrl-D) ...");
+            }
+            stdin.by_ref().take(limit).read_to_string(&mut buf).map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("cannot read the {what} from standard input: {e}"))
             })?;
+            "standard input".to_owned()
         }
+    };
+    if buf.len() as u64 >= limit {
+        return Err(Error::new(
+            ErrorCode::InputTooLarge,
+            format!("the {what} in {source} is over {} bytes", runtime_identity::token::MAX_TOKEN_BYTES),
+        ));
     }
-    Ok(buf.trim().to_owned())
+    let text = buf.trim();
+    if text.is_empty() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "no {what} in {source}: pass it as an argument, with `--token`, with `--token-file FILE`, or on standard input"
+            ),
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn print_credential(out: &Out, cred: &Credential) -> Result<()> {
@@ -105,7 +162,7 @@ pub fn delegate(rt: &Runtime, a: &DelegateArgs, out: &Out) -> Result<()> {
 }
 
 pub fn attenuate(rt: &Runtime, a: &AttenuateArgs, out: &Out) -> Result<()> {
-    let parent = read_token(&a.token, &a.token_file)?;
+    let parent = read_token(&a.token)?;
     let req = AttenuateRequest {
         to: a.to.clone(),
         scopes: scopes(&a.scopes)?,
@@ -126,16 +183,78 @@ pub fn attenuate(rt: &Runtime, a: &AttenuateArgs, out: &Out) -> Result<()> {
     print_credential(out, &cred)
 }
 
-pub fn revoke(rt: &Runtime, a: &RevokeArgs, out: &Out) -> Result<()> {
-    let revoked = rt.revoke(&a.grant_id)?;
-    out.value(&serde_json::json!({"grant_id": a.grant_id, "revoked": revoked}), |v| {
-        let n = v["revoked"].as_array().map(Vec::len).unwrap_or(0);
-        match n {
-            0 => format!("grant {} was already revoked", a.grant_id),
-            n => format!(
-                "revoked {n} grant(s): {}",
-                v["revoked"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+/// The grant a token ends with, decoded from its last link (not verified: a token that no
+/// longer verifies — expired, its agent suspended — must still be revocable, and revoking only
+/// takes authority away). Refused when link 0 was not issued by this runtime's authority.
+struct Leaf {
+    grant_id: String,
+    actor: String,
+    on_behalf_of: String,
+}
+
+fn leaf_of(rt: &Runtime, token: &str) -> Result<Leaf> {
+    let links = runtime_identity::token::inspect(token)?;
+    let claim = |link: Option<&(serde_json::Value, serde_json::Value)>, pointer: &str| -> Option<String> {
+        link.and_then(|(_, claims)| claims.pointer(pointer)).and_then(|v| v.as_str()).map(str::to_owned)
+    };
+    let issuer = claim(links.first(), "/iss").unwrap_or_default();
+    if issuer != rt.issuer() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the token was issued by `{}`, not by this runtime's issuer `{}`: nothing revoked",
+                shorten(&issuer),
+                rt.issuer()
             ),
+        ));
+    }
+    let grant_id = claim(links.last(), "/jti")
+        .ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "the token's last link has no `jti`: nothing revoked"))?;
+    Ok(Leaf {
+        grant_id,
+        actor: claim(links.last(), "/act/sub").unwrap_or_else(|| "-".into()),
+        on_behalf_of: claim(links.first(), "/sub").unwrap_or_else(|| "-".into()),
+    })
+}
+
+/// `rid revoke`: a positional argument that could be a grant id (at most
+/// [`runtime_identity::token::MAX_JTI_LEN`] bytes, not `-`) is one; anything else is a token
+/// (read like every command's token), whose leaf grant is revoked.
+pub fn revoke(rt: &Runtime, a: &RevokeArgs, out: &Out) -> Result<()> {
+    let as_grant_id = a
+        .target
+        .positional
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| *p != "-" && p.len() <= runtime_identity::token::MAX_JTI_LEN);
+    let leaf = match as_grant_id {
+        Some(_) => None,
+        None => Some(leaf_of(rt, &read_token(&a.target)?)?),
+    };
+    let grant_id = match (&leaf, as_grant_id) {
+        (Some(leaf), _) => leaf.grant_id.as_str(),
+        (None, Some(id)) => id,
+        (None, None) => return Err(Error::new(ErrorCode::InternalError, "no grant to revoke")),
+    };
+    let revoked = rt.revoke(grant_id)?;
+    let mut v = serde_json::json!({"grant_id": grant_id, "revoked": revoked});
+    if let (Some(leaf), Some(m)) = (&leaf, v.as_object_mut()) {
+        m.insert("from_token".into(), serde_json::json!({"actor": leaf.actor, "on_behalf_of": leaf.on_behalf_of}));
+    }
+    out.value(&v, |v| {
+        let ids: Vec<&str> = v["revoked"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+        let what = match v.get("from_token") {
+            Some(t) => format!(
+                "the token's leaf grant {} ({} for {})",
+                v["grant_id"].as_str().unwrap_or("-"),
+                t["actor"].as_str().unwrap_or("-"),
+                t["on_behalf_of"].as_str().unwrap_or("-")
+            ),
+            None => format!("grant {}", v["grant_id"].as_str().unwrap_or("-")),
+        };
+        match ids.len() {
+            0 => format!("{what} was already revoked"),
+            n => format!("revoked {what} and what was attenuated from it: {n} grant(s): {}", ids.join(", ")),
         }
     })
 }
@@ -166,8 +285,8 @@ fn describe_chain(v: &serde_json::Value) -> String {
 
 pub fn run(cli: &Cli, cmd: &TokenCommand, out: &Out) -> Result<()> {
     match cmd {
-        TokenCommand::Inspect { token } => {
-            let token = read_token(token, &None)?;
+        TokenCommand::Inspect(input) => {
+            let token = read_token(input)?;
             let links = runtime_identity::token::inspect(&token)?;
             let v: Vec<_> = links.into_iter().map(|(h, c)| serde_json::json!({"header": h, "claims": c})).collect();
             out.value(&v, |v| {
@@ -186,8 +305,8 @@ pub fn run(cli: &Cli, cmd: &TokenCommand, out: &Out) -> Result<()> {
                 s
             })
         }
-        TokenCommand::Verify { token } => {
-            let token = read_token(token, &None)?;
+        TokenCommand::Verify(input) => {
+            let token = read_token(input)?;
             let rt = crate::open(cli, false, RuntimeOptions::default())?;
             let cred = rt.verify(&token)?;
             out.value(cred.chain(), |v| format!("valid: {}", describe_chain(v)))

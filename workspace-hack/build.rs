@@ -1,0 +1,2 @@
+//! Empty on purpose: present so that cargo resolves this crate's build-dependencies.
+fn main() {}
