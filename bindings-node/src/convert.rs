@@ -67,6 +67,33 @@ pub fn object(
     }
 }
 
+/// `snake_case` → `camelCase` (`first_bad_seq` → `firstBadSeq`).
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' && !out.is_empty() {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A core record (a report, an approval request) with its field names in camelCase, the
+/// names Node code uses. Only for records whose keys are all field names: never for values
+/// that hold caller data (arguments, attributes, audit events), whose keys are the caller's.
+pub fn json_camel<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+    Ok(match json(v)? {
+        serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().map(|(k, v)| (camel(&k), v)).collect()),
+        other => other,
+    })
+}
+
 /// Any serialisable core value as JSON (napi converts it to JavaScript).
 pub fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| Error::new(Code(ErrorCode::InternalError), e.to_string()))

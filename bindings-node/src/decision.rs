@@ -2,7 +2,7 @@
 
 use napi_derive::napi;
 
-use crate::convert::{json, Result};
+use crate::convert::{json, json_camel, Result};
 
 /// The decision of one check. A deny is a value: read `allowed`.
 #[napi]
@@ -80,9 +80,9 @@ impl Decision {
     }
 
     /// The approval to ask for, when the effect is `require_approval`.
-    #[napi(getter, ts_return_type = "{ id: string; action_hash: string; expires_at: number; reason: string } | null")]
+    #[napi(getter, ts_return_type = "{ id: string; actionHash: string; expiresAt: number; reason: string } | null")]
     pub fn approval_request(&self) -> Result<serde_json::Value> {
-        json(&self.inner.approval_request)
+        json_camel(&self.inner.approval_request)
     }
 
     /// Whether the call came with a proof of possession that verified.

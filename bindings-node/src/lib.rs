@@ -52,7 +52,7 @@ pub fn verify_audit_log(path: String, options: serde_json::Value) -> convert::Re
     let report =
         runtime_identity::audit::verify_log_file(std::path::Path::new(&path), issuer, jwks, options.get("anchor"))
             .js()?;
-    convert::json(&report)
+    convert::json_camel(&report)
 }
 
 /// The version of the core.

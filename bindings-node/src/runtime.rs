@@ -13,7 +13,7 @@ use runtime_identity::{
 };
 use serde_json::Value;
 
-use crate::convert::{invalid, json, object, seconds, IntoJs, Result};
+use crate::convert::{invalid, json, json_camel, object, seconds, IntoJs, Result};
 use crate::credential::{scopes_of, Credential, Receipt};
 use crate::decision::Decision;
 
@@ -630,10 +630,10 @@ pub struct Audit {
 impl Audit {
     /// Recomputes the chain, checks every checkpoint signature and the store's checkpoint.
     #[napi(
-        ts_return_type = "{ ok: boolean; events: number; checkpoints: number; last_seq: number; head: string; stored_checkpoint?: number; first_bad_seq?: number; kind?: string; message?: string }"
+        ts_return_type = "{ ok: boolean; events: number; checkpoints: number; lastSeq: number; head: string; storedCheckpoint?: number; firstBadSeq?: number; kind?: string; message?: string }"
     )]
     pub fn verify(&self) -> Result<Value> {
-        json(&self.inner.audit().verify().js()?)
+        json_camel(&self.inner.audit().verify().js()?)
     }
 
     /// The provenance of one decision (with `text`, a readable trail).
