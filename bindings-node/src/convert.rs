@@ -56,10 +56,7 @@ pub fn seconds(ttl: Option<Either<f64, String>>) -> Result<Option<u64>> {
 }
 
 /// A JSON value that must be an object (arguments), or absent.
-pub fn object(
-    v: Option<serde_json::Value>,
-    what: &str,
-) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+pub fn object(v: Option<serde_json::Value>, what: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::Object(m)) => Ok(Some(m)),

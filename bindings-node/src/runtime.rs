@@ -392,11 +392,7 @@ impl Runtime {
 
     /// A narrower credential from `parent` (a Credential or token) for a sub-agent.
     #[napi]
-    pub fn attenuate(
-        &self,
-        parent: Either<&Credential, String>,
-        options: AttenuateOptions,
-    ) -> Result<Credential> {
+    pub fn attenuate(&self, parent: Either<&Credential, String>, options: AttenuateOptions) -> Result<Credential> {
         let token = match parent {
             Either::A(c) => c.inner.token().to_owned(),
             Either::B(t) => t,
