@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all build demo test check-workspace fmt-check lint test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
+.PHONY: all build demo test check-workspace fmt-check lint lint-python lint-node test-rust vectors test-vectors python test-python node test-node test-examples bench bench-rust bench-memory bench-python bench-node bench-report clean
 
 all: build
 
@@ -72,7 +72,11 @@ $(PY):
 python: $(PY)
 	$(PY) -m pip install -q "./bindings-python[test]"
 
-test-python: python
+# ruff (ruff.toml) over every Python file of the repository.
+lint-python: python
+	$(PY) -m ruff check .
+
+test-python: python lint-python
 	cd bindings-python && ../$(PY) -m pytest
 	$(PY) -m mypy.stubtest runtime_identity._native
 	$(PY) -m mypy --strict bindings-python/python/runtime_identity bindings-python/tests/typed_example.py
@@ -85,7 +89,14 @@ test-python: python
 node:
 	cd bindings-node && npm ci --no-audit --no-fund
 
-test-node: node
+# eslint (bindings-node/eslint.config.js) over the package, the Node examples, the interop run
+# and the Node benchmarks.
+lint-node: node
+	cd bindings-node && npx eslint .
+	bindings-node/node_modules/.bin/eslint --config bindings-node/eslint.config.js examples/node tests/interop bench/node
+
+test-node: node lint-node
+	@echo "test-node: $$(node --version) ($$(command -v node))"
 	cd bindings-node && node --test test/
 	cd bindings-node && npx tsc -p test/tsconfig.json
 	git diff --exit-code -- bindings-node/binding.js bindings-node/binding.d.ts

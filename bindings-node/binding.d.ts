@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** The audit log of a runtime. */
 export declare class Audit {
   /** Recomputes the chain, checks every checkpoint signature and the store's checkpoint. */
-  verify(): { ok: boolean; events: number; checkpoints: number; last_seq: number; head: string; stored_checkpoint?: number; first_bad_seq?: number; kind?: string; message?: string }
+  verify(): { ok: boolean; events: number; checkpoints: number; lastSeq: number; head: string; storedCheckpoint?: number; firstBadSeq?: number; kind?: string; message?: string }
   /** The provenance of one decision (with `text`, a readable trail). */
   explain(decisionId: string): Record<string, any> & { text: string }
   /** Events passing every filter given. */
@@ -75,7 +75,7 @@ export declare class Decision {
   /** Ids of the Cedar policies that decided. */
   get policies(): Array<string>
   /** The approval to ask for, when the effect is `require_approval`. */
-  get approvalRequest(): { id: string; action_hash: string; expires_at: number; reason: string } | null
+  get approvalRequest(): { id: string; actionHash: string; expiresAt: number; reason: string } | null
   /** Whether the call came with a proof of possession that verified. */
   get proof(): boolean
   /** The action checked. */
@@ -254,6 +254,9 @@ export interface DelegateOptions {
   /** How deep the chain may grow. */
   maxDepth?: number
 }
+
+/** The exception class of each error code, without the `Error` suffix (`InvalidCredential`). */
+export declare function errorClasses(): Record<string, string>
 
 /** The core's error codes. */
 export declare function errorCodes(): Array<string>

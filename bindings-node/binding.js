@@ -840,6 +840,7 @@ module.exports.Credential = nativeBinding.Credential
 module.exports.Decision = nativeBinding.Decision
 module.exports.Receipt = nativeBinding.Receipt
 module.exports.Runtime = nativeBinding.Runtime
+module.exports.errorClasses = nativeBinding.errorClasses
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.eventTypes = nativeBinding.eventTypes
 module.exports.reasonCodes = nativeBinding.reasonCodes

@@ -110,10 +110,10 @@ export interface AuditReport {
   ok: boolean
   events: number
   checkpoints: number
-  last_seq: number
+  lastSeq: number
   head: string
-  stored_checkpoint?: number
-  first_bad_seq?: number
+  storedCheckpoint?: number
+  firstBadSeq?: number
   kind?: 'edited' | 'removed' | 'reordered' | 'inserted' | 'truncated' | 'bad_checkpoint_signature'
   message?: string
 }
@@ -198,6 +198,12 @@ export interface GuardOptions<A extends unknown[]> {
   args?: readonly string[] | ((...args: A) => Record<string, unknown>)
   /** The runtime (default: the identity's, then the credential's, then the default runtime). */
   runtime?: Runtime
+  /**
+   * Values of members a call may leave out, as the tool's own defaults (`({ currency = 'USD' })`,
+   * which the guard cannot see): a member missing or undefined is checked as its default, and
+   * the tool receives it.
+   */
+  defaults?: Record<string, unknown>
   /** Called on `require_approval`: return a Receipt (or its token) to proceed, or null to refuse. */
   onApproval?: (request: ApprovalRequest) => Receipt | string | null | undefined | Promise<Receipt | string | null | undefined>
 }

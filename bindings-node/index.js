@@ -6,13 +6,8 @@ const errors = require('./lib/errors')
 const { actingAs, currentIdentity, setDefaultRuntime } = require('./lib/context')
 const { guard, ApprovalRequest } = require('./lib/guard')
 
-const REASON_CODES = Object.freeze([
-  'granted', 'approved', 'credential_invalid', 'credential_expired', 'grant_revoked', 'agent_suspended',
-  'agent_revoked', 'agent_unknown', 'action_not_granted', 'resource_not_granted', 'data_class_not_granted',
-  'constraint_violated', 'argument_missing', 'policy_forbid', 'no_permit', 'limit_max_uses', 'limit_rate',
-  'limit_budget', 'limit_pending_approvals', 'approval_required', 'approval_invalid', 'proof_required', 'proof_invalid', 'request_invalid',
-  'internal_error',
-])
+/** Every reason code a Decision can carry (read from the core at load). */
+const REASON_CODES = Object.freeze(native.reasonCodes())
 
 module.exports = {
   Runtime,

@@ -72,8 +72,8 @@ def policy_scaling(scenario: dict[str, Any], timing: dict[str, Any], counts: Seq
         label = f"+{extra:,} policies on other actions"
         ours_state = ours.build(dict(scenario), "buffered", extra_policies=unrelated_policies(extra, "context.args"))
         ours_paths: list[tuple[str, Path[Any]]] = [
-            ("ours rt.check", Path(f"rt.check, cached credential, buffered audit, {label}", LIBRARY, lambda s: ours_state, ours.decide, ours.raw_check)),
-            ("ours @guard", Path(f"@guard call in acting_as, buffered audit, {label}", LIBRARY, lambda s: ours_state, ours.decide, ours.guarded_call)),
+            ("ours rt.check", Path(f"rt.check, cached credential, buffered audit, {label}", LIBRARY, lambda s, st=ours_state: st, ours.decide, ours.raw_check)),
+            ("ours @guard", Path(f"@guard call in acting_as, buffered audit, {label}", LIBRARY, lambda s, st=ours_state: st, ours.decide, ours.guarded_call)),
         ]
         for series, path in ours_paths:
             summary, t = _timed(Bound(path, ours_state), scenario, timing)
@@ -97,7 +97,7 @@ def chain_depth(scenario: dict[str, Any], timing: dict[str, Any], depths: Sequen
             ("ours rt.check", "rt.check, cached credential, buffered audit", ours.raw_check),
         ]
         for series, name, call in kinds:
-            path = Path(f"{name}, {links}-link credential", LIBRARY, lambda s: state, ours.decide, call)
+            path = Path(f"{name}, {links}-link credential", LIBRARY, lambda s, st=state: st, ours.decide, call)
             summary, t = _timed(Bound(path, state), scenario, timing)
             results.append(
                 _record(path, series, summary, t, links=links, overhead_ns=t["median_ns"] - base["median_ns"])

@@ -18,7 +18,6 @@ from .inputs import (
     our_guard,
     policy_points,
     rate,
-    safe_div,
     timing_of,
 )
 from .markdown import NOT_MEASURED, fmt_bytes, fmt_rate, fmt_ratio, fmt_time, table, verdict

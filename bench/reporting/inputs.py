@@ -76,7 +76,7 @@ def load_criterion(root: Path | None) -> dict[str, Bench]:
         meta, est, sample = (read_json(new / f) for f in ("benchmark.json", "estimates.json", "sample.json"))
         if not meta or not est:
             continue
-        per_iter = [t / i for t, i in zip(sample["times"], sample["iters"])] if sample else []
+        per_iter = [t / i for t, i in zip(sample["times"], sample["iters"], strict=False)] if sample else []
         median = est["median"]["point_estimate"]
         stat = Stat(median, min(per_iter, default=median), max(per_iter, default=median), len(per_iter))
         elements = (meta.get("throughput") or {}).get("Elements")

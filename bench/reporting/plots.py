@@ -10,6 +10,7 @@ from typing import Any
 from .bars import BAR_BUFFERED_EVENTS
 from .inputs import CHECK_IDS, Bench, bench_stat, depth_points, policy_points, rate
 
+
 def plots(out_dir: Path, py: Any, node: Any, benches: dict[str, Bench]) -> dict[str, Path]:
     """Draws the plots whose data exist; returns name → file."""
 

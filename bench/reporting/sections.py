@@ -7,10 +7,11 @@ import datetime as dt
 import os
 import platform
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .bars import BAR_BYTES
 from .inputs import (
     ALGS,
     CHECK_IDS,
@@ -29,7 +30,7 @@ from .inputs import (
     safe_div,
 )
 from .markdown import NOT_MEASURED, code, fmt_bytes, fmt_rate_range, fmt_ratio, fmt_stat, fmt_time, mtime, table
-from .bars import BAR_BYTES
+
 
 def cpu_model() -> str:
     try:

@@ -140,7 +140,7 @@ class ToolGate {
   pending(request) {
     const { e } = this._pending(request)
     const r = e.decision.approvalRequest
-    return { id: r.id, reason: r.reason, expiresAt: r.expires_at, action: e.spec.action, resource: e.resource, args: e.args, actor: e.decision.actor, onBehalfOf: e.decision.onBehalfOf }
+    return { id: r.id, reason: r.reason, expiresAt: r.expiresAt, action: e.spec.action, resource: e.resource, args: e.args, actor: e.decision.actor, onBehalfOf: e.decision.onBehalfOf }
   }
 
   /**

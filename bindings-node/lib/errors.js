@@ -1,6 +1,6 @@
 'use strict'
 // Error classes. Every error this package throws is a RuntimeIdentityError with a stable
-// `code`; errors from the core carry the core's code (ERROR_CODES) and are made by
+// `code`; errors from the core carry the core's code (ERROR_CODES) as `code` and are made by
 // `fromNative`, the one conversion every native call goes through.
 
 class RuntimeIdentityError extends Error {
@@ -54,63 +54,36 @@ class NoIdentityContextError extends RuntimeIdentityError {
   }
 }
 
-/** The core's error codes as this package knows them (a test compares with the core's). */
-const ERROR_CODES = Object.freeze([
-  'token_malformed', 'token_expired', 'token_not_yet_valid', 'signature_invalid', 'algorithm_not_allowed',
-  'unknown_key', 'chain_broken', 'seal_invalid', 'scope_escalation', 'depth_exceeded', 'grant_revoked', 'agent_suspended',
-  'agent_revoked', 'agent_unknown', 'agent_exists', 'principal_invalid', 'input_too_large', 'issuer_invalid',
-  'audience_invalid', 'scope_invalid', 'ttl_invalid', 'key_invalid', 'invalid_argument', 'policy_invalid',
-  'approval_invalid', 'approver_not_allowed', 'outcome_invalid', 'store_corrupt', 'store_insecure', 'store_unavailable',
-  'audit_corrupt', 'audit_unavailable', 'internal_error',
-])
+// The class of each core error code: the core names it (`ErrorCode::class_name`, without the
+// `Error` suffix); this module only holds the classes.
+const native = require('../binding.js')
 
-const CLASS_OF = {
-  token_malformed: InvalidCredentialError,
-  token_expired: InvalidCredentialError,
-  token_not_yet_valid: InvalidCredentialError,
-  signature_invalid: InvalidCredentialError,
-  algorithm_not_allowed: InvalidCredentialError,
-  unknown_key: InvalidCredentialError,
-  chain_broken: InvalidCredentialError,
-  seal_invalid: InvalidCredentialError,
-  scope_escalation: DelegationError,
-  depth_exceeded: DelegationError,
-  grant_revoked: InvalidCredentialError,
-  agent_suspended: InvalidCredentialError,
-  agent_revoked: InvalidCredentialError,
-  agent_unknown: AgentError,
-  agent_exists: AgentError,
-  principal_invalid: InvalidArgumentError,
-  input_too_large: InvalidArgumentError,
-  issuer_invalid: InvalidArgumentError,
-  audience_invalid: InvalidCredentialError,
-  scope_invalid: InvalidArgumentError,
-  ttl_invalid: InvalidArgumentError,
-  key_invalid: InvalidArgumentError,
-  invalid_argument: InvalidArgumentError,
-  policy_invalid: PolicyError,
-  approval_invalid: ApprovalError,
-  approver_not_allowed: ApprovalError,
-  outcome_invalid: InvalidArgumentError,
-  store_corrupt: StoreError,
-  store_insecure: StoreError,
-  store_unavailable: StoreError,
-  audit_corrupt: AuditError,
-  audit_unavailable: AuditError,
-  internal_error: InternalError,
-}
+/** The core's error codes (read from the core at load). */
+const ERROR_CODES = Object.freeze(native.errorCodes())
 
-/** The error for a native failure: `[code] message` from the core, anything else as is. */
+const CLASSES = Object.fromEntries(
+  [InvalidCredentialError, DelegationError, AgentError, InvalidArgumentError, PolicyError, ApprovalError, StoreError,
+    AuditError, InternalError].map((C) => [C.name.replace(/Error$/, ''), C]),
+)
+const CLASS_OF = Object.fromEntries(
+  Object.entries(native.errorClasses()).map(([code, name]) => [code, CLASSES[name] || InternalError]),
+)
+
+/**
+ * The error for a native failure: the core's errors carry its code as `code` (set by the
+ * addon), and become the class of that code with the native error as `cause`; anything else
+ * (a napi argument error) is thrown as is.
+ */
 function fromNative(e) {
-  if (e instanceof RuntimeIdentityError) return e
-  const m = e instanceof Error ? /^\[([a-z_]+)\] ([\s\S]*)$/.exec(e.message) : null
-  if (!m) return e
-  const Class = CLASS_OF[m[1]] || InternalError
-  return new Class(m[1], m[2], { cause: e })
+  if (e instanceof RuntimeIdentityError || !(e instanceof Error)) return e
+  const Class = Object.hasOwn(CLASS_OF, e.code) ? CLASS_OF[e.code] : null
+  return Class ? new Class(e.code, e.message, { cause: e }) : e
 }
 
 module.exports = {
   ERROR_CODES,
+  CLASSES,
+  CLASS_OF,
   RuntimeIdentityError,
   InvalidCredentialError,
   DelegationError,

@@ -53,8 +53,8 @@ class ApprovalRequest {
     const r = decision.approvalRequest || {}
     this.id = r.id
     this.reason = r.reason
-    this.expiresAt = r.expires_at
-    this.actionHash = r.action_hash
+    this.expiresAt = r.expiresAt
+    this.actionHash = r.actionHash
     this.decision = decision
     Object.defineProperty(this, 'runtime', { value: runtime, enumerable: false })
   }
@@ -82,6 +82,10 @@ function guard(action, fn, options = {}) {
   if (typeof action !== 'string') throw new TypeError("guard(action, fn): action is a dotted name such as 'payments.refund'")
   if (typeof fn !== 'function') throw new TypeError('guard(action, fn): fn must be a function')
   const { resource, args, runtime, onApproval } = options
+  // A tool's own defaults (`({ currency = 'USD' }) => …`) are invisible to the guard: given
+  // here, a member the call leaves out (or passes as undefined) is checked, and the tool
+  // receives it, as the default — as Python's guard reads a parameter's default.
+  const defaults = options.defaults === undefined || options.defaults === null ? null : snapshotArgs(options.defaults, 'defaults').copy
 
   function identity() {
     const ident = currentIdentity()
@@ -99,8 +103,19 @@ function guard(action, fn, options = {}) {
   const roots = typeof resource === 'string' ? [...new Set(compile(resource).filter((_, i) => i % 2 === 1).map((p) => p[0]))] : []
   const names = Array.isArray(args) ? args : null
 
+  /** The call's input with the defaults in place of the members it leaves out. */
+  function withDefaults(input) {
+    if (input === undefined || input === null) return snapshotArgs(defaults).copy
+    if (!isObject(input)) return input
+    const own = snapshotArgs.members(input)
+    const copies = snapshotArgs(defaults).copy // each call its own copy of the defaults
+    for (const k of Object.keys(copies)) if (own[k] === undefined) own[k] = copies[k]
+    return own
+  }
+
   /** The resource, the checked arguments' JSON, and the call the tool receives. */
   function request(callArgs) {
+    if (defaults !== null) callArgs = [withDefaults(callArgs[0]), ...callArgs.slice(1)]
     let input = callArgs[0]
     let text
     let checked

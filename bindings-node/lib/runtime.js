@@ -85,19 +85,6 @@ Object.defineProperty(P, 'check', {
   configurable: true,
 })
 
-/** The guard's check: the decision id when the call may run, else the Decision. */
-function guardCheck(rt, cred, req) {
-  try {
-    let text = textOf(req)
-    if (text !== null && typeof text === 'object') text = text.text
-    if (text !== null) return guardCheckJson.call(rt, cred, req.action, req.resource, text, req.context)
-    const d = checkValue.call(rt, cred, req)
-    return d.allowed ? d.decisionId : d
-  } catch (e) {
-    throw fromNative(e)
-  }
-}
-
 /**
  * The guard's check of arguments already read once (`snapshot.js`): `text` is their JSON. The
  * decision id when the call may run, else the Decision; with `approval`, always the Decision.
@@ -148,4 +135,4 @@ class Runtime {
 /** Verifies an audit log file without a runtime (a third party's check). */
 const verifyAuditLog = converting(native.verifyAuditLog)
 
-module.exports = { native, Runtime, runtimeOf, verifyAuditLog, guardCheck, checkText, recordOutcome }
+module.exports = { native, Runtime, runtimeOf, verifyAuditLog, checkText, recordOutcome }

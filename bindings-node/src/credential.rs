@@ -7,7 +7,7 @@ use runtime_identity::scope::Scope;
 use runtime_identity::Runtime;
 use serde_json::{json, Value};
 
-use crate::convert::{invalid, json, IntoJs};
+use crate::convert::{invalid, json, IntoJs, Result};
 use crate::runtime::{attenuate, AttenuateOptions};
 
 /// A verified delegation credential. `token` is a bearer secret: it is not part of
@@ -87,7 +87,7 @@ impl Credential {
 
     /// A narrower credential for sub-agent `to`, signed by this credential's agent.
     #[napi]
-    pub fn attenuate(&self, options: AttenuateOptions) -> napi::Result<Credential> {
+    pub fn attenuate(&self, options: AttenuateOptions) -> Result<Credential> {
         attenuate(&self.runtime, self.inner.token(), options)
     }
 
@@ -117,7 +117,7 @@ impl Credential {
 }
 
 /// Scopes from objects (`{actions, resources, dataClasses | data_classes, constraints, limits}`).
-pub fn scopes_of(v: Value) -> napi::Result<Vec<Scope>> {
+pub fn scopes_of(v: Value) -> Result<Vec<Scope>> {
     let items = match v {
         Value::Array(items) => items,
         one @ Value::Object(_) => vec![one],
@@ -164,7 +164,7 @@ impl Receipt {
 
     /// The approval as stored (status, approver, …).
     #[napi(getter, ts_return_type = "Record<string, unknown>")]
-    pub fn approval(&self) -> napi::Result<Value> {
+    pub fn approval(&self) -> Result<Value> {
         json(&self.inner.approval)
     }
 }

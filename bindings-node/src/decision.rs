@@ -2,7 +2,7 @@
 
 use napi_derive::napi;
 
-use crate::convert::json;
+use crate::convert::{json, json_camel, Result};
 
 /// The decision of one check. A deny is a value: read `allowed`.
 #[napi]
@@ -39,7 +39,7 @@ impl Decision {
 
     /// Every reason, most important first.
     #[napi(getter, ts_return_type = "Array<{ code: string; message: string }>")]
-    pub fn reasons(&self) -> napi::Result<serde_json::Value> {
+    pub fn reasons(&self) -> Result<serde_json::Value> {
         json(&self.inner.reasons)
     }
 
@@ -80,9 +80,9 @@ impl Decision {
     }
 
     /// The approval to ask for, when the effect is `require_approval`.
-    #[napi(getter, ts_return_type = "{ id: string; action_hash: string; expires_at: number; reason: string } | null")]
-    pub fn approval_request(&self) -> napi::Result<serde_json::Value> {
-        json(&self.inner.approval_request)
+    #[napi(getter, ts_return_type = "{ id: string; actionHash: string; expiresAt: number; reason: string } | null")]
+    pub fn approval_request(&self) -> Result<serde_json::Value> {
+        json_camel(&self.inner.approval_request)
     }
 
     /// Whether the call came with a proof of possession that verified.
@@ -111,7 +111,7 @@ impl Decision {
 
     /// The decision as a plain object (the core's JSON form).
     #[napi(js_name = "toJSON", ts_return_type = "Record<string, unknown>")]
-    pub fn to_json(&self) -> napi::Result<serde_json::Value> {
+    pub fn to_json(&self) -> Result<serde_json::Value> {
         json(&self.inner)
     }
 

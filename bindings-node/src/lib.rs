@@ -14,6 +14,16 @@ pub fn error_codes() -> Vec<String> {
     runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
 }
 
+/// The exception class of each error code, without the `Error` suffix (`InvalidCredential`).
+#[napi(ts_return_type = "Record<string, string>")]
+pub fn error_classes() -> serde_json::Value {
+    let classes = runtime_identity::ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), serde_json::Value::from(c.class_name())))
+        .collect::<serde_json::Map<_, _>>();
+    serde_json::Value::Object(classes)
+}
+
 /// The core's reason codes.
 #[napi]
 pub fn reason_codes() -> Vec<String> {
@@ -33,7 +43,7 @@ pub fn event_types() -> Vec<String> {
     ts_args_type = "path: string, options: { issuer: string; jwks: { keys: Record<string, unknown>[] }; anchor?: { seq: number; hash: string } | null }",
     ts_return_type = "Record<string, unknown>"
 )]
-pub fn verify_audit_log(path: String, options: serde_json::Value) -> napi::Result<serde_json::Value> {
+pub fn verify_audit_log(path: String, options: serde_json::Value) -> convert::Result<serde_json::Value> {
     use convert::IntoJs as _;
     // A missing issuer is refused by the core (`issuer_invalid`), like a malformed one.
     let issuer = options.get("issuer").and_then(serde_json::Value::as_str).unwrap_or_default();
@@ -42,7 +52,7 @@ pub fn verify_audit_log(path: String, options: serde_json::Value) -> napi::Resul
     let report =
         runtime_identity::audit::verify_log_file(std::path::Path::new(&path), issuer, jwks, options.get("anchor"))
             .js()?;
-    convert::json(&report)
+    convert::json_camel(&report)
 }
 
 /// The version of the core.

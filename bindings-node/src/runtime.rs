@@ -13,7 +13,7 @@ use runtime_identity::{
 use runtime_identity::{RuntimeOptions as CoreOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
 use serde_json::Value;
 
-use crate::convert::{invalid, json, object, seconds, IntoJs};
+use crate::convert::{invalid, json, json_camel, object, seconds, IntoJs, Result};
 use crate::credential::{scopes_of, Credential, Receipt};
 use crate::decision::Decision;
 
@@ -43,7 +43,7 @@ pub struct RuntimeOptions {
     pub fixed_time: Option<i64>,
 }
 
-fn core_options(o: RuntimeOptions) -> napi::Result<(CoreOptions, Option<FixedClock>)> {
+fn core_options(o: RuntimeOptions) -> Result<(CoreOptions, Option<FixedClock>)> {
     let durability = Durability::parse(o.durability.as_deref().unwrap_or("sync")).js()?;
     let mut audit =
         AuditOptions { durability, record_args: o.record_args.unwrap_or_default(), ..AuditOptions::default() };
@@ -141,7 +141,7 @@ impl std::fmt::Debug for AttenuateOptions {
     }
 }
 
-pub(crate) fn attenuate(rt: &Arc<CoreRuntime>, parent: &str, o: AttenuateOptions) -> napi::Result<Credential> {
+pub(crate) fn attenuate(rt: &Arc<CoreRuntime>, parent: &str, o: AttenuateOptions) -> Result<Credential> {
     let req = AttenuateRequest {
         to: o.to,
         scopes: scopes_of(o.scopes)?,
@@ -226,7 +226,7 @@ pub struct EventQuery {
     pub limit: Option<u32>,
 }
 
-fn filter(q: Option<EventQuery>) -> napi::Result<EventFilter> {
+fn filter(q: Option<EventQuery>) -> Result<EventFilter> {
     let q = q.unwrap_or_default();
     let effect = match q.effect.as_deref() {
         None => None,
@@ -259,7 +259,7 @@ pub struct RotateKeyOptions {
     pub compromised: Option<bool>,
 }
 
-fn jwk(v: Option<Value>) -> napi::Result<Option<Jwk>> {
+fn jwk(v: Option<Value>) -> Result<Option<Jwk>> {
     v.map(|k| serde_json::from_value(k).map_err(|e| invalid(format!("publicKey is not a JWK: {e}")))).transpose()
 }
 
@@ -276,7 +276,7 @@ impl Runtime {
     /// Opens the runtime folder (`path`, else `$RUNTIME_IDENTITY_HOME`, else
     /// `./.runtime-identity`), creating it on first use.
     #[napi(factory)]
-    pub fn open(path: Option<String>, options: Option<RuntimeOptions>) -> napi::Result<Runtime> {
+    pub fn open(path: Option<String>, options: Option<RuntimeOptions>) -> Result<Runtime> {
         let (o, clock) = core_options(options.unwrap_or_default())?;
         let rt = CoreRuntime::open(path.as_deref().map(std::path::Path::new), o).js()?;
         Ok(Runtime { inner: Arc::new(rt), clock })
@@ -284,14 +284,14 @@ impl Runtime {
 
     /// A runtime whose state and audit log live in memory only.
     #[napi(factory)]
-    pub fn in_memory(options: Option<RuntimeOptions>) -> napi::Result<Runtime> {
+    pub fn in_memory(options: Option<RuntimeOptions>) -> Result<Runtime> {
         let (o, clock) = core_options(options.unwrap_or_default())?;
         Ok(Runtime { inner: Arc::new(CoreRuntime::in_memory(o).js()?), clock })
     }
 
     /// Sets the time of a runtime opened with `fixedTime` (Unix seconds).
     #[napi]
-    pub fn set_time(&self, unix_seconds: i64) -> napi::Result<()> {
+    pub fn set_time(&self, unix_seconds: i64) -> Result<()> {
         match &self.clock {
             Some(c) => {
                 c.set(unix_seconds);
@@ -309,7 +309,7 @@ impl Runtime {
 
     /// Registers an agent; returns its record.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn register_agent(&self, id: String, o: AgentOptions) -> napi::Result<Value> {
+    pub fn register_agent(&self, id: String, o: AgentOptions) -> Result<Value> {
         let spec = AgentSpec {
             owner: Some(o.owner),
             org: o.org,
@@ -325,7 +325,7 @@ impl Runtime {
 
     /// One agent's record.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn get_agent(&self, id: String) -> napi::Result<Value> {
+    pub fn get_agent(&self, id: String) -> Result<Value> {
         json(&self.inner.get_agent(&id).js()?)
     }
 
@@ -334,7 +334,7 @@ impl Runtime {
         ts_args_type = "filter?: { owner?: string; status?: 'active' | 'suspended' | 'revoked' }",
         ts_return_type = "Array<Record<string, any>>"
     )]
-    pub fn list_agents(&self, filter: Option<Value>) -> napi::Result<Value> {
+    pub fn list_agents(&self, filter: Option<Value>) -> Result<Value> {
         let f = filter.unwrap_or(Value::Null);
         let owner = f.get("owner").and_then(Value::as_str).map(PrincipalId::parse).transpose().js()?;
         let status = f
@@ -348,26 +348,26 @@ impl Runtime {
 
     /// Suspends an agent: its chains are refused from the next check on.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn suspend_agent(&self, id: String) -> napi::Result<Value> {
+    pub fn suspend_agent(&self, id: String) -> Result<Value> {
         json(&self.inner.suspend_agent(&id).js()?)
     }
 
     /// Resumes a suspended agent.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn resume_agent(&self, id: String) -> napi::Result<Value> {
+    pub fn resume_agent(&self, id: String) -> Result<Value> {
         json(&self.inner.resume_agent(&id).js()?)
     }
 
     /// Revokes an agent for good.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn revoke_agent(&self, id: String) -> napi::Result<Value> {
+    pub fn revoke_agent(&self, id: String) -> Result<Value> {
         json(&self.inner.revoke_agent(&id).js()?)
     }
 
     /// Replaces an agent's key (with `options.publicKey`, or a generated one); with
     /// `options.compromised`, also revokes every grant bound to the old key.
     #[napi(ts_return_type = "Record<string, any>")]
-    pub fn rotate_agent_key(&self, id: String, options: Option<RotateKeyOptions>) -> napi::Result<Value> {
+    pub fn rotate_agent_key(&self, id: String, options: Option<RotateKeyOptions>) -> Result<Value> {
         let options = options.unwrap_or_default();
         let opts = runtime_identity::RotateKey {
             public_key: jwk(options.public_key)?,
@@ -378,7 +378,7 @@ impl Runtime {
 
     /// The authority grants scopes to an agent on behalf of a principal.
     #[napi]
-    pub fn delegate(&self, o: DelegateOptions) -> napi::Result<Credential> {
+    pub fn delegate(&self, o: DelegateOptions) -> Result<Credential> {
         let req = DelegateRequest {
             to: o.to,
             on_behalf_of: o.on_behalf_of,
@@ -392,11 +392,7 @@ impl Runtime {
 
     /// A narrower credential from `parent` (a Credential or token) for a sub-agent.
     #[napi]
-    pub fn attenuate(
-        &self,
-        parent: Either<&Credential, String>,
-        options: AttenuateOptions,
-    ) -> napi::Result<Credential> {
+    pub fn attenuate(&self, parent: Either<&Credential, String>, options: AttenuateOptions) -> Result<Credential> {
         let token = match parent {
             Either::A(c) => c.inner.token().to_owned(),
             Either::B(t) => t,
@@ -406,13 +402,13 @@ impl Runtime {
 
     /// Verifies a token completely and returns the credential.
     #[napi]
-    pub fn verify(&self, token: String) -> napi::Result<Credential> {
+    pub fn verify(&self, token: String) -> Result<Credential> {
         Ok(Credential { inner: self.inner.verify(&token).js()?, runtime: Arc::clone(&self.inner) })
     }
 
     /// Revokes a grant (a Credential's leaf grant, or a grant id) and all attenuated from it.
     #[napi]
-    pub fn revoke(&self, cred_or_grant_id: Either<&Credential, String>) -> napi::Result<Vec<String>> {
+    pub fn revoke(&self, cred_or_grant_id: Either<&Credential, String>) -> Result<Vec<String>> {
         let id = match cred_or_grant_id {
             Either::A(c) => c.inner.grant_id().to_owned(),
             Either::B(id) => id,
@@ -422,7 +418,7 @@ impl Runtime {
 
     /// Replaces the policies in force with Cedar text, or the `.cedar` files of a path.
     #[napi]
-    pub fn load_policies(&self, text_or_path: String) -> napi::Result<u32> {
+    pub fn load_policies(&self, text_or_path: String) -> Result<u32> {
         let n = self.inner.load_policy_source(&text_or_path).js()?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -432,7 +428,7 @@ impl Runtime {
         ts_args_type = "id: string, options?: { dataClass?: string; attributes?: Record<string, unknown> }",
         ts_return_type = "Record<string, unknown>"
     )]
-    pub fn upsert_resource(&self, id: String, options: Option<Value>) -> napi::Result<Value> {
+    pub fn upsert_resource(&self, id: String, options: Option<Value>) -> Result<Value> {
         let o = options.unwrap_or(Value::Null);
         let data_class = o.get("dataClass").and_then(Value::as_str);
         let attributes = o.get("attributes").filter(|a| !a.is_null()).cloned();
@@ -441,7 +437,7 @@ impl Runtime {
 
     /// Checks one call before it runs and records the decision. Synchronous: microseconds.
     #[napi]
-    pub fn check(&self, cred: Either<&Credential, String>, req: CheckRequest) -> napi::Result<Decision> {
+    pub fn check(&self, cred: Either<&Credential, String>, req: CheckRequest) -> Result<Decision> {
         let args = object(req.args, "args")?;
         let core = CoreCheckRequest {
             action: &req.action,
@@ -467,7 +463,7 @@ impl Runtime {
         context: Option<Value>,
         approval: Option<String>,
         proof: Option<String>,
-    ) -> napi::Result<Decision> {
+    ) -> Result<Decision> {
         let args = parse_args(args_json.as_deref())?;
         let core = CoreCheckRequest {
             action: &action,
@@ -489,7 +485,7 @@ impl Runtime {
         resource: Option<String>,
         args_json: Option<String>,
         context: Option<Value>,
-    ) -> napi::Result<Either<String, Decision>> {
+    ) -> Result<Either<String, Decision>> {
         let Decision { inner } = self.check_json(cred, action, resource, args_json, context, None, None)?;
         Ok(if inner.allowed { Either::A(inner.decision_id) } else { Either::B(Decision { inner }) })
     }
@@ -502,7 +498,7 @@ impl Runtime {
         ok: bool,
         error: Option<String>,
         duration_ms: f64,
-    ) -> napi::Result<()> {
+    ) -> Result<()> {
         self.record_outcome(
             decision_id,
             OutcomeInput { ok, error, result_digest: None, duration_ms: Some(duration_ms) },
@@ -513,7 +509,7 @@ impl Runtime {
     /// `{action, resource, args, actor, on_behalf_of, grant_id}`. Only action, resource and
     /// args of `req` are read.
     #[napi]
-    pub fn action_hash(&self, cred: Either<&Credential, String>, req: CheckRequest) -> napi::Result<String> {
+    pub fn action_hash(&self, cred: Either<&Credential, String>, req: CheckRequest) -> Result<String> {
         let args = object(req.args, "args")?;
         let core = CoreCheckRequest {
             action: &req.action,
@@ -530,7 +526,7 @@ impl Runtime {
 
     /// Records what the action allowed by `decisionId` did.
     #[napi]
-    pub fn record_outcome(&self, decision_id: String, outcome: OutcomeInput) -> napi::Result<()> {
+    pub fn record_outcome(&self, decision_id: String, outcome: OutcomeInput) -> Result<()> {
         let o = Outcome {
             ok: outcome.ok,
             error: outcome.error,
@@ -551,7 +547,7 @@ impl Runtime {
         request_id: String,
         approver: String,
         #[napi(ts_arg_type = "Record<string, unknown>")] attributes: Option<Value>,
-    ) -> napi::Result<Receipt> {
+    ) -> Result<Receipt> {
         let attributes = object(attributes, "attributes")?;
         let person = Approver { id: &approver, attributes: attributes.as_ref() };
         Ok(Receipt { inner: self.inner.approve(&request_id, person).js()? })
@@ -564,7 +560,7 @@ impl Runtime {
         request_id: String,
         approver: String,
         #[napi(ts_arg_type = "Record<string, unknown>")] attributes: Option<Value>,
-    ) -> napi::Result<Value> {
+    ) -> Result<Value> {
         let attributes = object(attributes, "attributes")?;
         let person = Approver { id: &approver, attributes: attributes.as_ref() };
         json(&self.inner.deny_approval(&request_id, person).js()?)
@@ -572,7 +568,7 @@ impl Runtime {
 
     /// One approval request.
     #[napi(ts_return_type = "Record<string, unknown>")]
-    pub fn get_approval(&self, request_id: String) -> napi::Result<Value> {
+    pub fn get_approval(&self, request_id: String) -> Result<Value> {
         json(&self.inner.get_approval(&request_id).js()?)
     }
 
@@ -584,19 +580,19 @@ impl Runtime {
 
     /// The authority's public keys as a JWKS.
     #[napi(ts_return_type = "{ keys: Array<Record<string, string>> }")]
-    pub fn jwks(&self) -> napi::Result<Value> {
+    pub fn jwks(&self) -> Result<Value> {
         json(&self.inner.jwks().js()?)
     }
 
     /// The authority's keys with their history.
     #[napi(ts_return_type = "Array<Record<string, unknown>>")]
-    pub fn authority_keys(&self) -> napi::Result<Value> {
+    pub fn authority_keys(&self) -> Result<Value> {
         json(&self.inner.authority_keys().js()?)
     }
 
     /// Starts signing with a new authority key; the old one keeps verifying.
     #[napi(ts_return_type = "Record<string, unknown>")]
-    pub fn rotate_authority_key(&self, alg: Option<String>) -> napi::Result<Value> {
+    pub fn rotate_authority_key(&self, alg: Option<String>) -> Result<Value> {
         let alg = alg.as_deref().map(Algorithm::parse).transpose().js()?;
         json(&self.inner.rotate_authority_key(alg).js()?)
     }
@@ -604,7 +600,7 @@ impl Runtime {
     /// Starts signing with an authority key held elsewhere: a key file's content
     /// (`{"alg", "kid", "d"}`) as a string or an object. The previous key is retired.
     #[napi(ts_args_type = "key: string | Record<string, unknown>", ts_return_type = "Record<string, unknown>")]
-    pub fn import_authority_key(&self, key: Value) -> napi::Result<Value> {
+    pub fn import_authority_key(&self, key: Value) -> Result<Value> {
         let text = match key {
             Value::String(s) => s,
             other => other.to_string(),
@@ -614,7 +610,7 @@ impl Runtime {
 
     /// Flushes the audit log and writes its closing checkpoint.
     #[napi]
-    pub fn close(&self) -> napi::Result<()> {
+    pub fn close(&self) -> Result<()> {
         self.inner.audit().close().js()
     }
 }
@@ -630,15 +626,15 @@ pub struct Audit {
 impl Audit {
     /// Recomputes the chain, checks every checkpoint signature and the store's checkpoint.
     #[napi(
-        ts_return_type = "{ ok: boolean; events: number; checkpoints: number; last_seq: number; head: string; stored_checkpoint?: number; first_bad_seq?: number; kind?: string; message?: string }"
+        ts_return_type = "{ ok: boolean; events: number; checkpoints: number; lastSeq: number; head: string; storedCheckpoint?: number; firstBadSeq?: number; kind?: string; message?: string }"
     )]
-    pub fn verify(&self) -> napi::Result<Value> {
-        json(&self.inner.audit().verify().js()?)
+    pub fn verify(&self) -> Result<Value> {
+        json_camel(&self.inner.audit().verify().js()?)
     }
 
     /// The provenance of one decision (with `text`, a readable trail).
     #[napi(ts_return_type = "Record<string, any> & { text: string }")]
-    pub fn explain(&self, decision_id: String) -> napi::Result<Value> {
+    pub fn explain(&self, decision_id: String) -> Result<Value> {
         let p = self.inner.audit().explain(&decision_id).js()?;
         let mut v = json(&p)?;
         if let Some(obj) = v.as_object_mut() {
@@ -649,19 +645,19 @@ impl Audit {
 
     /// Events passing every filter given.
     #[napi(ts_return_type = "Array<Record<string, any>>")]
-    pub fn events(&self, query: Option<EventQuery>) -> napi::Result<Value> {
+    pub fn events(&self, query: Option<EventQuery>) -> Result<Value> {
         json(&self.inner.audit().events(&filter(query)?).js()?)
     }
 
     /// The calls passing the filters as a W3C PROV-JSON document.
     #[napi(ts_return_type = "Record<string, unknown>")]
-    pub fn export_prov(&self, query: Option<EventQuery>) -> napi::Result<Value> {
+    pub fn export_prov(&self, query: Option<EventQuery>) -> Result<Value> {
         self.inner.audit().export_prov(&filter(query)?).js()
     }
 
     /// Writes everything queued now.
     #[napi]
-    pub fn flush(&self) -> napi::Result<()> {
+    pub fn flush(&self) -> Result<()> {
         self.inner.audit().flush().js()
     }
 }
@@ -676,7 +672,7 @@ impl Runtime {
 }
 
 /// Arguments sent as JSON text: an object, or absent.
-fn parse_args(text: Option<&str>) -> napi::Result<Option<serde_json::Map<String, Value>>> {
+fn parse_args(text: Option<&str>) -> Result<Option<serde_json::Map<String, Value>>> {
     match text {
         None => Ok(None),
         // The check bounds the arguments' nesting itself (a `request_invalid` decision).

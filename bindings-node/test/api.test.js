@@ -19,6 +19,34 @@ test('code lists match the core, and every error code has its class', () => {
   const union = (name) => [...dts.match(new RegExp(`export type ${name} =([^;]*?)\\n\\n`, 's'))[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
   assert.deepEqual(union('ErrorCode'), binding.errorCodes())
   assert.deepEqual(union('ReasonCode'), binding.reasonCodes())
+  // The core names a class for every code, each name is a class of this package, none unused.
+  const errors = require('../lib/errors')
+  const classes = binding.errorClasses()
+  assert.deepEqual(Object.keys(classes).sort(), [...binding.errorCodes()].sort())
+  assert.deepEqual([...new Set(Object.values(classes))].sort(), Object.keys(errors.CLASSES).sort())
+  for (const code of binding.errorCodes()) {
+    const e = errors.fromNative(Object.assign(new Error('m'), { code }))
+    assert.ok(e instanceof ri.RuntimeIdentityError, code)
+    assert.equal(e.code, code)
+    assert.equal(e.detail, 'm')
+    if (code !== 'internal_error') assert.ok(!(e instanceof ri.InternalError), code)
+  }
+})
+
+test('a core error reaches JavaScript with its code natively, not in its message', () => {
+  const rt = ri.Runtime.inMemory({ issuer: 'org:acme' })
+  assert.throws(
+    () => rt.getAgent('agent:acme/nobody'),
+    (e) => {
+      assert.ok(e instanceof ri.AgentError)
+      assert.equal(e.code, 'agent_unknown')
+      // The addon's own error (the cause) carries the code as a property, the message alone.
+      assert.equal(e.cause.code, 'agent_unknown')
+      assert.equal(e.cause.message, e.detail)
+      assert.doesNotMatch(e.cause.message, /agent_unknown/)
+      return true
+    },
+  )
 })
 
 test('agent lifecycle', () => {

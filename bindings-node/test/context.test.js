@@ -21,6 +21,7 @@ function workers(rt, n) {
   return creds
 }
 
+// eslint-disable-next-line no-unused-vars -- the guard reads the tool's parameter names
 const whoami = guard('crm.read', ({ cid }) => currentIdentity().credential.actor, { resource: 'customer/{cid}' })
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -40,6 +41,7 @@ test('nested identities restore the outer one', () => {
 test('Promise.all of 1,000 interleaved calls never cross', async () => {
   const { rt } = scenario()
   const creds = workers(rt, 20)
+  // eslint-disable-next-line no-unused-vars -- the guard reads the tool's parameter names
   const read = guard('crm.read', async ({ cid }) => { await sleep(Math.random() * 2); return currentIdentity().credential.actor }, { resource: 'customer/{cid}' })
   const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => {
     const k = i % creds.length
@@ -58,6 +60,7 @@ test('an HTTP server on localhost: 200 interleaved requests, each under its own 
   const { rt } = scenario()
   const creds = workers(rt, 10)
   // The identity is the token as received: who it names is the verified credential's actor.
+  // eslint-disable-next-line no-unused-vars -- the guard reads the tool's parameter names
   const read = guard('crm.read', async ({ cid }) => { await sleep(Math.random() * 3); return rt.verify(currentIdentity().credential).actor }, { resource: 'customer/{cid}' })
   const server = http.createServer((req, res) => {
     // Each request acts as the credential it presents (here: the index of a worker).

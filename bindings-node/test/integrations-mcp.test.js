@@ -9,7 +9,7 @@ const { McpServer } = require('@modelcontextprotocol/sdk/server/mcp.js')
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js')
 const { InMemoryTransport } = require('@modelcontextprotocol/sdk/inMemory.js')
 const { z } = require('zod')
-const { protect, credentialMeta, TOKEN_META_KEY } = require('../integrations/mcp')
+const { protect, credentialMeta } = require('../integrations/mcp')
 const { scenario, HELPER } = require('./scenario')
 
 /** A CRM server: `refund` guards itself, `read_customer` and `refund_plain` are checked by protect. */

@@ -11,6 +11,11 @@ const { Runtime, Credential, Receipt, RuntimeIdentityError, verifyAuditLog } = r
 const VECTORS = path.join(__dirname, '..', '..', 'tests', 'vectors')
 const FILES = fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json') && f !== 'schema.json').sort()
 
+/** `{ firstBadSeq }` → `{ first_bad_seq }` (a Node report next to the vectors' names). */
+function snakeKeys(o) {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]))
+}
+
 function subset(got, expect, what) {
   for (const [key, want] of Object.entries(expect || {})) {
     assert.ok(got !== null && typeof got === 'object' && key in got, `${what} has no field ${key}: ${JSON.stringify(got)}`)
@@ -138,7 +143,8 @@ class Run {
         const log = path.join(this.tmp, 'audit.jsonl')
         const end = step.log_ends_with_newline === false ? '' : '\n'
         fs.writeFileSync(log, step.log.join('\n') + end)
-        return this.outcome(() => verifyAuditLog(log, { issuer: step.issuer, jwks: step.jwks, anchor: step.anchor }), expect)
+        // The report's fields are camelCase in Node; the vectors spell the core's names.
+        return this.outcome(() => snakeKeys(verifyAuditLog(log, { issuer: step.issuer, jwks: step.jwks, anchor: step.anchor })), expect)
       }
       default:
         throw new Error(`unknown op ${op}`)

@@ -1,7 +1,8 @@
 //! `Decision`: the result of a check, converted to Python values only when read.
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
 use runtime_identity::Decision;
 
 use crate::convert::{ser_to_py, to_py};
@@ -39,10 +40,12 @@ impl PyDecision {
         self.inner.reasons.first().map(|r| r.message.as_str())
     }
 
-    /// Every reason as `(code, message)`, most important first.
+    /// Every reason as a `Reason(code, message)` named tuple, most important first.
     #[getter]
-    fn reasons<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        self.inner.reasons.iter().map(|r| PyTuple::new(py, [r.code.as_str(), r.message.as_str()])).collect()
+    fn reasons<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        static REASON: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let reason = REASON.import(py, "runtime_identity._reason", "Reason")?;
+        self.inner.reasons.iter().map(|r| reason.call1((r.code.as_str(), r.message.as_str()))).collect()
     }
 
     /// The decision's id (UUIDv7), the key of its audit events.

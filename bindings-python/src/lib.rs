@@ -53,6 +53,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_audit_log, m)?)?;
     m.add_function(wrap_pyfunction!(_snapshot, m)?)?;
     m.add("ERROR_CODES", runtime_identity::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
+    let classes = pyo3::types::PyDict::new(m.py());
+    for code in runtime_identity::ErrorCode::ALL {
+        classes.set_item(code.as_str(), code.class_name())?;
+    }
+    m.add("ERROR_CLASSES", classes)?;
     m.add("REASON_CODES", runtime_identity::ReasonCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("EVENT_TYPES", runtime_identity::audit::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

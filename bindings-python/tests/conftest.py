@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from runtime_identity import Credential, Runtime, Scope
 
 REPO = Path(__file__).resolve().parents[2]

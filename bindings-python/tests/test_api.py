@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 import runtime_identity
+from conftest import ALICE, BOT, HELPER, Scenario
 from runtime_identity import (
     ERROR_CODES,
     REASON_CODES,
@@ -20,21 +20,23 @@ from runtime_identity import (
     InvalidArgument,
     InvalidCredential,
     PolicyError,
-    RuntimeIdentityError,
     Runtime,
+    RuntimeIdentityError,
     Scope,
     StoreError,
     _native,
     exceptions,
 )
 
-from conftest import ALICE, BOT, HELPER, Scenario
-
 
 def test_code_lists_match_the_core() -> None:
     assert list(ERROR_CODES) == list(_native.ERROR_CODES)
     assert list(REASON_CODES) == list(_native.REASON_CODES)
     assert list(runtime_identity.EVENT_TYPES) == list(_native.EVENT_TYPES)
+    # The core names a class for every code, and each name is a class of this package.
+    assert set(_native.ERROR_CLASSES) == set(_native.ERROR_CODES)
+    assert set(_native.ERROR_CLASSES.values()) <= set(exceptions._CLASSES), _native.ERROR_CLASSES
+    assert set(exceptions._CLASSES) == set(_native.ERROR_CLASSES.values())  # no class left unused
     # Every core error code maps to a class of its own family.
     for code in _native.ERROR_CODES:
         exc = exceptions._from_core(code, "m")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from runtime_identity import Scope, acting_as, guard
-
 from conftest import ALICE, BOT, HELPER, Scenario
+from runtime_identity import Scope, acting_as, guard
 
 
 @guard("payments.refund", resource="customer/{customer_id}")

@@ -4,19 +4,17 @@ crossing between concurrent requests."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import contextvars
+import dataclasses
 import random
 import threading
 from collections.abc import Generator, Iterator
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
-
-from runtime_identity import Credential, Identity, NoIdentityContext, Scope, acting_as, current_identity, guard
-
 from conftest import ALICE, Scenario
+from runtime_identity import Credential, Identity, NoIdentityContext, Scope, acting_as, current_identity, guard
 
 
 def agents(s: Scenario, n: int) -> list[Credential]:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-
+from conftest import BOT, Scenario
 from runtime_identity import (
     ApprovalRequest,
     ApprovalRequired,
@@ -25,8 +25,6 @@ from runtime_identity import (
     acting_as,
     guard,
 )
-
-from conftest import BOT, Scenario
 
 ALICE = "user:alice@acme"
 

@@ -18,10 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from runtime_identity import ApprovalRequired, Denied, InvalidArgument, Scope, acting_as, guard
-
 from conftest import ALICE, BOT, Scenario
+from runtime_identity import ApprovalRequired, Denied, InvalidArgument, Scope, acting_as, guard
 
 Seen = list[Any]
 

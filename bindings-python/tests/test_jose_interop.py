@@ -19,7 +19,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.types import Options
-
 from runtime_identity import Credential, InvalidCredential, Runtime, Scope
 
 ALICE = "user:alice@acme"
@@ -160,7 +159,7 @@ def test_every_link_verifies_with_pyjwt_and_reads_as_ours(chain: Chain) -> None:
     # The chain's rules, read from PyJWT's output: one subject, expiry never grows, depth counts up.
     assert {c["sub"] for c in claims} == {ALICE}
     assert [c["rid"]["depth"] for c in claims] == [0, 1, 2]
-    assert all(a["exp"] >= b["exp"] for a, b in zip(claims, claims[1:]))
+    assert all(a["exp"] >= b["exp"] for a, b in zip(claims, claims[1:], strict=False))
     assert claims[-1]["jti"] == verified.grant_id == chain.cred.grant_id
 
 

@@ -7,17 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conftest import ALICE, Scenario
 from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import StructuredTool, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-
 from runtime_identity import Credential, Denied, NoIdentityContext, acting_as, guard
 from runtime_identity.integrations.langchain import RuntimeIdentityMiddleware, guard_tool
-
-from conftest import ALICE, Scenario
 
 
 class ScriptedModel(GenericFakeChatModel):

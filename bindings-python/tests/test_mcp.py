@@ -7,13 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
+from conftest import ALICE, BOT, HELPER, Scenario
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-
 from runtime_identity import Scope, guard
 from runtime_identity.integrations.mcp import credential_meta, protect
-
-from conftest import ALICE, BOT, HELPER, Scenario
 
 
 def crm_server(s: Scenario) -> MCPServer:

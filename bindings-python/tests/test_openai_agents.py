@@ -11,12 +11,10 @@ import pytest
 from agents import Agent, ModelResponse, Runner, Usage, function_tool, set_tracing_disabled
 from agents.models.interface import Model
 from agents.tool_context import ToolContext
+from conftest import ALICE, Scenario
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
-
 from runtime_identity import Credential, Denied, InvalidArgument, NoIdentityContext, acting_as
 from runtime_identity.integrations.openai_agents import ToolGate
-
-from conftest import ALICE, Scenario
 
 set_tracing_disabled(True)
 

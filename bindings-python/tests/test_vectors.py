@@ -10,7 +10,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 import runtime_identity as ri
 
 VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"

@@ -111,6 +111,31 @@ error_codes! {
     InternalError => "internal_error",
 }
 
+impl ErrorCode {
+    /// The name of the exception class of this code in the language bindings, without the
+    /// language's suffix: `InvalidCredential` is `InvalidCredential` in Python and
+    /// `InvalidCredentialError` in Node. The bindings read this at import, so the table lives
+    /// here once.
+    pub const fn class_name(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            TokenMalformed | TokenExpired | TokenNotYetValid | SignatureInvalid | AlgorithmNotAllowed | UnknownKey
+            | ChainBroken | SealInvalid | GrantRevoked | AgentSuspended | AgentRevoked | AudienceInvalid => {
+                "InvalidCredential"
+            }
+            ScopeEscalation | DepthExceeded => "Delegation",
+            AgentUnknown | AgentExists => "Agent",
+            PrincipalInvalid | InputTooLarge | IssuerInvalid | ScopeInvalid | TtlInvalid | KeyInvalid
+            | InvalidArgument | OutcomeInvalid => "InvalidArgument",
+            PolicyInvalid => "Policy",
+            ApprovalInvalid | ApproverNotAllowed => "Approval",
+            StoreCorrupt | StoreInsecure | StoreUnavailable => "Store",
+            AuditCorrupt | AuditUnavailable => "Audit",
+            InternalError => "Internal",
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -177,5 +202,14 @@ mod tests {
             assert_eq!(ErrorCode::from_code(s), Some(*code));
         }
         assert_eq!(ErrorCode::from_code("nope"), None);
+    }
+
+    #[test]
+    fn every_code_has_a_class_name() {
+        for code in ErrorCode::ALL {
+            let name = code.class_name();
+            assert!(name.starts_with(|c: char| c.is_ascii_uppercase()), "{code}: {name}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{code}: {name}");
+        }
     }
 }

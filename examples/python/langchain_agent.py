@@ -20,7 +20,6 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
-
 from runtime_identity import Runtime, Scope, acting_as
 from runtime_identity.integrations.langchain import RuntimeIdentityMiddleware
 

@@ -17,7 +17,6 @@ from typing import Any
 import anyio
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-
 from runtime_identity import Credential, Runtime, Scope, guard
 from runtime_identity.integrations.mcp import credential_meta, protect
 

@@ -7,7 +7,16 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from runtime_identity import ApprovalRequest, ApprovalRequired, Denied, DelegationError, Runtime, Scope, acting_as, guard
+from runtime_identity import (
+    ApprovalRequest,
+    ApprovalRequired,
+    DelegationError,
+    Denied,
+    Runtime,
+    Scope,
+    acting_as,
+    guard,
+)
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies" / "scenario.cedar"
 

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime_identity import Runtime
-
 import interop as io
+from runtime_identity import Runtime
 
 Json = Any
 
@@ -88,7 +87,7 @@ def main(folder: Path, cases_path: Path, emit: Path | None) -> int:
             raw = result["raw"]
             name = f"handoff by {cmp.ours}: {case['name']}"
             emitted["credentials"][name] = {"token": raw["token"], "verify": raw["verify"]}
-            for req, r in zip(case.get("checks", []), raw["checks"]):
+            for req, r in zip(case.get("checks", []), raw["checks"], strict=False):
                 problems += io.consistency(f"{what} / {req['action']}", r)
                 emitted["checks"].append({"name": f"{name} / {req['action']} {req.get('args') or ''}", "credential": name, "request": req, **r})
 

@@ -13,8 +13,9 @@ import hashlib
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import runtime_identity
 from runtime_identity import Runtime, RuntimeIdentityError
@@ -460,7 +461,7 @@ def _diff(a: Json, b: Json, path: str):  # type: ignore[no-untyped-def]
         if len(a) != len(b):
             yield f"{path} (length {len(a)} vs {len(b)})", a, b
         else:
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 yield from _diff(x, y, f"{path}[{i}]")
     elif isinstance(a, bool) or isinstance(b, bool):
         if a is not b:

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime_identity import Runtime
-
 import interop as io
+from runtime_identity import Runtime
 
 Json = Any
 

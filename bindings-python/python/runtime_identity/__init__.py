@@ -21,6 +21,7 @@ from typing import Final
 from . import exceptions
 from ._native import (
     EVENT_TYPES as _CORE_EVENT_TYPES,
+    REASON_CODES as _CORE_REASON_CODES,
     Audit,
     Credential,
     Decision,
@@ -30,6 +31,7 @@ from ._native import (
     __version__,
     verify_audit_log,
 )
+from ._reason import Reason
 from .context import Identity, acting_as, current_identity, default_runtime, set_default_runtime
 from .exceptions import (
     ERROR_CODES,
@@ -49,34 +51,8 @@ from .exceptions import (
 )
 from .guard import ApprovalRequest, Guarded, guard
 
-#: Every reason code a Decision can carry, as this package knows them.
-REASON_CODES: Final[tuple[str, ...]] = (
-    "granted",
-    "approved",
-    "credential_invalid",
-    "credential_expired",
-    "grant_revoked",
-    "agent_suspended",
-    "agent_revoked",
-    "agent_unknown",
-    "action_not_granted",
-    "resource_not_granted",
-    "data_class_not_granted",
-    "constraint_violated",
-    "argument_missing",
-    "policy_forbid",
-    "no_permit",
-    "limit_max_uses",
-    "limit_rate",
-    "limit_budget",
-    "limit_pending_approvals",
-    "approval_required",
-    "approval_invalid",
-    "proof_required",
-    "proof_invalid",
-    "request_invalid",
-    "internal_error",
-)
+#: Every reason code a Decision can carry (read from the core at import).
+REASON_CODES: Final[tuple[str, ...]] = tuple(_CORE_REASON_CODES)
 
 #: Every audit event type.
 EVENT_TYPES: Final[tuple[str, ...]] = tuple(_CORE_EVENT_TYPES)
@@ -102,6 +78,7 @@ __all__ = [
     "InvalidCredential",
     "NoIdentityContext",
     "PolicyError",
+    "Reason",
     "Receipt",
     "Runtime",
     "RuntimeIdentityError",

@@ -3,9 +3,9 @@
 import datetime
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, final
+from typing import Any, Final, Literal, TypeAlias, final
 
-from typing_extensions import TypeAlias
+from ._reason import Reason
 
 _Json: TypeAlias = Any
 _Effect: TypeAlias = Literal["allow", "deny", "require_approval"]
@@ -16,6 +16,7 @@ __all__ = [
     "Audit",
     "Credential",
     "Decision",
+    "ERROR_CLASSES",
     "ERROR_CODES",
     "EVENT_TYPES",
     "REASON_CODES",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 ERROR_CODES: Final[list[str]]
+ERROR_CLASSES: Final[dict[str, str]]
 REASON_CODES: Final[list[str]]
 EVENT_TYPES: Final[list[str]]
 __version__: Final[str]
@@ -100,7 +102,7 @@ class Decision:
     @property
     def message(self) -> str | None: ...
     @property
-    def reasons(self) -> list[tuple[str, str]]: ...
+    def reasons(self) -> list[Reason]: ...
     @property
     def decision_id(self) -> str: ...
     @property

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from . import _native
+
 if TYPE_CHECKING:
     from ._native import Decision
 
@@ -113,77 +115,27 @@ class NoIdentityContext(RuntimeIdentityError):
         super().__init__("no_identity_context", message)
 
 
-#: The core's error codes, as this package knows them (a test compares with the core's).
-ERROR_CODES: Final[tuple[str, ...]] = (
-    "token_malformed",
-    "token_expired",
-    "token_not_yet_valid",
-    "signature_invalid",
-    "algorithm_not_allowed",
-    "unknown_key",
-    "chain_broken",
-    "seal_invalid",
-    "scope_escalation",
-    "depth_exceeded",
-    "grant_revoked",
-    "agent_suspended",
-    "agent_revoked",
-    "agent_unknown",
-    "agent_exists",
-    "principal_invalid",
-    "input_too_large",
-    "issuer_invalid",
-    "audience_invalid",
-    "scope_invalid",
-    "ttl_invalid",
-    "key_invalid",
-    "invalid_argument",
-    "policy_invalid",
-    "approval_invalid",
-    "approver_not_allowed",
-    "outcome_invalid",
-    "store_corrupt",
-    "store_insecure",
-    "store_unavailable",
-    "audit_corrupt",
-    "audit_unavailable",
-    "internal_error",
-)
+#: The core's error codes (read from the core at import).
+ERROR_CODES: Final[tuple[str, ...]] = tuple(_native.ERROR_CODES)
 
+# The class of each code: the core names it (`ErrorCode::class_name`, without the `Error`
+# suffix); this module only holds the classes.
+_CLASSES: Final[dict[str, type[RuntimeIdentityError]]] = {
+    c.__name__.removesuffix("Error"): c
+    for c in (
+        InvalidCredential,
+        DelegationError,
+        AgentError,
+        InvalidArgument,
+        PolicyError,
+        ApprovalError,
+        StoreError,
+        AuditError,
+        InternalError,
+    )
+}
 _CLASS_OF: Final[dict[str, type[RuntimeIdentityError]]] = {
-    "token_malformed": InvalidCredential,
-    "token_expired": InvalidCredential,
-    "token_not_yet_valid": InvalidCredential,
-    "signature_invalid": InvalidCredential,
-    "algorithm_not_allowed": InvalidCredential,
-    "unknown_key": InvalidCredential,
-    "chain_broken": InvalidCredential,
-    "seal_invalid": InvalidCredential,
-    "scope_escalation": DelegationError,
-    "depth_exceeded": DelegationError,
-    "grant_revoked": InvalidCredential,
-    "agent_suspended": InvalidCredential,
-    "agent_revoked": InvalidCredential,
-    "agent_unknown": AgentError,
-    "agent_exists": AgentError,
-    "principal_invalid": InvalidArgument,
-    "input_too_large": InvalidArgument,
-    "issuer_invalid": InvalidArgument,
-    "audience_invalid": InvalidCredential,
-    "scope_invalid": InvalidArgument,
-    "ttl_invalid": InvalidArgument,
-    "key_invalid": InvalidArgument,
-    "invalid_argument": InvalidArgument,
-    "policy_invalid": PolicyError,
-    "approval_invalid": ApprovalError,
-    "approver_not_allowed": ApprovalError,
-    "outcome_invalid": InvalidArgument,
-    "store_corrupt": StoreError,
-    "store_insecure": StoreError,
-    "store_unavailable": StoreError,
-    "audit_corrupt": AuditError,
-    "audit_unavailable": AuditError,
-    "internal_error": InternalError,
+    code: _CLASSES.get(name, InternalError) for code, name in _native.ERROR_CLASSES.items()
 }
 
 

@@ -188,7 +188,7 @@ class _Spec(Generic[P, R]):
         if a:
             if len(a) > len(positional):
                 raise TypeError(f"{self.fn.__name__}() takes {len(positional)} positional arguments but {len(a)} were given")
-            bound = dict(zip(positional, a))
+            bound = dict(zip(positional, a, strict=False))
         else:
             bound = {}
         if kw:
@@ -212,7 +212,7 @@ class _Spec(Generic[P, R]):
         """The call with ``copies`` (by argument name) in place of the values given."""
         if b is None:
             n = len(a)
-            new_a = tuple(copies.get(name, v) for name, v in zip(self.positional, a))
+            new_a = tuple(copies.get(name, v) for name, v in zip(self.positional, a, strict=False))
             new_kw = {k: copies.get(k, v) for k, v in kw.items()}
             for k, v in copies.items():
                 if k not in new_kw and k not in self.positional[:n]:
