@@ -17,7 +17,11 @@ fn rid_in(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
+        // A command refused before it reads its input (a usage error) has closed its end.
+        match input.write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.unwrap(),
+        }
     }
     drop(input);
     child.wait_with_output().unwrap()
