@@ -52,7 +52,7 @@ error_codes! {
     UnknownKey => "unknown_key",
     /// Links do not follow each other: `prf`, `sub`, `iss`/`act` or depth numbering differ.
     ChainBroken => "chain_broken",
-    /// A token does not end with the seal of its last link (DESIGN §1): missing, malformed, or
+    /// A token does not end with the seal of its last link (docs/ARCHITECTURE.md § Tokens): missing, malformed, or
     /// not the private half of the last link's `rid.nxt` (a link was stripped).
     SealInvalid => "seal_invalid",
     /// A link grants more than its parent (scopes, limits or lifetime).

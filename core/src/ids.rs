@@ -11,7 +11,7 @@ pub trait IdSource: Send + Sync + std::fmt::Debug {
     /// A new id, given the time (Unix milliseconds) of the event it names.
     fn next_id(&self, now_ms: i64) -> String;
 
-    /// The 32-byte seed of a new link's seal key pair (DESIGN §1): a secret. The default reads
+    /// The 32-byte seed of a new link's seal key pair (docs/ARCHITECTURE.md § Tokens): a secret. The default reads
     /// the operating system's random source.
     fn seal_seed(&self) -> crate::Result<Zeroizing<[u8; 32]>> {
         let mut seed = Zeroizing::new([0u8; 32]);

@@ -6,7 +6,7 @@
 //!
 //! Every link of the chain counts: a child's use also counts against its ancestors' limits.
 //! A counter belongs to the grant and scope that declare the limit, never to the presenting
-//! agent, so attenuating to many sub-agents never multiplies a limit (DESIGN §1). A rate is
+//! agent, so attenuating to many sub-agents never multiplies a limit (docs/ARCHITECTURE.md § Scopes). A rate is
 //! counted per granted action: the scope's action pattern the call matched (`crm.*` is one
 //! counter for every `crm` action; a scope listing `a.read` and `a.write` counts each).
 

@@ -34,8 +34,8 @@ export const b64url = (buf) => Buffer.from(buf).toString('base64url')
 export const b64urlDecode = (part) => Buffer.from(part, 'base64url')
 const sha256 = (text) => crypto.createHash('sha256').update(text, 'utf8').digest()
 
-/** DESIGN §1 Approval: SHA-256 of the JCS form of {action, resource, args, actor, on_behalf_of, grant_id}.
- * A call without a resource is hashed with the resource `*` (the core's convention; DESIGN is silent). */
+/** docs/ARCHITECTURE.md § Approval: SHA-256 of the JCS form of {action, resource, args, actor, on_behalf_of, grant_id}.
+ * A call without a resource is hashed with the resource `*` (the core's convention). */
 export function jcsActionHash(request, verified) {
   const bound = {
     action: request.action,

@@ -87,8 +87,8 @@ def b64url_decode(part: str) -> bytes:
 
 
 def jcs_action_hash(request: dict[str, Json], verified: dict[str, Json]) -> str:
-    """DESIGN §1 Approval: SHA-256 of the JCS form of {action, resource, args, actor, on_behalf_of, grant_id}.
-    A call without a resource is hashed with the resource `*` (the core's convention; DESIGN is silent)."""
+    """docs/ARCHITECTURE.md § Approval: SHA-256 of the JCS form of {action, resource, args, actor, on_behalf_of, grant_id}.
+    A call without a resource is hashed with the resource `*` (the core's convention)."""
     bound = {
         "action": request["action"],
         "resource": request.get("resource") or "*",

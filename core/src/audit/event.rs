@@ -1,4 +1,4 @@
-//! One audit event: its fields (DESIGN §1 "Audit log") and its type. Its line — canonical form
+//! One audit event: its fields (docs/ARCHITECTURE.md § Audit log) and its type. Its line — canonical form
 //! and hash — is written by [`super::line`].
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The tamper-evident audit log (DESIGN §1 "Audit log"): every decision, outcome and lifecycle
+//! The tamper-evident audit log (docs/ARCHITECTURE.md § Audit log): every decision, outcome and lifecycle
 //! event as one hash-chained JSON line of `audit.jsonl`, with signed checkpoints, group-commit
 //! durability, crash recovery, verification, provenance queries and PROV-JSON export.
 //!

@@ -1,4 +1,4 @@
-//! The runtime check before every action (DESIGN §1 "Check").
+//! The runtime check before every action (docs/ARCHITECTURE.md § Check).
 
 mod decision;
 pub(crate) mod request;

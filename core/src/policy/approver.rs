@@ -1,5 +1,5 @@
 //! Who may approve: the organisation's approval rules, the policies written on
-//! `Action::"rid.approve"` (DESIGN §6).
+//! `Action::"rid.approve"` (docs/ARCHITECTURE.md § Approval).
 //!
 //! They are a policy set of their own, validated against their own schema and evaluated only
 //! when a person approves or denies a request, never for a tool call (and a policy on every

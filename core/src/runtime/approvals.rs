@@ -100,7 +100,7 @@ impl Runtime {
         PrincipalId::parse(approver)
     }
 
-    /// Whether `approver` may decide `request` (DESIGN §6): the organisation's `rid.approve`
+    /// Whether `approver` may decide `request` (docs/ARCHITECTURE.md § Approval): the organisation's `rid.approve`
     /// rules when any is loaded, else the person the agent acts for or the agent's owner. A
     /// refusal is an `approval.refused` event and an `approver_not_allowed` error.
     fn authorize_approver(&self, approver: &Approver<'_>, id: &PrincipalId, request_id: &str, now: i64) -> Result<()> {
@@ -178,7 +178,7 @@ impl Runtime {
     /// [`RECEIPT_TTL_SECONDS`].
     ///
     /// `approver` is the person (a `user:` id, with the attributes approval rules read); who
-    /// may approve is decided as DESIGN §6 says: see [`Approver`].
+    /// may approve is decided as docs/ARCHITECTURE.md § Approval says: see [`Approver`].
     pub fn approve<'a>(&self, request_id: &str, approver: impl Into<Approver<'a>>) -> Result<Receipt> {
         let person = approver.into();
         let approver = Self::approver(person.id)?;

@@ -1,4 +1,4 @@
-//! The six steps of a check (DESIGN §1), each failing closed, in the README's order:
+//! The six steps of a check (docs/ARCHITECTURE.md § One check, step by step), each failing closed, in the README's order:
 //! credential and actors ([`Runtime::credential`]), then the call itself ([`Call::read`] in
 //! `call.rs`: action, resource, arguments and context, bounded before anything reads them),
 //! scope ([`Call::scope`]), policy ([`Runtime::policy`]), the proof of possession

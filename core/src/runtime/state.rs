@@ -188,7 +188,7 @@ impl Loaded {
                 ));
             }
             // A retired key signs nothing after its retirement: the next link, if any, must
-            // have been issued at or before it (DESIGN §1; issue 16 item 8).
+            // have been issued at or before it (docs/THREAT_MODEL.md, a holder of a rotated-out agent key).
             if let (Some(retired), Some(child)) = (agent.key_retired_at(&link.key_kid), chain.links.get(i + 1)) {
                 if child.issued_at > retired {
                     return Err(Error::new(

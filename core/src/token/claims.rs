@@ -1,4 +1,4 @@
-//! The claims of one delegation link, as they are on the wire (DESIGN §1).
+//! The claims of one delegation link, as they are on the wire (docs/ARCHITECTURE.md § Tokens).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Delegation tokens: chains of JWS links (DESIGN §1), minted by [`crate::Runtime::delegate`]
+//! Delegation tokens: chains of JWS links (docs/ARCHITECTURE.md § Tokens), minted by [`crate::Runtime::delegate`]
 //! and [`crate::Runtime::attenuate`], verified by [`crate::Runtime::verify`].
 
 mod chain;

@@ -1,4 +1,4 @@
-//! The chain rules a link keeps towards its parent (DESIGN §1), stated once. Both sides apply
+//! The chain rules a link keeps towards its parent (docs/ARCHITECTURE.md § Tokens), stated once. Both sides apply
 //! them: [`crate::Runtime::attenuate`] before it signs a link (a request that breaks one is
 //! refused, nothing is minted), and verification for every link it checks (`check_link`,
 //! and the runtime's state rules for an agent's own depth limit).

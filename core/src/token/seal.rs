@@ -1,4 +1,4 @@
-//! The seal of a delegation token (DESIGN §1, Biscuit's construction).
+//! The seal of a delegation token (docs/ARCHITECTURE.md § Tokens, Biscuit's construction).
 //!
 //! Every link's `rid.nxt` is the public half of a fresh Ed25519 key pair made when the link is
 //! minted; the token ends with one more `~`-separated part, the base64url private seed of the

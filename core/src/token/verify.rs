@@ -1,4 +1,4 @@
-//! Stateless verification of a chain: sizes, signatures, and the chain rules of DESIGN §1
+//! Stateless verification of a chain: sizes, signatures, and the chain rules of docs/ARCHITECTURE.md § Tokens
 //! (those minting shares are stated once, in `rules.rs`).
 //! Time, revocation and agent status are checked separately on every use
 //! ([`check_times`], and the runtime's state), because a verified chain may be cached.
