@@ -1,9 +1,11 @@
 //! The native addon of the npm package `runtime-identity`. Only conversions live here; every
 //! rule, default and validation is the core's.
 
+mod audit;
 mod convert;
 mod credential;
 mod decision;
+mod inputs;
 mod runtime;
 
 use napi_derive::napi;

@@ -1,10 +1,13 @@
 //! `runtime_identity._native`: the Python face of the core. Only conversions live here; every
 //! rule, default and validation is the core's.
 
+mod audit;
+mod check;
 mod convert;
 mod credential;
 mod decision;
 mod guard;
+mod options;
 mod runtime;
 
 use std::path::PathBuf;
@@ -44,7 +47,7 @@ fn verify_audit_log(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
-    m.add_class::<runtime::PyAudit>()?;
+    m.add_class::<audit::PyAudit>()?;
     m.add_class::<credential::PyCredential>()?;
     m.add_class::<credential::PyScope>()?;
     m.add_class::<credential::PyReceipt>()?;

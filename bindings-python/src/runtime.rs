@@ -1,27 +1,28 @@
-//! `Runtime` and its `Audit` view: argument conversion around the core's `Runtime`.
+//! `Runtime`: argument conversion around the core's `Runtime` (its audit view is `audit.rs`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeWarning, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use runtime_identity::audit::{AuditOptions, Durability, EventFilter, Outcome};
-use runtime_identity::internal::parse_duration;
+use runtime_identity::audit::Outcome;
 use runtime_identity::scope::Scope;
 use runtime_identity::token::Credential;
 use runtime_identity::CheckRequest;
 use runtime_identity::{
-    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, Effect, FixedClock, Jwk,
-    PrivateKey, Runtime,
+    AgentFilter, AgentSpec, Algorithm, Approver, AttenuateRequest, DelegateRequest, FixedClock, Jwk, PrivateKey,
+    Runtime,
 };
-use runtime_identity::{RuntimeOptions, DEFAULT_MAX_TTL_SECONDS, DEFAULT_TTL_SECONDS};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::convert::{opt_map, ser_to_py, to_json, to_py, IntoPy};
+use crate::audit::PyAudit;
+use crate::check::{presented, CheckInputs, Presented};
+use crate::convert::{opt_map, ser_to_py, to_json, IntoPy};
 use crate::credential::{scopes_of, PyCredential, PyReceipt};
 use crate::decision::PyDecision;
 use crate::guard::PyGuardPlan;
+use crate::options::{fixed, options, seconds};
 
 /// One trust domain: the authority, the agent registry, delegation, the runtime check and the
 /// audit log. Safe to share between threads; checks release the GIL.
@@ -31,80 +32,6 @@ pub struct PyRuntime {
     pub(crate) inner: Arc<Runtime>,
     /// The clock, when the runtime was made with `fixed_time` (tests, vectors, benchmarks).
     clock: Option<FixedClock>,
-}
-
-/// Seconds from an int or a duration string (`"15m"`).
-fn seconds(ttl: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
-    match ttl {
-        None => Ok(None),
-        Some(t) if t.is_none() => Ok(None),
-        Some(t) => match t.cast::<PyString>() {
-            Ok(s) => parse_duration(s.to_str()?).py().map(Some),
-            Err(_) => t
-                .extract::<u64>()
-                .map(Some)
-                .map_err(|_| PyTypeError::new_err("a ttl is a number of seconds or a string like \"15m\"")),
-        },
-    }
-}
-
-#[allow(clippy::too_many_arguments, reason = "one keyword argument per runtime option")]
-fn options(
-    issuer: Option<String>,
-    durability: &str,
-    alg: Option<&str>,
-    default_ttl: Option<&Bound<'_, PyAny>>,
-    max_ttl: Option<&Bound<'_, PyAny>>,
-    require_permit: bool,
-    require_proof: bool,
-    checkpoint_every: Option<u64>,
-    record_args: Option<Vec<String>>,
-    clock: Option<&FixedClock>,
-) -> PyResult<RuntimeOptions> {
-    let mut audit = AuditOptions { durability: Durability::parse(durability).py()?, ..AuditOptions::default() };
-    if let Some(n) = checkpoint_every {
-        audit.checkpoint_every = n;
-    }
-    audit.record_args = record_args.unwrap_or_default();
-    let mut o = RuntimeOptions {
-        issuer,
-        default_ttl: seconds(default_ttl)?.unwrap_or(DEFAULT_TTL_SECONDS),
-        max_ttl: seconds(max_ttl)?.unwrap_or(DEFAULT_MAX_TTL_SECONDS),
-        require_permit,
-        require_proof,
-        audit,
-        ..RuntimeOptions::default()
-    };
-    if let Some(a) = alg {
-        o.alg = Algorithm::parse(a).py()?;
-    }
-    if let Some(c) = clock {
-        o.clock = Arc::new(c.clone());
-    }
-    Ok(o)
-}
-
-/// A fixed clock at `t` (Unix seconds), if given.
-fn fixed(t: Option<i64>) -> Option<FixedClock> {
-    t.map(FixedClock::at)
-}
-
-/// The token of a `Credential` or a token string.
-enum Presented<'a> {
-    Credential(&'a Credential),
-    Token(String),
-}
-
-fn presented<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Presented<'a>> {
-    if let Ok(c) = obj.cast::<PyCredential>() {
-        // The credential lives as long as `obj`, which outlives the call.
-        let cred: &'a PyCredential = c.get();
-        return Ok(Presented::Credential(&cred.inner));
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Presented::Token(s.to_str()?.to_owned()));
-    }
-    Err(PyTypeError::new_err("expected a Credential or a token string"))
 }
 
 /// What `attenuate` needs, converted.
@@ -584,7 +511,7 @@ impl PyRuntime {
     /// The audit log: `verify()`, `explain(decision_id)`, `events(...)`, `export_prov(...)`.
     #[getter]
     fn audit(&self) -> PyAudit {
-        PyAudit { inner: Arc::clone(&self.inner) }
+        PyAudit::new(Arc::clone(&self.inner))
     }
 
     /// The authority's public keys as a JWKS dict.
@@ -636,187 +563,5 @@ impl PyRuntime {
 
     fn __repr__(&self) -> String {
         format!("Runtime(issuer={:?})", self.inner.issuer())
-    }
-}
-
-/// The audit log of a runtime.
-#[pyclass(frozen, module = "runtime_identity._native", name = "Audit")]
-#[derive(Debug)]
-pub struct PyAudit {
-    inner: Arc<Runtime>,
-}
-
-fn unix_ms(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
-    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
-    let secs: f64 = if v.hasattr("timestamp")? { v.call_method0("timestamp")?.extract()? } else { v.extract()? };
-    Ok(Some((secs * 1000.0).round() as i64))
-}
-
-#[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
-fn filter_of(
-    since: Option<&Bound<'_, PyAny>>,
-    until: Option<&Bound<'_, PyAny>>,
-    actor: Option<String>,
-    on_behalf_of: Option<String>,
-    action: Option<String>,
-    effect: Option<&str>,
-    decision_id: Option<String>,
-    r#type: Option<String>,
-    limit: Option<usize>,
-) -> PyResult<EventFilter> {
-    let effect = match effect {
-        None => None,
-        Some("allow") => Some(Effect::Allow),
-        Some("deny") => Some(Effect::Deny),
-        Some("require_approval") => Some(Effect::RequireApproval),
-        Some(other) => {
-            return Err(PyTypeError::new_err(format!("effect `{other}` is not allow, deny or require_approval")))
-        }
-    };
-    Ok(EventFilter {
-        since_ms: unix_ms(since)?,
-        until_ms: unix_ms(until)?,
-        actor,
-        on_behalf_of,
-        action,
-        effect,
-        decision_id,
-        kind: r#type,
-        limit,
-    })
-}
-
-#[pymethods]
-impl PyAudit {
-    /// Recomputes the hash chain and checks every checkpoint signature and the store's
-    /// checkpoint. Returns `{ok, events, checkpoints, last_seq, head, first_bad_seq, kind, message}`.
-    fn verify(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let r = py.detach(|| self.inner.audit().verify()).py()?;
-        ser_to_py(py, &r)
-    }
-
-    /// The provenance of one decision: chain (issuer, actor, grant id, times, scopes),
-    /// reasons, policies, approval and outcome.
-    fn explain(&self, py: Python<'_>, decision_id: &str) -> PyResult<Py<PyAny>> {
-        let p = py.detach(|| self.inner.audit().explain(decision_id)).py()?;
-        let d = ser_to_py(py, &p)?;
-        d.bind(py).cast::<PyDict>()?.set_item("text", p.to_string())?;
-        Ok(d)
-    }
-
-    /// Events passing every filter given (`since`/`until`: datetime or Unix seconds).
-    #[pyo3(signature = (*, since=None, until=None, actor=None, on_behalf_of=None, action=None, effect=None,
-        decision_id=None, r#type=None, limit=None))]
-    #[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
-    fn events(
-        &self,
-        py: Python<'_>,
-        since: Option<&Bound<'_, PyAny>>,
-        until: Option<&Bound<'_, PyAny>>,
-        actor: Option<String>,
-        on_behalf_of: Option<String>,
-        action: Option<String>,
-        effect: Option<&str>,
-        decision_id: Option<String>,
-        r#type: Option<String>,
-        limit: Option<usize>,
-    ) -> PyResult<Py<PyAny>> {
-        let f = filter_of(since, until, actor, on_behalf_of, action, effect, decision_id, r#type, limit)?;
-        let events = py.detach(|| self.inner.audit().events(&f)).py()?;
-        ser_to_py(py, &events)
-    }
-
-    /// The calls passing the filters as a W3C PROV-JSON document.
-    #[pyo3(signature = (*, since=None, until=None, actor=None, on_behalf_of=None, action=None, effect=None))]
-    #[allow(clippy::too_many_arguments, reason = "one keyword argument per filter field")]
-    fn export_prov(
-        &self,
-        py: Python<'_>,
-        since: Option<&Bound<'_, PyAny>>,
-        until: Option<&Bound<'_, PyAny>>,
-        actor: Option<String>,
-        on_behalf_of: Option<String>,
-        action: Option<String>,
-        effect: Option<&str>,
-    ) -> PyResult<Py<PyAny>> {
-        let f = filter_of(since, until, actor, on_behalf_of, action, effect, None, None, None)?;
-        let doc = py.detach(|| self.inner.audit().export_prov(&f)).py()?;
-        to_py(py, &doc)
-    }
-
-    /// Writes everything queued to the log now.
-    fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.audit().flush()).py()
-    }
-}
-
-/// What a check reads from Python, before conversion.
-struct CheckInputs<'a, 'py> {
-    cred: &'a Bound<'py, PyAny>,
-    action: &'a str,
-    resource: Option<&'a str>,
-    args: Option<&'a Map<String, Value>>,
-    context: Option<&'a Bound<'py, PyAny>>,
-    approval: Option<&'a str>,
-    proof: Option<&'a str>,
-}
-
-impl PyRuntime {
-    /// Converts the inputs and runs the core's check with the GIL released.
-    fn decide(&self, py: Python<'_>, i: CheckInputs<'_, '_>) -> PyResult<runtime_identity::Decision> {
-        let presented = presented(i.cred)?;
-        let context: Option<Value> = i.context.filter(|c| !c.is_none()).map(to_json).transpose()?;
-        let req = CheckRequest {
-            action: i.action,
-            resource: i.resource,
-            args: i.args,
-            context: context.as_ref(),
-            approval: i.approval,
-            proof: i.proof,
-        };
-        let rt = &self.inner;
-        Ok(py.detach(|| match &presented {
-            Presented::Credential(c) => rt.check(*c, &req),
-            Presented::Token(t) => rt.check(t.as_str(), &req),
-        }))
-    }
-
-    /// After a check: `(False, decision)` when it did not allow; else runs `func(*a, **kw)`,
-    /// records its outcome and returns `(True, result)` (or the function's exception).
-    fn run_allowed(
-        &self,
-        py: Python<'_>,
-        decision: runtime_identity::Decision,
-        func: &Bound<'_, PyAny>,
-        a: &Bound<'_, PyTuple>,
-        kw: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<(bool, Py<PyAny>)> {
-        if !decision.allowed {
-            return Ok((false, Py::new(py, PyDecision { inner: decision })?.into_any()));
-        }
-        let start = std::time::Instant::now();
-        let result = func.call(a, kw);
-        let duration = Some(start.elapsed());
-        let outcome = match &result {
-            Ok(_) => Outcome { ok: true, error: None, result_digest: None, duration },
-            Err(e) => {
-                let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "BaseException".to_owned());
-                Outcome { ok: false, error: Some(name), result_digest: None, duration }
-            }
-        };
-        let id = decision.decision_id.as_str();
-        if let Err(e) = py.detach(|| self.inner.record_outcome(id, &outcome)) {
-            // Like the Python path: the tool's result or error is what the caller gets.
-            let msg = format!("the outcome of decision {id} was not recorded: {e}");
-            let msg = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
-            if let Err(warning) = PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &msg, 2) {
-                // Warnings raised as errors: the tool's own error stays attached, as in Python.
-                if let Err(tool_error) = &result {
-                    warning.value(py).setattr("__context__", tool_error.value(py))?;
-                }
-                return Err(warning);
-            }
-        }
-        Ok((true, result?.unbind()))
     }
 }
