@@ -695,6 +695,17 @@ fn revoke_takes_a_token_as_well_as_a_grant_id() {
     let err = String::from_utf8(rid_in(&home, &["revoke", foreign.trim()], None).stderr).unwrap();
     assert!(err.contains("issued by `org:other`") && err.contains("nothing revoked"), "{err}");
     ok(&other, &["token", "verify", foreign.trim()]);
+    // A token naming this runtime's issuer but signed by another key (anyone can write one):
+    // refused, nothing revoked, the grant it names still valid where it was issued.
+    let twin = dir.path().join("twin");
+    ok(&twin, &["init", "--issuer", "org:acme"]);
+    ok(&twin, &["agent", "register", "agent:acme/bot", "--owner", "user:alice@acme"]);
+    let forged =
+        ok(&twin, &["delegate", "--to", "agent:acme/bot", "--on-behalf-of", "user:alice@acme", "--scope", scope]);
+    assert_eq!(fails(&home, &["revoke", forged.trim()], None), "unknown_key");
+    let err = String::from_utf8(rid_in(&home, &["revoke", forged.trim()], None).stderr).unwrap();
+    assert!(err.contains("does not verify") && err.contains("nothing revoked"), "{err}");
+    ok(&twin, &["token", "verify", forged.trim()]);
     // Not a token, too long to be a grant id; an empty one; two at once.
     assert_eq!(fails(&home, &["revoke", &"x".repeat(200)], None), "token_malformed");
     assert_eq!(fails(&home, &["revoke"], Some("")), "invalid_argument");

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use runtime_identity::internal::parse_duration;
 use runtime_identity::scope::Scope;
-use runtime_identity::token::Credential;
+use runtime_identity::token::{AuthorityKeys, Credential};
 use runtime_identity::RuntimeOptions;
-use runtime_identity::{AttenuateRequest, DelegateRequest, Error, ErrorCode, PrivateKey, Result, Runtime};
+use runtime_identity::{AttenuateRequest, DelegateRequest, Error, ErrorCode, PrivateKey, PublicKey, Result, Runtime};
 
 use crate::args::{AttenuateArgs, Cli, DelegateArgs, RevokeArgs, TokenCommand, TokenInput};
 use crate::output::{when, Out};
@@ -183,21 +183,40 @@ pub fn attenuate(rt: &Runtime, a: &AttenuateArgs, out: &Out) -> Result<()> {
     print_credential(out, &cred)
 }
 
-/// The grant a token ends with, decoded from its last link (not verified: a token that no
-/// longer verifies — expired, its agent suspended — must still be revocable, and revoking only
-/// takes authority away). Refused when link 0 was not issued by this runtime's authority.
+/// The grant a token ends with, from a chain whose signatures and chain rules verify with
+/// the authority's keys (retired ones included). Times, revocations and agents' status are not
+/// checked: a token that no longer verifies for use — expired, its agent suspended — must still
+/// be revocable. A token that does not verify is refused (a forged token could name anyone's
+/// grant); its grant can still be revoked by id.
 struct Leaf {
     grant_id: String,
     actor: String,
     on_behalf_of: String,
 }
 
+/// The authority's public keys, for a verification of signatures only.
+struct PublishedKeys {
+    issuer: String,
+    keys: std::collections::HashMap<String, PublicKey>,
+}
+
+impl AuthorityKeys for PublishedKeys {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    fn key(&self, kid: &str) -> Option<PublicKey> {
+        self.keys.get(kid).cloned()
+    }
+}
+
 fn leaf_of(rt: &Runtime, token: &str) -> Result<Leaf> {
     let links = runtime_identity::token::inspect(token)?;
-    let claim = |link: Option<&(serde_json::Value, serde_json::Value)>, pointer: &str| -> Option<String> {
-        link.and_then(|(_, claims)| claims.pointer(pointer)).and_then(|v| v.as_str()).map(str::to_owned)
-    };
-    let issuer = claim(links.first(), "/iss").unwrap_or_default();
+    let issuer = links
+        .first()
+        .and_then(|(_, claims)| claims.pointer("/iss"))
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     if issuer != rt.issuer() {
         return Err(Error::new(
             ErrorCode::InvalidArgument,
@@ -208,12 +227,22 @@ fn leaf_of(rt: &Runtime, token: &str) -> Result<Leaf> {
             ),
         ));
     }
-    let grant_id = claim(links.last(), "/jti")
-        .ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "the token's last link has no `jti`: nothing revoked"))?;
+    let mut keys = std::collections::HashMap::new();
+    for jwk in rt.jwks()?.keys {
+        keys.insert(jwk.thumbprint(), PublicKey::from_jwk(&jwk)?);
+    }
+    let published = PublishedKeys { issuer, keys };
+    let chain = runtime_identity::token::verify_chain(token, &published).map_err(|e| {
+        Error::new(
+            e.code(),
+            format!("the token does not verify ({}): nothing revoked; revoke its grant by id", e.message()),
+        )
+    })?;
+    let leaf = chain.leaf().ok_or_else(|| Error::new(ErrorCode::TokenMalformed, "the token has no links"))?;
     Ok(Leaf {
-        grant_id,
-        actor: claim(links.last(), "/act/sub").unwrap_or_else(|| "-".into()),
-        on_behalf_of: claim(links.first(), "/sub").unwrap_or_else(|| "-".into()),
+        grant_id: leaf.grant_id.to_string(),
+        actor: leaf.actor.to_string(),
+        on_behalf_of: chain.on_behalf_of.to_string(),
     })
 }
 
