@@ -437,7 +437,8 @@ impl Default for KeyMemo {
 
 impl KeyMemo {
     fn decode(&self, jwk: &Jwk) -> Result<Decoded> {
-        let material = format!("{}|{}|{}|{}", jwk.kty, jwk.crv, jwk.x, jwk.y.as_deref().unwrap_or(""));
+        // `y` absent and `y` empty are different keys: `{:?}` of the option tells them apart.
+        let material = format!("{}|{}|{}|{:?}", jwk.kty, jwk.crv, jwk.x, jwk.y);
         if let Some(hit) = self.0.get(&material) {
             return Ok(hit);
         }
@@ -487,6 +488,13 @@ mod tests {
                 Some(ErrorCode::AlgorithmNotAllowed)
             );
         }
+        // An Ed25519 key with an empty `y` is refused whether or not its point is memoized.
+        let ed = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key().to_jwk();
+        let mut with_y = ed.clone();
+        with_y.y = Some(String::new());
+        let cold = PublicKey::from_jwk(&with_y).is_ok();
+        PublicKey::from_jwk_in(&ed, Some(&memo)).unwrap();
+        assert_eq!(PublicKey::from_jwk_in(&with_y, Some(&memo)).is_ok(), cold, "the memo changes the answer");
         let mut bad = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key().to_jwk();
         bad.x = "AAAA".into();
         assert!(PublicKey::from_jwk_in(&bad, Some(&memo)).is_err(), "a bad point is not memoized as good");
